@@ -1,0 +1,27 @@
+# flexpersona — two commands do all the set-up: `make demo` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install demo test bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/flexpersona demo --out demo-run
+
+test: install
+	$(BIN)/python -m pytest -q
+
+bench: install
+	$(BIN)/flexpersona bench --scale 0.1
+
+clean:
+	rm -rf $(VENV) demo-run .pytest_cache

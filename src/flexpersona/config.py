@@ -1,0 +1,174 @@
+"""Run configuration: one frozen dataclass per stage, loadable from TOML.
+
+Every option of every stage lives here, so that a run is fully described by its config (written into
+``manifest.json``) and a TOML file can set any of them::
+
+    [data]
+    baseline_year = 2012
+    [features]
+    engine = "duckdb"
+    [personas]
+    names = { 0 = "Early birds" }
+
+Each stage owns its section; add fields with defaults only.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ConfigError
+from .schema import BAND_PRICES, FLAT_PRICE
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    """Data semantics (METHODS section 0)."""
+
+    baseline_year: int = 2012
+    trial_year: int = 2013
+    #: Whether source timestamps mark the ``start`` or the ``end`` of the half-hour.
+    timestamp_marks: str = "start"
+    #: Readings above this are implausible for one half-hour of one home [kWh].
+    kwh_cap: float = 10.0
+    #: Share of the baseline-year half-hours a household needs (when the baseline is half-hourly).
+    min_baseline_coverage: float = 0.25
+    #: Share of the trial-year half-hours a household needs.
+    min_trial_coverage: float = 0.25
+    #: Treat UK bank holidays as weekend days (off for seed parity).
+    bank_holidays_as_weekend: bool = False
+    high_price: float = BAND_PRICES["High"]
+    normal_price: float = BAND_PRICES["Normal"]
+    low_price: float = BAND_PRICES["Low"]
+    flat_price: float = FLAT_PRICE
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    """Stage 1 (METHODS A and B.1-B.3)."""
+
+    engine: str = "duckdb"  # duckdb | spark
+    spark_master: str = "local[2]"
+    #: Reference of the counterfactual: auto | baseline | within_trial.
+    reference: str = "auto"
+    #: Cell of the reference profile: month | season.
+    reference_period: str = "month"
+    bootstrap_replicates: int = 200
+    #: Days per block of the day-block bootstrap.
+    bootstrap_block_days: int = 7
+    fdr_alpha: float = 0.05
+    rebound_hours: float = 3.0
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class PersonasConfig:
+    """Clustering, selection, existence, stability and naming (METHODS A and B.4)."""
+
+    method: str = "default"  # default | seed
+    k_min: int = 2
+    k_max: int = 8
+    algorithms: tuple[str, ...] = ("kmeans", "gmm", "ward", "hdbscan")
+    features: tuple[str, ...] = ("high_response_pct", "low_response_pct")
+    bootstrap_resamples: int = 50
+    low_confidence_below: float = 0.6
+    null_test_alpha: float = 0.05
+    #: Override names by persona id, e.g. {"P1": "Night owls"}.
+    names: dict[str, str] = field(default_factory=dict)
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class ExplainConfig:
+    """Stage 2."""
+
+    outer_folds: int = 5
+    inner_folds: int = 3
+    bootstrap_replicates: int = 500
+    fdr_alpha: float = 0.05
+    permutation_repeats: int = 10
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class ToolkitConfig:
+    """Interventions and targeting."""
+
+    population: int = 1_000_000
+    holdout_share: float = 0.3
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class ReportConfig:
+    title: str = "flexpersona report"
+    correlation: str = "spearman"  # spearman | pearson
+
+
+@dataclass(frozen=True)
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    personas: PersonasConfig = field(default_factory=PersonasConfig)
+    explain: ExplainConfig = field(default_factory=ExplainConfig)
+    toolkit: ToolkitConfig = field(default_factory=ToolkitConfig)
+    report: ReportConfig = field(default_factory=ReportConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def section_hash(self, *sections: str) -> str:
+        """A stable hash of the named sections (used to decide whether a stage can be reused)."""
+        payload = {s: dataclasses.asdict(getattr(self, s)) for s in sections}
+        text = json.dumps(payload, sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    def replace(self, **sections: dict[str, Any]) -> "Config":
+        """A copy with some fields changed, e.g. ``cfg.replace(features={"engine": "spark"})``."""
+        return from_dict({**self.to_dict(), **{k: {**self.to_dict()[k], **v} for k, v in sections.items()}})
+
+
+def from_dict(raw: dict[str, Any]) -> Config:
+    """Build a :class:`Config` from nested dicts, rejecting unknown sections and keys."""
+    sections = {f.name: f.type for f in dataclasses.fields(Config)}
+    kwargs: dict[str, Any] = {}
+    for name, values in raw.items():
+        if name not in sections:
+            msg = f"unknown config section [{name}]; known sections: {', '.join(sections)}"
+            raise ConfigError(msg)
+        cls = type(getattr(Config(), name))
+        known = {f.name: f for f in dataclasses.fields(cls)}
+        for key in values:
+            if key not in known:
+                msg = f"unknown option {name}.{key}; known options: {', '.join(known)}"
+                raise ConfigError(msg)
+        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        kwargs[name] = cls(**fixed)
+    return Config(**kwargs)
+
+
+def load_config(path: str | Path | None) -> Config:
+    """Read a TOML config file; ``None`` gives the defaults."""
+    if path is None:
+        return Config()
+    p = Path(path)
+    try:
+        raw = tomllib.loads(p.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        msg = f"config file {p} does not exist"
+        raise ConfigError(msg) from None
+    except tomllib.TOMLDecodeError as exc:
+        msg = f"{p}: not valid TOML ({exc}); fix the line it names"
+        raise ConfigError(msg) from None
+    return from_dict(raw)
