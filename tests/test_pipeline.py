@@ -1,0 +1,89 @@
+"""Orchestration semantics (stage selection, re-use, manifest) with stand-in stages."""
+
+import json
+
+import pytest
+
+from flexpersona import pipeline
+from flexpersona.config import Config
+from flexpersona.errors import StageError
+
+
+@pytest.fixture
+def fake_stages(monkeypatch):
+    calls = []
+
+    def make(name, writes, reads=()):
+        def func(ctx):
+            calls.append(name)
+            for w in writes:
+                p = ctx.path(w)
+                p.parent.mkdir(parents=True, exist_ok=True)
+                src = "".join(ctx.path(r).read_text() for r in reads if ctx.path(r).exists())
+                p.write_text(f"{name}:{src}")
+            return {"n": 1}
+
+        return pipeline.Stage(name, ("data",) if name == "ingest" else (name,) if name in
+                              ("features", "personas", "explain", "toolkit") else ("report",), reads, writes, func)
+
+    defs = {
+        "ingest": make("ingest", ("store/ingest.json", "ledger.parquet")),
+        "features": make("features", ("features.parquet",), ("store/ingest.json",)),
+        "personas": make("personas", ("personas.parquet",), ("features.parquet",)),
+        "explain": make("explain", ("explain/summary.json",), ("personas.parquet",)),
+        "toolkit": make("toolkit", ("toolkit.json",), ("personas.parquet",)),
+        "eda": make("eda", ("eda/summary.json",), ("features.parquet",)),
+        "report": make("report", ("report.html",), ("toolkit.json",)),
+    }
+    monkeypatch.setattr(pipeline, "STAGE_DEFS", defs)
+    monkeypatch.setattr(pipeline, "_summary_counts", lambda ctx: {})
+    return calls
+
+
+def test_select_stages():
+    assert pipeline.select_stages() == list(pipeline.STAGES)
+    assert pipeline.select_stages("features", "personas") == ["features", "personas"]
+    with pytest.raises(StageError, match="comes after"):
+        pipeline.select_stages("report", "features")
+    with pytest.raises(StageError, match="unknown stage"):
+        pipeline.select_stages("nope")
+
+
+def test_rerun_reuses_unchanged_stages(tmp_path, fake_stages):
+    data = tmp_path / "data.csv"
+    data.write_text("x\n1\n")
+    out = tmp_path / "run"
+    first = pipeline.run([data], out)
+    assert first.ran == list(pipeline.STAGES)
+    second = pipeline.run([data], out)
+    assert second.ran == [] and second.reused == list(pipeline.STAGES)
+    # A config change of one stage re-runs that stage and what reads its outputs.
+    third = pipeline.run([data], out, config=Config().replace(personas={"k_max": 5}))
+    assert third.ran[0] == "personas"
+    assert "features" in third.reused and "ingest" in third.reused
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["stages"]) == set(pipeline.STAGES)
+    assert manifest["config"]["personas"]["k_max"] == 5
+    assert str(data.resolve()) in manifest["input_fingerprints"]
+
+
+def test_changed_input_reruns_everything(tmp_path, fake_stages):
+    data = tmp_path / "data.csv"
+    data.write_text("x\n1\n")
+    out = tmp_path / "run"
+    pipeline.run([data], out)
+    data.write_text("x\n2\n3\n")
+    again = pipeline.run([data], out)
+    assert again.ran[0] == "ingest"
+
+
+def test_partial_run_and_force(tmp_path, fake_stages):
+    data = tmp_path / "data.csv"
+    data.write_text("x\n1\n")
+    out = tmp_path / "run"
+    res = pipeline.run([data], out, stop="features")
+    assert res.ran == ["ingest", "features"]
+    res = pipeline.run(None, out, start="personas", stop="personas")
+    assert res.ran == ["personas"]
+    res = pipeline.run(None, out, start="personas", stop="personas", force=True)
+    assert res.ran == ["personas"]
