@@ -1,2 +1,3 @@
 """Imports every command module so that it registers on the group."""
 from . import run  # noqa: F401
+from . import bench  # noqa: F401

@@ -1,0 +1,3 @@
+from flexpersona.cli import main
+
+main()
