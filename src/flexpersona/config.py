@@ -108,6 +108,16 @@ class ToolkitConfig:
     population: int = 1_000_000
     holdout_share: float = 0.3
     seed: int = 42
+    #: Bootstrap resamples (over households) of the kW-per-1,000 intervals.
+    bootstrap_replicates: int = 1000
+    #: A persona "responds strongly" when its mean High response is a reduction of at least this [%].
+    strong_response_pct: float = 5.0
+    #: ... and at least this share of its households are significant responders (when known).
+    min_responder_share: float = 0.2
+    #: Trees of the targeting forests.
+    n_estimators: int = 200
+    #: Fewer treatment households than this: no targeting model (too few to fit and validate).
+    min_training_households: int = 20
 
 
 @dataclass(frozen=True)
