@@ -1,0 +1,395 @@
+"""The trial simulator: a plan (everything but the half-hourly noise, cheap and deterministic by seed) and
+the half-hourly load of any block of its households (each household has its own random stream, so a
+household's readings do not depend on how households are chunked)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from ..errors import ConfigError
+from ..schema import CONTROL, HALF_HOURS_PER_DAY, HIGH, LOW, TREATMENT
+from . import personas as _personas
+from .profiles import KWH_MAX, CommonFactors, LoadParams, TimeAxis, common_factors, counterfactual_load
+from .profiles import draw_load_params, time_axis
+from .schedule import generate_schedule, trial_year_tariff
+from .survey import simulate_survey
+
+log = logging.getLogger(__name__)
+
+#: Acorn categories with their share among LCL households (informations_households.csv).
+ACORN_SHARES = {
+    "ACORN-A": 157, "ACORN-B": 25, "ACORN-C": 151, "ACORN-D": 292, "ACORN-E": 1567, "ACORN-F": 684,
+    "ACORN-G": 205, "ACORN-H": 455, "ACORN-I": 51, "ACORN-J": 112, "ACORN-K": 165, "ACORN-L": 342,
+    "ACORN-M": 113, "ACORN-N": 152, "ACORN-O": 103, "ACORN-P": 110, "ACORN-Q": 831, "ACORN-U": 49,
+}  # fmt: skip
+ACORN_GROUP = {
+    **{f"ACORN-{c}": "Affluent" for c in "ABCDE"},
+    **{f"ACORN-{c}": "Comfortable" for c in "FGHIJ"},
+    **{f"ACORN-{c}": "Adversity" for c in "KLMNOPQ"},
+    "ACORN-U": "ACORN-U",
+}
+TRUTH_COLUMNS = (
+    "household_id", "group", "persona", "high_effect_pct", "low_effect_pct", "volatility_trait",
+    "lifestyle_trait", "level_kwh", "first_ts",
+)  # fmt: skip
+
+
+@dataclass
+class SimulatedTrial:
+    """A simulated trial: canonical tables (:mod:`flexpersona.schema`) plus the planted truth.
+
+    Attributes
+    ----------
+    readings
+        ``household_id``, ``ts`` (GMT, start of half-hour), ``kwh`` [kWh] (NaN = missing), sorted by
+        household and time; a late joiner has no rows before its first reading.
+    households
+        ``household_id``, ``group``, ``acorn``, ``acorn_grouped``.
+    tariff
+        ``ts``, ``band``, ``price`` [GBP/kWh]: one row per half-hour of the trial year.
+    survey
+        ``household_id`` and ``Q..`` answer texts, or None.
+    truth
+        ``household_id``, ``group``, ``persona``, ``high_effect_pct``, ``low_effect_pct`` [%],
+        ``volatility_trait`` (z, raises the spread of daily totals), ``lifestyle_trait`` (evening-peak weight;
+        drives persona membership when ``predictable``), ``level_kwh`` (planted mean [kWh per half-hour]),
+        ``first_ts`` (first half-hour with a reading).
+    daily
+        Daily aggregates of the readings (``household_id``, ``day``, ``kwh_sum``, ``n_readings``,
+        ``kwh_mean``, ``kwh_max``, ``kwh_min``, ``kwh_std``), as the Kaggle ``daily_dataset`` gives them.
+    """
+
+    readings: pd.DataFrame
+    households: pd.DataFrame
+    tariff: pd.DataFrame
+    survey: pd.DataFrame | None
+    truth: pd.DataFrame
+    daily: pd.DataFrame | None = None
+    info: dict = field(default_factory=dict)
+
+
+@dataclass
+class TrialPlan:
+    """Everything about a trial except the half-hourly noise (cheap; index ``i`` = household order by id)."""
+
+    seed: int
+    axis: TimeAxis
+    common: CommonFactors
+    params: LoadParams
+    households: pd.DataFrame
+    truth: pd.DataFrame
+    tariff: pd.DataFrame
+    band_code: np.ndarray  # (T,) 0 Normal, 1 High, 2 Low over the whole axis
+    join_index: np.ndarray  # (N,) first half-hour index with a reading
+    missing_share: float
+    survey: pd.DataFrame | None
+    info: dict
+
+    @property
+    def n(self) -> int:
+        return len(self.households)
+
+
+def _parse_period(start, end, baseline_year: int, trial_year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
+    s = pd.Timestamp(f"{baseline_year}-01-01") if start is None else pd.Timestamp(start)
+    e = pd.Timestamp(f"{trial_year}-12-31") if end is None else pd.Timestamp(end)
+    if e.normalize() < s.normalize():
+        msg = f"simulation end {e.date()} is before its start {s.date()}; give --start before --end"
+        raise ConfigError(msg)
+    return s.normalize(), e.normalize()
+
+
+def plan_trial(
+    n_treatment: int = 120,
+    n_control: int = 120,
+    *,
+    seed: int = 0,
+    baseline_year: int = 2012,
+    trial_year: int = 2013,
+    start=None,
+    end=None,
+    personas: str = "four",
+    schedule: pd.DataFrame | str | Path | None = None,
+    volatility_effect: float = 0.0,
+    predictable: bool = False,
+    survey: bool = True,
+    missing_share: float = 0.01,
+    late_joiner_share: float = 0.05,
+    trend_pct: float = -3.0,
+) -> TrialPlan:
+    """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
+    if n_treatment < 0 or n_control < 0 or n_treatment + n_control == 0:
+        msg = f"need at least one household (got --treatment {n_treatment}, --control {n_control})"
+        raise ConfigError(msg)
+    if not 0.0 <= missing_share < 1.0 or not 0.0 <= late_joiner_share <= 1.0:
+        msg = "missing_share must be in [0, 1) and late_joiner_share in [0, 1]"
+        raise ConfigError(msg)
+    if personas not in ("four", "none"):
+        msg = f"unknown personas={personas!r}; use 'four' or 'none'"
+        raise ConfigError(msg)
+    s, e = _parse_period(start, end, baseline_year, trial_year)
+    axis = time_axis(s, e)
+    n = n_treatment + n_control
+    rng = np.random.default_rng([seed, 1])
+    common = common_factors(axis, np.random.default_rng([seed, 2]), trial_year=trial_year, trend_pct=trend_pct)
+
+    # households: MAC ids, exact group counts, Acorn
+    numbers = np.sort(rng.choice(np.arange(2, 2 + max(n * 2, 6000)), size=n, replace=False))
+    ids = np.array([f"MAC{k:06d}" for k in numbers], dtype=object)
+    is_treat = np.zeros(n, dtype=bool)
+    is_treat[rng.choice(n, size=n_treatment, replace=False)] = True
+    names = list(ACORN_SHARES)
+    p = np.array(list(ACORN_SHARES.values()), dtype=float)
+    acorn = np.asarray(names, dtype=object)[rng.choice(len(names), size=n, p=p / p.sum())]
+    acorn_grouped = np.array([ACORN_GROUP[a] for a in acorn], dtype=object)
+
+    volatility_trait = rng.normal(0.0, 1.0, n)
+    params = draw_load_params(rng, n, volatility_trait, acorn_grouped)
+    lifestyle_trait = params.evening.copy()
+
+    # personas and effects
+    persona = np.full(n, _personas.CONTROL, dtype=object)
+    high = np.zeros(n)
+    low = np.zeros(n)
+    t_idx = np.flatnonzero(is_treat)
+    prng = np.random.default_rng([seed, 3])
+    persona[t_idx] = _personas.assign_personas(
+        prng, len(t_idx), personas, lifestyle_trait=lifestyle_trait[t_idx] if predictable else None
+    )
+    high[t_idx], low[t_idx] = _personas.draw_effects(prng, persona[t_idx])
+    if volatility_effect and len(t_idx) > 1:
+        v = volatility_trait[t_idx]
+        high[t_idx] += volatility_effect * (v - v.mean()) / (v.std() + 1e-12)
+
+    # late joiners
+    join = np.zeros(n, dtype=np.int64)
+    n_late = int(round(late_joiner_share * n))
+    if n_late and axis.n_days > 2:
+        late = rng.choice(n, size=n_late, replace=False)
+        trial_day0 = int(np.searchsorted(axis.days, np.datetime64(f"{trial_year}-01-01", "D")))
+        lo = min(14, axis.n_days // 10)
+        hi = trial_day0 - 60 if trial_day0 - 60 > lo + 1 else max(lo + 1, axis.n_days // 2)
+        join[late] = rng.integers(lo, hi, n_late) * HALF_HOURS_PER_DAY + rng.integers(0, HALF_HOURS_PER_DAY, n_late)
+
+    # tariff over the trial year, band codes over the whole axis
+    if schedule is None:
+        tariff = generate_schedule(trial_year, seed=seed)
+    else:
+        tariff = trial_year_tariff(schedule, trial_year)
+    band_code = np.zeros(axis.n, dtype=np.int8)
+    pos = np.searchsorted(axis.ts, tariff["ts"].to_numpy())
+    ok = (pos < axis.n) & (axis.ts[np.minimum(pos, axis.n - 1)] == tariff["ts"].to_numpy())
+    code = np.select([tariff["band"].to_numpy() == HIGH, tariff["band"].to_numpy() == LOW], [1, 2], 0)
+    band_code[pos[ok]] = code[ok]
+
+    households = pd.DataFrame(
+        {
+            "household_id": pd.array(ids, dtype="str"),
+            "group": pd.array(np.where(is_treat, TREATMENT, CONTROL), dtype="str"),
+            "acorn": pd.array(acorn, dtype="str"),
+            "acorn_grouped": pd.array(acorn_grouped, dtype="str"),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "household_id": households["household_id"],
+            "group": households["group"],
+            "persona": pd.array(persona, dtype="str"),
+            "high_effect_pct": high,
+            "low_effect_pct": low,
+            "volatility_trait": volatility_trait,
+            "lifestyle_trait": lifestyle_trait,
+            "level_kwh": params.level,
+            "first_ts": axis.ts[np.minimum(join, axis.n - 1)],
+        }
+    )
+    surv = simulate_survey(np.random.default_rng([seed, 4]), truth) if survey else None
+    info = {
+        "seed": seed, "start": str(s.date()), "end": str(e.date()), "baseline_year": baseline_year,
+        "trial_year": trial_year, "personas": personas, "volatility_effect": volatility_effect,
+        "predictable": predictable, "missing_share": missing_share, "late_joiner_share": late_joiner_share,
+        "trend_pct": trend_pct,
+    }  # fmt: skip
+    return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info)
+
+
+def generate_block(plan: TrialPlan, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Half-hourly kWh of the households ``idx`` of a plan.
+
+    Returns
+    -------
+    kwh : numpy.ndarray
+        ``(n, T)`` [kWh], rounded to 3 decimals (as LCL); NaN where missing or before the first reading.
+    present : numpy.ndarray
+        ``(n, T)`` bool: the half-hour has a row (on or after the household's first reading).
+    """
+    idx = np.asarray(idx, dtype=np.int64)
+    rngs = [np.random.default_rng([plan.seed, 5, int(h)]) for h in idx]
+    y = counterfactual_load(plan.axis, plan.common, plan.params, idx, rngs)
+    high = plan.truth["high_effect_pct"].to_numpy()[idx]
+    low = plan.truth["low_effect_pct"].to_numpy()[idx]
+    is_high = plan.band_code == 1
+    is_low = plan.band_code == 2
+    treated = (high != 0) | (low != 0)
+    if treated.any() and (is_high.any() or is_low.any()):
+        y[:, is_high] *= (1.0 + high / 100.0)[:, None]
+        y[:, is_low] *= (1.0 + low / 100.0)[:, None]
+    np.clip(y, 0.0, KWH_MAX, out=y)
+    y = np.round(y, 3)
+    t = np.arange(plan.axis.n)
+    present = t[None, :] >= plan.join_index[idx][:, None]
+    for i, rng in enumerate(rngs):  # continue each household's own stream
+        miss = rng.random(plan.axis.n) < plan.missing_share
+        y[i, miss] = np.nan
+    y[~present] = np.nan
+    return y, present
+
+
+def readings_frame(ids: np.ndarray, ts: np.ndarray, kwh: np.ndarray, present: np.ndarray) -> pd.DataFrame:
+    """Canonical readings from dense ``(n, T)`` arrays (rows where ``present``), households in ``ids`` order."""
+    n, t = kwh.shape
+    mask = present.ravel()
+    codes = np.repeat(np.arange(n, dtype=np.int32), t)[mask]
+    hh = pa.DictionaryArray.from_arrays(pa.array(codes), pa.array(list(ids), pa.string())).cast(pa.string())
+    table = pa.table(
+        {
+            "household_id": hh,
+            "ts": pa.array(np.tile(ts, n)[mask], pa.timestamp("us")),
+            "kwh": pa.array(kwh.ravel()[mask], pa.float64(), from_pandas=True),
+        }
+    )
+    return table.to_pandas()
+
+
+def daily_arrays(kwh: np.ndarray) -> dict[str, np.ndarray]:
+    """Daily aggregates of ``(n, T)`` kWh (NaN = missing): each ``(n, D)``; NaN where a day has no value."""
+    n, t = kwh.shape
+    x = kwh.reshape(n, t // HALF_HOURS_PER_DAY, HALF_HOURS_PER_DAY)
+    valid = ~np.isnan(x)
+    count = valid.sum(axis=2)
+    has = count > 0
+    safe = np.maximum(count, 1)
+    total = np.where(valid, x, 0.0).sum(axis=2)
+    mean = total / safe
+    dev = np.where(valid, x - mean[:, :, None], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        std = np.sqrt((dev**2).sum(axis=2) / (count - 1))
+    std[count < 2] = np.nan
+    mx = np.where(valid, x, -np.inf).max(axis=2)
+    mn = np.where(valid, x, np.inf).min(axis=2)
+    med = np.full(count.shape, np.nan)
+    med[has] = np.nanmedian(x[has], axis=1)
+    out = {"count": count, "sum": total, "mean": mean, "max": mx, "min": mn, "std": std, "median": med}
+    for k in ("sum", "mean", "max", "min"):
+        out[k] = np.where(has, out[k], np.nan)
+    return out
+
+
+def daily_frame(ids: np.ndarray, days: np.ndarray, kwh: np.ndarray) -> pd.DataFrame:
+    """Canonical daily table (household-days with at least one value) from dense ``(n, T)`` kWh."""
+    a = daily_arrays(kwh)
+    has = a["count"] > 0
+    hi, di = np.nonzero(has)
+    return pd.DataFrame(
+        {
+            "household_id": pd.array(np.asarray(ids, dtype=object)[hi], dtype="str"),
+            "day": pd.Series(days[di].astype("datetime64[s]")).dt.date,
+            "kwh_sum": a["sum"][has],
+            "n_readings": a["count"][has].astype("int64"),
+            "kwh_mean": a["mean"][has],
+            "kwh_max": a["max"][has],
+            "kwh_min": a["min"][has],
+            "kwh_std": a["std"][has],
+        }
+    )
+
+
+def simulate_trial(
+    n_treatment: int = 120,
+    n_control: int = 120,
+    *,
+    seed: int = 0,
+    baseline_year: int = 2012,
+    trial_year: int = 2013,
+    start=None,
+    end=None,
+    personas: str = "four",
+    schedule: pd.DataFrame | str | Path | None = None,
+    volatility_effect: float = 0.0,
+    predictable: bool = False,
+    survey: bool = True,
+    missing_share: float = 0.01,
+    late_joiner_share: float = 0.05,
+    trend_pct: float = -3.0,
+    daily: bool = True,
+) -> SimulatedTrial:
+    """Simulate a dynamic-pricing trial with planted personas (in memory).
+
+    Parameters
+    ----------
+    n_treatment, n_control
+        Households on the dToU tariff and on the flat tariff.
+    seed
+        Random seed; the result is a deterministic function of all arguments.
+    baseline_year, trial_year
+        Calendar years; the tariff schedule covers the trial year.
+    start, end
+        First and last simulated day (inclusive; date-like); default 1 Jan of the baseline year to 31 Dec of
+        the trial year.
+    personas
+        ``"four"`` (planted personas, see :mod:`flexpersona.simulate.personas`) or ``"none"``.
+    schedule
+        A canonical tariff table or a schedule file; default a generated schedule like the real 2013 one.
+    volatility_effect
+        Added to each treatment household's High effect per standard deviation of its
+        ``volatility_trait`` [percentage points]; 0 makes volatility independent of response.
+    predictable
+        Persona membership follows the pre-trial ``lifestyle_trait`` (evening-peak weight).
+    survey
+        Simulate the household survey.
+    missing_share
+        Share of half-hours whose value is missing (NULL).
+    late_joiner_share
+        Share of households whose first reading comes later than ``start``.
+    trend_pct
+        Trial-year trend common to all households [%] (mean over the trial year).
+    daily
+        Also compute the daily aggregates.
+
+    Returns
+    -------
+    SimulatedTrial
+
+    Examples
+    --------
+    >>> trial = simulate_trial(4, 4, seed=1, start="2012-12-01", end="2013-01-31")
+    >>> sorted(trial.truth["group"].unique())
+    ['control', 'treatment']
+    """
+    plan = plan_trial(
+        n_treatment, n_control, seed=seed, baseline_year=baseline_year, trial_year=trial_year, start=start,
+        end=end, personas=personas, schedule=schedule, volatility_effect=volatility_effect,
+        predictable=predictable, survey=survey, missing_share=missing_share,
+        late_joiner_share=late_joiner_share, trend_pct=trend_pct,
+    )  # fmt: skip
+    idx = np.arange(plan.n)
+    kwh, present = generate_block(plan, idx)
+    ids = plan.households["household_id"].to_numpy(dtype=object)
+    readings = readings_frame(ids, plan.axis.ts, kwh, present)
+    day_table = daily_frame(ids, plan.axis.days, kwh) if daily else None
+    log.info("simulated %d households, %d readings", plan.n, len(readings))
+    return SimulatedTrial(
+        readings=readings,
+        households=plan.households.copy(),
+        tariff=plan.tariff.copy(),
+        survey=plan.survey,
+        truth=plan.truth.copy(),
+        daily=day_table,
+        info=dict(plan.info),
+    )
