@@ -1,3 +1,4 @@
 """Imports every command module so that it registers on the group."""
 from . import run  # noqa: F401
 from . import bench  # noqa: F401
+from . import report  # noqa: F401

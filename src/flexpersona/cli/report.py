@@ -1,0 +1,55 @@
+"""``flexpersona toolkit`` and ``flexpersona report``: the toolkit and the HTML report of a run folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..config import load_config
+from .app import handle_errors, main
+
+
+@main.command("toolkit")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--population", type=click.IntRange(min=1), help="Customers to scale the MW figures to.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
+@handle_errors
+def toolkit_cmd(run_dir, population, config_file):
+    """Levers per persona, kW per 1,000 households at High price, MW at scale, targets and Qini.
+
+    Writes toolkit.json, toolkit.md, targets.csv and qini.csv into the run folder.
+
+    \b
+    Example:
+      flexpersona toolkit demo-run --population 2500000
+    """
+    from ..toolkit import toolkit_for_run
+
+    cfg = load_config(config_file)
+    if population:
+        cfg = cfg.replace(toolkit={"population": population})
+    res = toolkit_for_run(run_dir, cfg)
+    t = res.toolkit["total"]
+    click.echo(
+        f"{len(res.toolkit['personas'])} persona(s); {t['kw_per_1000']:.1f} kW cut per 1,000 households at High; "
+        f"{t['mw_at_population']:.2f} MW at {res.toolkit['population']:,} customers; "
+        f"{len(res.targets)} targets -> {Path(run_dir) / 'toolkit.md'}"
+    )
+
+
+@main.command("report")
+@click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
+@handle_errors
+def report_cmd(run_dir, config_file):
+    """Write report.html (self-contained, offline) and figures/*.png|svg for a run folder.
+
+    \b
+    Example:
+      flexpersona report demo-run && xdg-open demo-run/report.html
+    """
+    from ..report import write_report
+
+    path = write_report(run_dir, load_config(config_file))
+    click.echo(f"report: {path}")

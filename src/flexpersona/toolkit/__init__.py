@@ -1,0 +1,371 @@
+"""The intervention toolkit: lever per persona, expected kW at High price, MW at scale, bills, targets.
+
+:func:`build_toolkit` takes the stage tables and returns a :class:`ToolkitResult`; :func:`save_toolkit`
+writes ``toolkit.json``, ``toolkit.md``, ``targets.csv`` and ``qini.csv`` into a run folder;
+:func:`toolkit_for_run` does both from a run folder (the ``flexpersona toolkit`` command).
+
+Numbers (per persona)
+---------------------
+``kw_per_1000``
+    Expected kW *reduction* during High half-hours per 1,000 households =
+    1,000 × mean over the persona's households of ``-high_response_kw`` [kW]; interval by a percentile
+    bootstrap over households (``ToolkitConfig.bootstrap_replicates``, seeded).
+``mw_at_population``
+    ``population`` × persona share × mean per-household reduction / 1,000 [MW] (share = the persona's
+    share of the trial's treatment households with a response).
+``bill_*``
+    Mean dynamic-minus-flat bill [GBP/year of the trial] and its structural/behavioural parts [%]; the share
+    of households paying more on the dynamic tariff (do-no-harm).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..errors import StageError
+from .levers import LEVERS, RULES, choose_lever, lifestyle_flags, strategic_quadrants
+from .targeting import TargetingResult, fit_targeting, qini_area, qini_curve
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "LEVERS",
+    "RULES",
+    "ToolkitResult",
+    "build_toolkit",
+    "fit_targeting",
+    "qini_area",
+    "qini_curve",
+    "save_toolkit",
+    "toolkit_for_run",
+]
+
+ALL = "all"
+
+
+@dataclass
+class ToolkitResult:
+    """What :func:`build_toolkit` returns.
+
+    Attributes
+    ----------
+    toolkit
+        JSON-able dict: ``population``, ``rule_basis``, ``rules``, ``personas`` (list of per-persona dicts,
+        see the module docstring), ``total``, ``do_no_harm``, ``targeting``.
+    markdown
+        The same as a readable ``toolkit.md``.
+    targets
+        Ranked customer book (see :class:`flexpersona.toolkit.targeting.TargetingResult`).
+    qini
+        Cumulative-gain curve on held-out treatment households.
+    per_persona
+        The per-persona numbers as a table.
+    """
+
+    toolkit: dict[str, Any]
+    markdown: str
+    targets: pd.DataFrame
+    qini: pd.DataFrame
+    per_persona: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+
+def _bootstrap_mean_ci(values: np.ndarray, reps: int, rng: np.random.Generator) -> tuple[float, float]:
+    """95% percentile-bootstrap interval of a mean (over households)."""
+    v = values[np.isfinite(values)]
+    if len(v) < 2:
+        return (float("nan"), float("nan"))
+    idx = rng.integers(0, len(v), size=(reps, len(v)))
+    means = v[idx].mean(axis=1)
+    lo, hi = np.percentile(means, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def _f(x: Any) -> float | None:
+    """JSON-safe float (NaN → None)."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if np.isfinite(x) else None
+
+
+def build_toolkit(
+    features: pd.DataFrame,
+    lifestyle: pd.DataFrame | None,
+    personas: pd.DataFrame | None,
+    explain: Mapping[str, Any] | None,
+    households: pd.DataFrame | None,
+    config: Config,
+) -> ToolkitResult:
+    """Build the intervention toolkit from stage-1 and stage-2 tables.
+
+    Parameters
+    ----------
+    features
+        ``features.parquet`` (treatment): needs ``household_id``, ``high_response_kw`` [kW] and
+        ``high_response_pct`` [%] (negative = reduction); uses ``high_response_ci_low/high``,
+        ``responder``, ``bill_dynamic_gbp``, ``bill_flat_gbp`` [GBP], ``bill_saving_structural_pct``,
+        ``bill_saving_behavioural_pct`` [%] when present.
+    lifestyle
+        ``lifestyle.parquet``: pre-trial features of every household (targeting, fallback lever rules).
+    personas
+        ``personas.parquet`` (``household_id``, ``persona_id``, ``persona_name``); ``None`` or empty → one
+        group "all".
+    explain
+        Explain tables by name (DataFrames) plus ``summary`` (dict); only the strategic quadrants are used.
+    households
+        Canonical households table (``group``, ``acorn_grouped``).
+    config
+        ``config.toolkit`` (population, holdout share, seed, thresholds).
+
+    Raises
+    ------
+    StageError
+        When ``features`` lacks ``household_id`` or ``high_response_kw``.
+    """
+    tk = config.toolkit
+    missing = [c for c in ("household_id", "high_response_kw", "high_response_pct") if c not in features.columns]
+    if missing:
+        msg = (f"features.parquet lacks {', '.join(missing)}: the toolkit needs the default response estimator's "
+               "columns; re-run the features stage (flexpersona run ... --from features)")
+        raise StageError(msg)
+    f = features.assign(household_id=features["household_id"].astype(str)).drop_duplicates("household_id")
+    f = f[np.isfinite(f["high_response_kw"].astype(float))]
+    if personas is not None and not personas.empty and "persona_id" in personas.columns:
+        p = personas.assign(household_id=personas["household_id"].astype(str), persona_id=personas["persona_id"].astype(str))
+        if "persona_name" not in p.columns:
+            p = p.assign(persona_name=p["persona_id"])
+        f = f.merge(p[["household_id", "persona_id", "persona_name"]].drop_duplicates("household_id"), on="household_id", how="left")
+        f["persona_id"] = f["persona_id"].fillna("unassigned")
+        f["persona_name"] = f["persona_name"].fillna("Unassigned").astype(str)
+    else:
+        f = f.assign(persona_id=ALL, persona_name="All households")
+    quadrants = strategic_quadrants(explain)
+    basis = "survey strategic quadrants (stage 2) + response (stage 1)" if quadrants is not None else (
+        "response (stage 1) + pre-trial lifestyle; no survey quadrants in this run"
+    )
+    rng = np.random.default_rng(tk.seed)
+    n_total = len(f)
+    if n_total == 0:
+        msg = "features.parquet has no household with a finite high_response_kw; check the features stage's ledger"
+        raise StageError(msg)
+    rows = []
+    for (pid, pname), g in f.groupby(["persona_id", "persona_name"], sort=True):
+        red = -g["high_response_kw"].astype(float).to_numpy()  # kW reduction per household
+        mean_red = float(red.mean())
+        lo, hi = _bootstrap_mean_ci(red, tk.bootstrap_replicates, rng)
+        share = len(g) / n_total
+        responder_share = float(g["responder"].astype(float).mean()) if "responder" in g.columns else float("nan")
+        ev = {
+            "mean_response_pct": float(g["high_response_pct"].astype(float).mean()),
+            "kw_ci_low": lo,
+            "kw_ci_high": hi,
+            "responder_share": responder_share,
+            "quadrant": quadrants.get(str(pid)) if quadrants is not None else None,
+            **lifestyle_flags(lifestyle, g["household_id"]),
+        }
+        lever, rule = choose_lever(ev, config)
+        row = {
+            "persona_id": str(pid),
+            "persona_name": str(pname),
+            "n_households": int(len(g)),
+            "share": share,
+            "quadrant": ev["quadrant"],
+            "lever": lever,
+            "rule": rule,
+            "rule_text": RULES[rule],
+            "mean_response_pct": ev["mean_response_pct"],
+            "responder_share": responder_share,
+            "mean_high_response_kw": float(g["high_response_kw"].astype(float).mean()),
+            "kw_per_1000": 1000 * mean_red,
+            "kw_per_1000_ci_low": 1000 * lo,
+            "kw_per_1000_ci_high": 1000 * hi,
+            "mw_at_population": tk.population * share * mean_red / 1000,
+            "mw_ci_low": tk.population * share * lo / 1000,
+            "mw_ci_high": tk.population * share * hi / 1000,
+            **_bill_numbers(g),
+        }
+        rows.append(row)
+    per = pd.DataFrame(rows)
+    all_red = -f["high_response_kw"].astype(float).to_numpy()
+    t_lo, t_hi = _bootstrap_mean_ci(all_red, tk.bootstrap_replicates, rng)
+    total = {
+        "n_households": int(n_total),
+        "kw_per_1000": 1000 * float(all_red.mean()),
+        "kw_per_1000_ci_low": _f(1000 * t_lo),
+        "kw_per_1000_ci_high": _f(1000 * t_hi),
+        "mw_at_population": float(per["mw_at_population"].sum()),
+        "mw_ci_low": _f(tk.population * t_lo / 1000),
+        "mw_ci_high": _f(tk.population * t_hi / 1000),
+        **{k: _f(v) for k, v in _bill_numbers(f).items()},
+    }
+    tres: TargetingResult = (
+        fit_targeting(f, lifestyle, households, config) if lifestyle is not None and not lifestyle.empty
+        else TargetingResult(qini_curve(np.array([]), np.array([])), pd.DataFrame(), {"fitted": False, "note": "no lifestyle table"})
+    )
+    harm = _do_no_harm(f)
+    toolkit = {
+        "population": int(tk.population),
+        "rule_basis": basis,
+        "rules": RULES,
+        "levers": list(LEVERS),
+        "personas": [{k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()} for r in rows],
+        "total": total,
+        "do_no_harm": harm,
+        "targeting": {k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in tres.summary.items()},
+        "units": {
+            "kw_per_1000": "kW reduction during High half-hours per 1,000 households (positive = less load)",
+            "mw_at_population": "MW reduction during High half-hours at the population, split by persona share",
+            "bill_change_gbp_mean": "mean dynamic minus flat bill over the trial year [GBP] (positive = pays more)",
+        },
+    }
+    return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per)
+
+
+def _bill_numbers(g: pd.DataFrame) -> dict[str, float]:
+    out = {"bill_change_gbp_mean": float("nan"), "bill_saving_structural_pct_mean": float("nan"),
+           "bill_saving_behavioural_pct_mean": float("nan"), "share_paying_more": float("nan")}
+    if {"bill_dynamic_gbp", "bill_flat_gbp"} <= set(g.columns):
+        diff = g["bill_dynamic_gbp"].astype(float) - g["bill_flat_gbp"].astype(float)
+        out["bill_change_gbp_mean"] = float(diff.mean())
+        out["share_paying_more"] = float((diff > 0).mean())
+    for c in ("bill_saving_structural_pct", "bill_saving_behavioural_pct"):
+        if c in g.columns:
+            out[c + "_mean"] = float(g[c].astype(float).mean())
+    return out
+
+
+def _do_no_harm(f: pd.DataFrame) -> dict[str, Any]:
+    """Treatment households that paid more on the dynamic tariff than they would have on the flat one."""
+    if not {"bill_dynamic_gbp", "bill_flat_gbp"} <= set(f.columns):
+        return {"basis": "no bill columns in features", "n_paying_more": None, "share_paying_more": None}
+    more = f["bill_dynamic_gbp"].astype(float) > f["bill_flat_gbp"].astype(float)
+    return {
+        "basis": "bill_dynamic_gbp > bill_flat_gbp (treatment households, trial year)",
+        "n_paying_more": int(more.sum()),
+        "share_paying_more": float(more.mean()),
+        "household_ids": sorted(f.loc[more, "household_id"].astype(str))[:500],
+    }
+
+
+def _num(x: Any, fmt: str = ",.1f") -> str:
+    return "n/a" if x is None or (isinstance(x, float) and not np.isfinite(x)) else format(x, fmt)
+
+
+def toolkit_markdown(tk: Mapping[str, Any]) -> str:
+    """Render the toolkit dict as Markdown (``toolkit.md``)."""
+    lines = [
+        "# Intervention toolkit",
+        "",
+        f"Levers chosen from: {tk['rule_basis']}.",
+        f"Scaled to a population of {tk['population']:,} customers.",
+        "",
+        "| persona | households | lever (rule) | kW cut per 1,000 at High (95% CI) | MW at population (95% CI) | bill change GBP | paying more |",
+        "|---|---:|---|---:|---:|---:|---:|",
+    ]
+    for r in tk["personas"]:
+        lines.append(
+            f"| {r['persona_name']} | {r['n_households']} | {r['lever']} ({r['rule']}) | "
+            f"{_num(r['kw_per_1000'])} ({_num(r['kw_per_1000_ci_low'])} to {_num(r['kw_per_1000_ci_high'])}) | "
+            f"{_num(r['mw_at_population'], ',.2f')} ({_num(r['mw_ci_low'], ',.2f')} to {_num(r['mw_ci_high'], ',.2f')}) | "
+            f"{_num(r['bill_change_gbp_mean'], '+,.2f')} | {_num(_pct(r['share_paying_more']), '.0f')}% |"
+        )
+    t = tk["total"]
+    lines += [
+        f"| **all** | {t['n_households']} | | {_num(t['kw_per_1000'])} ({_num(t['kw_per_1000_ci_low'])} to "
+        f"{_num(t['kw_per_1000_ci_high'])}) | {_num(t['mw_at_population'], ',.2f')} ({_num(t['mw_ci_low'], ',.2f')} to "
+        f"{_num(t['mw_ci_high'], ',.2f')}) | {_num(t.get('bill_change_gbp_mean'), '+,.2f')} | "
+        f"{_num(_pct(t.get('share_paying_more')), '.0f')}% |",
+        "",
+        "## Rules",
+        "",
+        *[f"- `{k}` {v}" for k, v in tk["rules"].items()],
+        "",
+        "## Do no harm",
+        "",
+    ]
+    h = tk["do_no_harm"]
+    if h.get("n_paying_more") is None:
+        lines.append(f"Not assessed: {h['basis']}.")
+    else:
+        lines.append(f"{h['n_paying_more']} treatment households ({_num(_pct(h['share_paying_more']), '.0f')}%) paid more "
+                     f"on the dynamic tariff ({h['basis']}).")
+    g = tk["targeting"]
+    lines += ["", "## Targeting", ""]
+    if not g.get("fitted"):
+        lines.append(f"No targeting model: {g.get('note', 'not fitted')}.")
+    else:
+        lines += [
+            f"Model: {g['model']}, target {g['target']}, pre-trial features only ({len(g['features'])} columns).",
+            f"Trained on {g['n_train']} treatment households, validated on {g['n_holdout']} held out: area between the "
+            f"Qini curve and random targeting {_num(g['area_vs_random_kw'], '.3f')} kW (Qini coefficient "
+            f"{_num(g['qini_coefficient'], '.2f')}; {'beats' if g['beats_random'] else 'does not beat'} random).",
+            f"Ranked {g.get('n_book', 0)} control households (the customer book) in `targets.csv`; "
+            f"{g.get('n_do_no_harm_book', 0)} flagged do-no-harm ({g.get('do_no_harm_basis', '')}).",
+        ]
+    return "\n".join(lines) + "\n"
+
+
+def _pct(x: Any) -> float | None:
+    return None if x is None or not np.isfinite(float(x)) else 100 * float(x)
+
+
+def save_toolkit(result: ToolkitResult, run_dir: str | Path) -> list[Path]:
+    """Write ``toolkit.json``, ``toolkit.md``, ``targets.csv`` and ``qini.csv`` into a run folder."""
+    from ..store import write_csv, write_json, write_text
+
+    run_dir = Path(run_dir)
+    targets = result.targets
+    if targets.empty:
+        targets = pd.DataFrame(columns=["household_id", "predicted_response_pct", "predicted_kw",
+                                        "predicted_bill_change_pct", "rank", "do_no_harm"])
+    return [
+        write_json(result.toolkit, run_dir / "toolkit.json"),
+        write_text(result.markdown, run_dir / "toolkit.md"),
+        write_csv(targets, run_dir / "targets.csv"),
+        write_csv(result.qini, run_dir / "qini.csv"),
+    ]
+
+
+def read_explain(run_dir: str | Path) -> dict[str, Any]:
+    """Explain tables of a run folder by name (``explain/*.csv``) plus ``summary`` (``summary.json``)."""
+    from ..store import read_json
+
+    d = Path(run_dir) / "explain"
+    out: dict[str, Any] = {p.stem: pd.read_csv(p) for p in sorted(d.glob("*.csv"))} if d.is_dir() else {}
+    if (d / "summary.json").exists():
+        out["summary"] = read_json(d / "summary.json")
+    return out
+
+
+def toolkit_for_run(run_dir: str | Path, config: Config) -> ToolkitResult:
+    """Build the toolkit from a run folder's tables and write its files there (the ``toolkit`` command).
+
+    Raises
+    ------
+    StageError
+        When the run folder lacks ``features.parquet``.
+    """
+    run_dir = Path(run_dir)
+    fp = run_dir / "features.parquet"
+    if not fp.exists():
+        msg = f"{fp} is missing: run the pipeline first (flexpersona run ... --out {run_dir})"
+        raise StageError(msg)
+
+    def opt(name: str) -> pd.DataFrame | None:
+        p = run_dir / name
+        return pd.read_parquet(p) if p.exists() else None
+
+    households = opt("store/households.parquet")
+    res = build_toolkit(pd.read_parquet(fp), opt("lifestyle.parquet"), opt("personas.parquet"), read_explain(run_dir),
+                        households, config)
+    save_toolkit(res, run_dir)
+    return res
