@@ -176,3 +176,16 @@ def test_qini_curve_perfect_ranking_equals_perfect_curve():
     area = qini_area(q)
     assert area["qini_coefficient"] == pytest.approx(1.0)
     assert qini_area(qini_curve(-act, act))["area_vs_random_kw"] < 0
+
+
+def test_quadrants_from_explain_strategic_map_keyed_by_persona_name():
+    """The explain stage's strategic_map.csv: persona (name), constraint, engagement, quadrant, lever."""
+    feats, life, personas, hh = planted_trial(n_t=90, n_c=30)
+    sm = pd.DataFrame({"persona": ["Engaged", "Middling", "Flat"], "n": [1, 1, 1], "n_with_traits": [1, 1, 1],
+                       "constraint": [2.0, 4.0, 2.0], "engagement": [1.0, 1.0, -1.0],
+                       "quadrant": ["Willing & Able", "Willing but Constrained", "Able but Unwilling"],
+                       "lever": ["ideal target", "technology", "automation"]})
+    res = build_toolkit(feats, life, personas, {"strategic_map": sm}, hh, CFG)
+    by = {r["persona_name"]: r["lever"] for r in res.toolkit["personas"]}
+    assert by == {"Engaged": "price signal", "Middling": "enabling technology", "Flat": "automation"}
+    assert strategic_quadrants({"strategic_map": sm.drop(columns=["quadrant", "lever"])})["Flat"] == "Able but Unwilling"

@@ -169,7 +169,7 @@ def build_toolkit(
             "kw_ci_low": lo,
             "kw_ci_high": hi,
             "responder_share": responder_share,
-            "quadrant": quadrants.get(str(pid)) if quadrants is not None else None,
+            "quadrant": _lookup(quadrants, str(pid), str(pname)),
             **lifestyle_flags(lifestyle, g["household_id"]),
         }
         lever, rule = choose_lever(ev, config)
@@ -228,6 +228,16 @@ def build_toolkit(
         },
     }
     return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per)
+
+
+def _lookup(quadrants: pd.Series | None, *keys: str) -> str | None:
+    """The quadrant of a persona by id, else by name (the explain stage labels personas by name)."""
+    if quadrants is None:
+        return None
+    for k in keys:
+        if k in quadrants.index:
+            return str(quadrants[k])
+    return None
 
 
 def _bill_numbers(g: pd.DataFrame) -> dict[str, float]:

@@ -95,35 +95,43 @@ def quadrant_of(engagement: float, constraint: float, engagement_mean: float, co
 
 
 def strategic_quadrants(explain: Mapping[str, Any] | None) -> pd.Series | None:
-    """Persona id → strategic quadrant, found in the explain tables, or ``None`` without a survey.
+    """Persona → strategic quadrant, found in the explain tables, or ``None`` without a survey.
 
-    Looks for a table with ``persona_id`` and a quadrant column (``quadrant``/``strategic_quadrant``); else
-    for a table with the persona means of ``trait_engagement_score`` and ``trait_constraint_score`` and
-    splits them at the cohort means (weighted by an ``n``/``n_households`` column when present).
+    Looks for a table keyed by ``persona_id`` or ``persona`` (the explain stage's persona label: name, else
+    id) with a quadrant column (``quadrant``/``strategic_quadrant``), e.g. ``explain/strategic_map.csv``;
+    else for a table with the persona means of the two traits (``engagement``/``trait_engagement_score``
+    and ``constraint``/``trait_constraint_score``) and splits them at the cohort means (weighted by an
+    ``n``/``n_households`` column when present). The index holds the persona key as text.
     """
     if not explain:
         return None
-    tables = [(k, v) for k, v in explain.items() if isinstance(v, pd.DataFrame) and "persona_id" in v.columns]
-    for _, df in tables:
+    tables = []
+    for v in explain.values():
+        if isinstance(v, pd.DataFrame) and not v.empty:
+            key = next((k for k in _PERSONA_KEYS if k in v.columns), None)
+            if key is not None:
+                tables.append((key, v))
+    for key, df in tables:
         col = next((c for c in _QUADRANT_COLUMNS if c in df.columns), None)
         if col is not None and df[col].notna().any():
-            s = df.dropna(subset=[col]).drop_duplicates("persona_id").set_index("persona_id")[col].astype(str)
-            s.index = s.index.astype(str)
-            return s
-    for _, df in tables:
-        if {TRAIT_ENGAGEMENT, TRAIT_CONSTRAINT} <= set(df.columns):
-            d = df.dropna(subset=[TRAIT_ENGAGEMENT, TRAIT_CONSTRAINT]).drop_duplicates("persona_id")
-            if d.empty:
-                continue
-            wcol = next((c for c in ("n_households", "n", "count") if c in d.columns), None)
-            w = d[wcol].astype(float).to_numpy() if wcol else np.ones(len(d))
-            e_mean = float(np.average(d[TRAIT_ENGAGEMENT].astype(float), weights=w))
-            c_mean = float(np.average(d[TRAIT_CONSTRAINT].astype(float), weights=w))
-            out = {
-                str(r.persona_id): quadrant_of(float(r[TRAIT_ENGAGEMENT]), float(r[TRAIT_CONSTRAINT]), e_mean, c_mean)
-                for _, r in d.iterrows()
-            }
-            return pd.Series(out, dtype=object)
+            d = df.dropna(subset=[col]).drop_duplicates(key)
+            return pd.Series(d[col].astype(str).to_numpy(), index=d[key].astype(str).to_numpy(), dtype=object)
+    for key, df in tables:
+        e_col = next((c for c in (TRAIT_ENGAGEMENT, "engagement") if c in df.columns), None)
+        c_col = next((c for c in (TRAIT_CONSTRAINT, "constraint") if c in df.columns), None)
+        if e_col is None or c_col is None:
+            continue
+        d = df.dropna(subset=[e_col, c_col]).drop_duplicates(key)
+        if d.empty:
+            continue
+        wcol = next((c for c in ("n_with_traits", "n_households", "n", "count") if c in d.columns), None)
+        w = d[wcol].astype(float).to_numpy() if wcol else np.ones(len(d))
+        e_mean = float(np.average(d[e_col].astype(float), weights=w))
+        c_mean = float(np.average(d[c_col].astype(float), weights=w))
+        out = {
+            str(r[key]): quadrant_of(float(r[e_col]), float(r[c_col]), e_mean, c_mean) for _, r in d.iterrows()
+        }
+        return pd.Series(out, dtype=object)
     return None
 
 
