@@ -14,3 +14,7 @@ from .schedule import generate_schedule, schedule_runs
 from .trial import SimulatedTrial, plan_trial, simulate_trial
 
 __all__ = ["SimulatedTrial", "generate_schedule", "plan_trial", "schedule_runs", "simulate_trial"]
+
+from .writers import LAYOUTS, simulate_to, ukds_ids, write_trial  # noqa: E402
+
+__all__ += ["LAYOUTS", "simulate_to", "ukds_ids", "write_trial"]

@@ -267,8 +267,11 @@ def readings_frame(ids: np.ndarray, ts: np.ndarray, kwh: np.ndarray, present: np
     return table.to_pandas()
 
 
-def daily_arrays(kwh: np.ndarray) -> dict[str, np.ndarray]:
-    """Daily aggregates of ``(n, T)`` kWh (NaN = missing): each ``(n, D)``; NaN where a day has no value."""
+def daily_arrays(kwh: np.ndarray, *, median: bool = False) -> dict[str, np.ndarray]:
+    """Daily aggregates of ``(n, T)`` kWh (NaN = missing): each ``(n, D)``; NaN where a day has no value.
+
+    Keys ``count``, ``sum``, ``mean``, ``max``, ``min``, ``std`` (ddof 1) and, when asked, ``median``.
+    """
     n, t = kwh.shape
     x = kwh.reshape(n, t // HALF_HOURS_PER_DAY, HALF_HOURS_PER_DAY)
     valid = ~np.isnan(x)
@@ -283,9 +286,12 @@ def daily_arrays(kwh: np.ndarray) -> dict[str, np.ndarray]:
     std[count < 2] = np.nan
     mx = np.where(valid, x, -np.inf).max(axis=2)
     mn = np.where(valid, x, np.inf).min(axis=2)
-    med = np.full(count.shape, np.nan)
-    med[has] = np.nanmedian(x[has], axis=1)
-    out = {"count": count, "sum": total, "mean": mean, "max": mx, "min": mn, "std": std, "median": med}
+    out = {"count": count, "sum": total, "mean": mean, "max": mx, "min": mn, "std": std}
+    if median:  # NaN sort last: the median sits at (count-1)//2 and count//2
+        srt = np.sort(x, axis=2)
+        lo = np.take_along_axis(srt, np.maximum((count - 1) // 2, 0)[:, :, None], axis=2)[:, :, 0]
+        hi = np.take_along_axis(srt, np.minimum(count // 2, HALF_HOURS_PER_DAY - 1)[:, :, None], axis=2)[:, :, 0]
+        out["median"] = np.where(has, (lo + hi) / 2.0, np.nan)
     for k in ("sum", "mean", "max", "min"):
         out[k] = np.where(has, out[k], np.nan)
     return out
