@@ -2,3 +2,4 @@
 from . import run  # noqa: F401
 from . import bench  # noqa: F401
 from . import report  # noqa: F401
+from . import simulate  # noqa: F401
