@@ -29,6 +29,8 @@ WEEKEND_OVER_WEEKDAY = 1.04
 SEASON_AMPLITUDE = 0.215
 #: Largest simulated half-hourly value [kWh] (real 99.9th percentile 2.65, max 7.57).
 KWH_MAX = 8.0
+#: Largest share of flat base load mixed into a household's shape.
+MAX_FLATNESS = 0.25
 
 
 def interpolate_profile(points_2h: np.ndarray) -> np.ndarray:
@@ -46,7 +48,12 @@ def interpolate_profile(points_2h: np.ndarray) -> np.ndarray:
     """
     x = np.arange(12) * 4 + 1.5
     s = np.arange(HALF_HOURS_PER_DAY)
-    prof = np.interp(s, x, points_2h, period=HALF_HOURS_PER_DAY)
+    target = np.asarray(points_2h, dtype=float)
+    pts = target.copy()
+    for _ in range(30):  # adjust the knots so that the 2-hour means of the interpolation match the target
+        prof = np.interp(s, x, pts, period=HALF_HOURS_PER_DAY)
+        pts = pts + (target - prof.reshape(12, 4).mean(axis=1))
+    prof = np.clip(np.interp(s, x, pts, period=HALF_HOURS_PER_DAY), 0.05, None)
     return prof / prof.mean()
 
 
@@ -164,14 +171,14 @@ def draw_load_params(rng: np.random.Generator, n: int, volatility_trait: np.ndar
     for Affluent and lower for Adversity Acorn groups.
     """
     acorn_factor = np.select([acorn_grouped == "Affluent", acorn_grouped == "Adversity"], [1.1, 0.9], 1.0)
-    level = 0.17 * np.exp(rng.normal(0.0, 0.68, n)) * acorn_factor
+    level = 0.17 * np.exp(rng.normal(0.0, 0.62, n)) * acorn_factor
     morning = np.clip(rng.normal(0.0, 0.3, n), -0.7, None)
     evening = np.clip(rng.normal(0.0, 0.3, n), -0.7, None)
-    flatness = rng.uniform(0.0, 0.35, n)
+    flatness = rng.uniform(0.0, MAX_FLATNESS, n)
     season_sens = rng.uniform(0.5, 1.5, n)
     weather_sens = rng.uniform(0.5, 1.5, n)
-    day_sigma = 0.16 * np.exp(0.45 * volatility_trait)
-    noise_shape = np.exp(rng.normal(np.log(2.9), 0.3, n))
+    day_sigma = 0.2 * np.exp(0.45 * volatility_trait)
+    noise_shape = np.exp(rng.normal(np.log(2.3), 0.3, n))
     return LoadParams(level, morning, evening, flatness, season_sens, weather_sens, day_sigma, noise_shape)
 
 
@@ -181,7 +188,10 @@ def household_shapes(params: LoadParams, idx: np.ndarray) -> np.ndarray:
     Weekday shapes have mean 1; weekend shapes mean :data:`WEEKEND_OVER_WEEKDAY`; both are then divided by
     the overall weekly mean so that ``level`` is the household's mean.
     """
+    # sharpen by the mean flat share so that the cohort's mean shape matches the LCL shape
+    fbar = MAX_FLATNESS / 2
     base = np.stack([interpolate_profile(WEEKDAY_PROFILE_2H), interpolate_profile(WEEKEND_PROFILE_2H)])
+    base = np.clip((base - fbar) / (1 - fbar), 0.05, None)
     m = params.morning[idx][:, None, None]
     e = params.evening[idx][:, None, None]
     f = params.flatness[idx][:, None, None]

@@ -145,19 +145,28 @@ class DatastoreWriter:
 
     def write_block(self, idx: np.ndarray, kwh: np.ndarray, present: np.ndarray) -> None:
         n, t = kwh.shape
-        mask = present.ravel()
-        hh = np.repeat(np.arange(n), t)[mask]
-        ids = pa.array(self.households["household_id"].to_numpy(dtype=object)[idx], pa.string()).take(pa.array(hh))
+        cells = np.flatnonzero(present.ravel())  # row-major: household, then time
+        piece = self.counter.pieces(len(cells))
+        ids = pa.array(self.households["household_id"].to_numpy(dtype=object)[idx], pa.string())
         tou = np.where(self.households["group"].to_numpy(dtype=object)[idx] == TREATMENT, "ToU", "Std")
-        grp = pa.array(tou.astype(object), pa.string()).take(pa.array(hh))
-        ts = self.ts.take(pa.array(np.tile(np.arange(t), n)[mask]))
-        vals = format_values(kwh.ravel()[mask], "padded")
-        table = pa.table({"LCLid": ids, "stdorToU": grp, "DateTime": ts, "KWH": vals})
-        piece = self.counter.pieces(table.num_rows)
-        for p in np.unique(piece):
-            sel = np.flatnonzero(piece == p)
-            path = self.out / f"LCL-June2015v2_{int(p)}.csv"
-            self.files.write(path, table.slice(int(sel[0]), len(sel)))
+        grp = pa.array(tou.astype(object), pa.string())
+        values = kwh.ravel()
+        bounds = np.flatnonzero(np.diff(piece)) + 1
+        for sel in np.split(np.arange(len(cells)), bounds):  # one piece at a time keeps memory small
+            if not len(sel):
+                continue
+            c = cells[sel]
+            hh = pa.array(c // t)
+            table = pa.table(
+                {
+                    "LCLid": ids.take(hh),
+                    "stdorToU": grp.take(hh),
+                    "DateTime": self.ts.take(pa.array(c % t)),
+                    "KWH": format_values(values[c], "padded"),
+                }
+            )
+            path = self.out / f"LCL-June2015v2_{int(piece[sel[0]])}.csv"
+            self.files.write(path, table)
         if len(piece):
             self.files.close_except({self.out / f"LCL-June2015v2_{int(piece[-1])}.csv"})
 
