@@ -168,7 +168,7 @@ def explore(features: pd.DataFrame, config: Config) -> EdaResult:
         res.figures[name] = figs.correlation_heatmap(
             matrix, method, short=short,
             title=f"{method.capitalize()} correlations ({'key features' if short else 'all features'})")
-        tri = matrix.where(np.triu(np.ones(matrix.shape, dtype=bool), k=1)).stack()
+        tri = matrix.where(np.triu(np.ones(matrix.shape, dtype=bool), k=1)).stack().dropna()
         strongest = tri.abs().idxmax() if len(tri) else None
         res.captions[name] = (
             f"{method.capitalize()} correlations (pairwise complete) of {matrix.shape[0]} features"

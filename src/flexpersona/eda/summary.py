@@ -234,7 +234,8 @@ def resolve_inputs(features: pd.DataFrame) -> tuple[pd.DataFrame, ResolvedInputs
     else:
         source, sign = None, 1
         notes["response"] = (
-            "No weekday response: neither peak_reduction_pct_weekday nor high_response_pct_weekday has values."
+            f"No weekday response: neither peak_reduction_pct_weekday nor high_response_pct_weekday has "
+            f"{MIN_VALUES} or more values."
         )
     if source:
         frame[RESPONSE] = sign * pd.to_numeric(frame[source], errors="coerce").astype("float64")
@@ -246,20 +247,21 @@ def resolve_inputs(features: pd.DataFrame) -> tuple[pd.DataFrame, ResolvedInputs
         frame[SAVINGS] = pd.to_numeric(frame[savings_source], errors="coerce").astype("float64")
         notes["savings"] = f"Savings = {savings_source} (% of the flat-tariff bill; positive = saving)."
     else:
-        notes["savings"] = "No savings: neither estimated_cost_savings_pct nor bill_saving_behavioural_pct has values."
+        notes["savings"] = (f"No savings: neither estimated_cost_savings_pct nor bill_saving_behavioural_pct has "
+                            f"{MIN_VALUES} or more values.")
 
-    def pick(column: str, what: str) -> str | None:
+    def pick(column: str, what: str, needs: str) -> str | None:
         if available(frame, column):
             return column
-        notes[what] = f"No {what}: {column} is absent or all missing (it needs a half-hourly baseline year)."
+        notes[what] = f"No {what}: {column} is absent or has fewer than {MIN_VALUES} values ({needs})."
         return None
 
     resolved = ResolvedInputs(
         response_source=source,
         response_sign=sign,
-        peak_ratio=pick("base_peak_to_offpeak_ratio", "peak_ratio"),
-        volatility=pick("intrinsic_daily_volatility", "volatility"),
-        rationality=pick("economic_rationality_score", "rationality"),
+        peak_ratio=pick("base_peak_to_offpeak_ratio", "peak_ratio", "it needs a half-hourly baseline year"),
+        volatility=pick("intrinsic_daily_volatility", "volatility", "it needs baseline daily totals"),
+        rationality=pick("economic_rationality_score", "rationality", "a seed-compatible feature"),
         savings_source=savings_source,
         notes=notes,
     )
