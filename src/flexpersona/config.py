@@ -70,6 +70,12 @@ class FeaturesConfig:
     fdr_alpha: float = 0.05
     rebound_hours: float = 3.0
     seed: int = 42
+    #: Time placebo: this many event-free trial days get pseudo events (same windows as real High events),
+    #: excluded from the within-trial reference; their cohort response should be ~0 (0 = off).
+    time_placebo_days: int = 0
+    #: ``auto`` reference picks the baseline when at least this share of treatment households has
+    #: half-hourly baseline-year coverage of ``data.min_baseline_coverage``.
+    auto_baseline_share: float = 0.5
 
 
 @dataclass(frozen=True)

@@ -4,3 +4,4 @@ from . import bench  # noqa: F401
 from . import eda  # noqa: F401
 from . import report  # noqa: F401
 from . import simulate  # noqa: F401
+from . import features  # noqa: F401

@@ -1,0 +1,342 @@
+"""Stage 1: features of demand flexibility (METHODS A and B.1-B.3), on DuckDB (default) or Spark.
+
+:func:`compute_features` reads a :class:`~flexpersona.store.Store`, pushes every pass over the half-hourly
+readings into the SQL engine (:mod:`.definitions`, the single source of the feature definitions, run by
+:mod:`.engine`), and finishes on small per-household tables in numpy/pandas: responses and their day-block
+bootstrap (:mod:`.response`), placebo calibration (:mod:`.placebo`), bill decomposition (:mod:`.bills`),
+seed-compatible features (:mod:`.seed`) and lifestyle features (:mod:`.lifestyle`).
+
+Example
+-------
+>>> from flexpersona.store import Store
+>>> from flexpersona.features import compute_features
+>>> res = compute_features(Store("run/store"), Config())  # doctest: +SKIP
+>>> res.features[["household_id", "high_response_pct", "responder"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..errors import ConfigError, StageError
+from ..schema import CONTROL, GROUPS, TREATMENT
+from ..store import Store
+from . import definitions as q
+from .bills import bill_decomposition
+from .calendar import REFERENCES, TOD_NAMES, build_calendar
+from .engine import Engine, make_engine
+from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
+from .placebo import calibrate
+from .response import day_arrays, estimate_responses, event_table, events_per_household, make_weights
+from .seed import SEED_COLUMNS, seed_features
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["FeatureResult", "compute_features", "SEED_COLUMNS", "LIFESTYLE_COLUMNS", "RESPONSE_COLUMNS"]
+
+#: Default-estimator columns of ``features.parquet`` (treatment) and ``placebo.parquet`` (control).
+RESPONSE_COLUMNS = (
+    "high_response_pct", "high_response_ci_low", "high_response_ci_high", "high_response_se",
+    "low_response_pct", "low_response_ci_low", "low_response_ci_high", "low_response_se",
+    "high_response_kwh_per_event", "low_response_kwh_per_event", "high_response_kw",
+    "high_response_pct_weekday", "high_response_pct_weekend",
+    *(f"high_response_pct_{t}" for t in TOD_NAMES),
+    "rebound_pct", "rebound_ci_low", "rebound_ci_high", "normal_response_pct",
+    "n_high_halfhours", "n_low_halfhours",
+)  # fmt: skip
+
+
+@dataclass
+class FeatureResult:
+    """Tables of stage 1 (contracts in ``docs/architecture.md``).
+
+    Attributes
+    ----------
+    features
+        One row per kept treatment household.
+    events
+        One row per tariff event (High or Low run) with the cohort response and interval.
+    lifestyle
+        Pre-trial intrinsic features of every kept household (treatment and control).
+    placebo
+        The response estimator run on control households (pseudo-treated), with p/q/responder.
+    info
+        JSON-able facts for the manifest: reference chosen and why, coverage, cell fallbacks, cohort
+        responses, placebo calibration, control changes, lifestyle source, timings.
+    """
+
+    features: pd.DataFrame
+    events: pd.DataFrame
+    lifestyle: pd.DataFrame
+    placebo: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _kept_households(store: Store) -> pd.DataFrame:
+    hh = store.read("households")
+    ledger = store.read_optional("ledger")
+    if ledger is not None and "status" in ledger.columns:
+        kept = ledger.loc[ledger["status"] == "kept", "household_id"].astype(str)
+        hh = hh[hh["household_id"].astype(str).isin(set(kept))]
+    hh = hh[hh["group"].isin(GROUPS)]
+    out = pd.DataFrame({"household_id": hh["household_id"].astype(str).to_numpy(), "grp": hh["group"].astype(str).to_numpy()})
+    out = out.drop_duplicates("household_id").sort_values("household_id").reset_index(drop=True)
+    for g in GROUPS:
+        if not (out["grp"] == g).any():
+            msg = (
+                f"the store {store.path} has no kept {g} households; the response estimator needs both groups "
+                "(check the households table and the ledger of the ingest)"
+            )
+            raise StageError(msg)
+    return out
+
+
+def _validate(config: Config) -> None:
+    f = config.features
+    if f.reference not in REFERENCES:
+        msg = f"features.reference must be one of {', '.join(REFERENCES)}, got {f.reference!r}"
+        raise ConfigError(msg)
+    if f.bootstrap_replicates < 20:
+        msg = f"features.bootstrap_replicates must be at least 20, got {f.bootstrap_replicates}"
+        raise ConfigError(msg)
+    if f.bootstrap_block_days < 1:
+        msg = f"features.bootstrap_block_days must be at least 1, got {f.bootstrap_block_days}"
+        raise ConfigError(msg)
+    if not 0 < f.fdr_alpha < 1:
+        msg = f"features.fdr_alpha must be in (0, 1), got {f.fdr_alpha}"
+        raise ConfigError(msg)
+
+
+def _choose_reference(coverage: pd.DataFrame, hh: pd.DataFrame, n_base: int, config: Config) -> dict[str, Any]:
+    cov = coverage.set_index("household_id").reindex(hh["household_id"].to_numpy())
+    share = pd.to_numeric(cov["n_base"], errors="coerce").fillna(0).to_numpy(dtype=float) / max(n_base, 1)
+    ok = share >= config.data.min_baseline_coverage
+    is_t = hh["grp"].to_numpy() == TREATMENT
+    share_t = float(ok[is_t].mean()) if is_t.any() else 0.0
+    share_c = float(ok[~is_t].mean()) if (~is_t).any() else 0.0
+    has_base = share_t >= config.features.auto_baseline_share and share_c >= config.features.auto_baseline_share
+    requested = config.features.reference
+    if requested == "auto":
+        chosen = "baseline" if has_base else "within_trial"
+        why = (
+            f"{share_t:.0%} of treatment and {share_c:.0%} of control households have half-hourly baseline-year "
+            f"coverage >= {config.data.min_baseline_coverage:.0%} (auto picks baseline at >= "
+            f"{config.features.auto_baseline_share:.0%})"
+        )
+    else:
+        chosen, why = requested, "set by features.reference"
+        if chosen == "baseline" and not (ok[is_t].any() and ok[~is_t].any()):
+            msg = (
+                f"features.reference = baseline, but no treatment or no control household has half-hourly "
+                f"readings in the baseline year {config.data.baseline_year}; use --reference within_trial or auto"
+            )
+            raise ConfigError(msg)
+    return {
+        "reference": chosen,
+        "reference_requested": requested,
+        "reference_reason": why,
+        "baseline_halfhourly": bool(has_base),
+        "baseline_coverage_share_treatment": share_t,
+        "baseline_coverage_share_control": share_c,
+    }
+
+
+def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) -> dict[str, Any]:
+    """All passes over the readings; returns small pandas tables and the calendar."""
+    out: dict[str, Any] = {}
+    engine.register("hh", hh)
+    engine.readings(store.readings_glob)
+    tariff = store.read("tariff")
+    cal0 = build_calendar(tariff, config, reference="baseline", lifestyle_source="halfhourly")
+    engine.register("cal", cal0.table)
+    engine.view("rd", q.RD)
+    coverage = engine.fetch(q.COVERAGE)
+    n_base = int((cal0.table["is_base"] == 1).sum())
+    choice = _choose_reference(coverage, hh, n_base, config)
+    daily = store.read_optional("daily")
+    if choice["baseline_halfhourly"]:
+        life_source = "halfhourly"
+    elif daily is not None and (pd.to_datetime(daily["day"]).dt.year == config.data.baseline_year).any():
+        life_source = "daily"
+    else:
+        life_source = "within_trial_normal"
+    choice["lifestyle_source"] = life_source
+    cal = build_calendar(tariff, config, reference=choice["reference"], lifestyle_source=life_source)
+    engine.register("cal", cal.table)
+    engine.view("rd", q.RD)
+    for name, sql in q.TABLES:
+        engine.table(name, sql)
+    for name, sql in q.VIEWS_AFTER_REF:
+        engine.view(name, sql)
+    engine.table("kt", q.KT)
+    out["household_means"] = engine.fetch(q.HOUSEHOLD_MEANS)
+    out["seed_daily"] = engine.fetch(q.SEED_DAILY)
+    out["daily_stats"] = engine.fetch(q.DAILY_STATS) if life_source != "daily" else None
+    out["day_agg"] = engine.fetch(q.DAY_AGG)
+    out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
+    out["event_agg"] = engine.fetch(q.EVENT_AGG)
+    out["coverage"] = coverage
+    out["calendar"] = cal
+    out["choice"] = choice
+    out["daily"] = daily
+    return out
+
+
+def _cell_levels(day_agg: pd.DataFrame, coverage: pd.DataFrame) -> dict[str, int]:
+    """Trial half-hours per group by the reference cell level used (and without any reference)."""
+    names = {1: "period", 2: "season", 3: "all_months"}
+    out: dict[str, int] = {}
+    for (g, lv), n in day_agg.groupby(["grp", "lvl"])["n"].sum().items():
+        out[f"{g}_{names.get(int(lv), lv)}"] = int(n)
+    for g, n in coverage.groupby("grp")["n_trial"].sum().items():
+        used = int(day_agg.loc[day_agg["grp"] == g, "n"].sum())
+        out[f"{g}_no_reference"] = int(n) - used
+    return out
+
+
+def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame:
+    ne = n_events.set_index("household_id").reindex(per["household_id"].to_numpy())
+    nh = ne["n_high_events"].to_numpy(dtype=float)
+    nl = ne["n_low_events"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        r = pd.DataFrame({"household_id": per["household_id"].to_numpy()})
+        r["high_response_pct"] = per["high_pct"].to_numpy()
+        r["high_response_ci_low"] = per["high_ci_low"].to_numpy()
+        r["high_response_ci_high"] = per["high_ci_high"].to_numpy()
+        r["high_response_se"] = per["high_se"].to_numpy()
+        r["low_response_pct"] = per["low_pct"].to_numpy()
+        r["low_response_ci_low"] = per["low_ci_low"].to_numpy()
+        r["low_response_ci_high"] = per["low_ci_high"].to_numpy()
+        r["low_response_se"] = per["low_se"].to_numpy()
+        r["high_response_kwh_per_event"] = np.where(nh > 0, per["high_kwh"].to_numpy() / np.where(nh > 0, nh, 1), np.nan)
+        r["low_response_kwh_per_event"] = np.where(nl > 0, per["low_kwh"].to_numpy() / np.where(nl > 0, nl, 1), np.nan)
+        hn = per["high_n"].to_numpy(dtype=float)
+        r["high_response_kw"] = np.where(hn > 0, 2.0 * per["high_kwh"].to_numpy() / np.where(hn > 0, hn, 1), np.nan)
+        r["high_response_pct_weekday"] = per["high_weekday_pct"].to_numpy()
+        r["high_response_pct_weekend"] = per["high_weekend_pct"].to_numpy()
+        for t in TOD_NAMES:
+            r[f"high_response_pct_{t}"] = per[f"high_{t}_pct"].to_numpy()
+        r["rebound_pct"] = per["rebound_pct"].to_numpy()
+        r["rebound_ci_low"] = per["rebound_ci_low"].to_numpy()
+        r["rebound_ci_high"] = per["rebound_ci_high"].to_numpy()
+        r["normal_response_pct"] = per["normal_pct"].to_numpy()
+        r["n_high_halfhours"] = per["high_n"].to_numpy(dtype="int64")
+        r["n_low_halfhours"] = per["low_n"].to_numpy(dtype="int64")
+    return r
+
+
+def compute_features(store: Store, config: Config | None = None) -> FeatureResult:
+    """Compute stage-1 features of a store.
+
+    Parameters
+    ----------
+    store
+        The ingest store (readings, households, tariff; ledger and daily table optional). Households whose
+        ledger ``status`` is ``kept`` are used (all with a known group when there is no ledger).
+    config
+        ``config.data`` (years, prices, bank holidays, coverage) and ``config.features`` (engine, reference,
+        bootstrap, FDR, rebound window, time placebo, seed).
+
+    Returns
+    -------
+    FeatureResult
+        ``features`` (treatment households), ``events``, ``lifestyle`` (all households), ``placebo``
+        (control households) and ``info``.
+
+    Raises
+    ------
+    StageError
+        When the store lacks readings, tariff or households, or has no kept treatment or control household.
+    ConfigError
+        For an invalid option (engine, reference, bootstrap sizes, alpha).
+    """
+    config = config or Config()
+    _validate(config)
+    t0 = time.perf_counter()
+    if not store.has("readings"):
+        msg = f"the store {store.path} has no readings; run flexpersona ingest first"
+        raise StageError(msg)
+    hh = _kept_households(store)
+    f = config.features
+    engine = make_engine(config)
+    try:
+        raw = _run_engine(engine, store, hh, config)
+    finally:
+        engine.close()
+    t_engine = time.perf_counter() - t0
+    cal = raw["calendar"]
+    choice = raw["choice"]
+    info: dict[str, Any] = {"engine": f.engine, **choice, **cal.info}
+    info["n_households"] = {g: int((hh["grp"] == g).sum()) for g in GROUPS}
+
+    # -- responses + bootstrap ------------------------------------------------------------------------
+    arr = day_arrays(
+        raw["day_agg"], raw["ref_influence"], hh, cal.table, within_trial=choice["reference"] == "within_trial"
+    )
+    weights = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
+    per, cohort = estimate_responses(arr, weights)
+    info["cohort_response"] = cohort
+    info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
+    n_events = events_per_household(raw["event_agg"], cal.events)
+    resp = _rename_responses(per, n_events)
+    is_t = per["grp"].to_numpy() == TREATMENT
+    resp_t = resp[is_t].reset_index(drop=True)
+    resp_c = resp[~is_t].reset_index(drop=True)
+
+    # -- placebo calibration ------------------------------------------------------------------------------
+    labels, plabels, pinfo = calibrate(
+        per[is_t][["household_id", "high_pct", "high_se"]],
+        per[~is_t][["household_id", "high_pct", "high_se"]],
+        alpha=f.fdr_alpha,
+    )
+    info["placebo"] = pinfo
+
+    # -- bills, seed, lifestyle -----------------------------------------------------------------------------
+    bills = bill_decomposition(per[is_t].reset_index(drop=True), config)
+    seed, cc = seed_features(raw["household_means"], raw["seed_daily"], flat_price=config.data.flat_price)
+    info["control_changes"] = cc
+    if not choice["baseline_halfhourly"]:
+        info["seed_missing"] = (
+            f"no half-hourly readings of the baseline year {config.data.baseline_year} for most households: the "
+            "base_* columns and the seed features built on them are NaN"
+        )
+    life_source = choice["lifestyle_source"]
+    if life_source == "daily":
+        lifestyle, linfo = lifestyle_from_daily(raw["daily"], hh, year=config.data.baseline_year)
+        info.update(linfo)
+    else:
+        lifestyle = lifestyle_from_halfhourly(raw["household_means"], raw["daily_stats"], source=life_source)
+        lifestyle = lifestyle.set_index("household_id").reindex(hh["household_id"].to_numpy())
+        lifestyle["group"] = hh["grp"].to_numpy()
+        lifestyle["lifestyle_source"] = life_source
+        lifestyle = lifestyle.rename_axis("household_id").reset_index()
+        info["lifestyle_missing"] = {}
+    lifestyle = lifestyle[["household_id", "group", "lifestyle_source", *LIFESTYLE_COLUMNS]]
+
+    # -- assemble --------------------------------------------------------------------------------------
+    feats = seed.merge(resp_t, on="household_id", how="right")
+    feats = feats.merge(labels[["household_id", "p_high", "q_high", "responder"]], on="household_id", how="left")
+    feats = feats.merge(bills, on="household_id", how="left")
+    extra = [c for c in LIFESTYLE_COLUMNS if c not in SEED_COLUMNS]
+    feats = feats.merge(lifestyle[["household_id", "lifestyle_source", *extra]], on="household_id", how="left")
+    cols = ["household_id", *SEED_COLUMNS, *RESPONSE_COLUMNS, "p_high", "q_high", "responder"]
+    cols += [c for c in bills.columns if c != "household_id"] + ["lifestyle_source", *extra]
+    feats = feats[cols].sort_values("household_id").reset_index(drop=True)
+    feats["responder"] = feats["responder"].fillna(False).astype(bool)
+    placebo = resp_c.merge(plabels, on="household_id", how="left").sort_values("household_id").reset_index(drop=True)
+    placebo["responder"] = placebo["responder"].fillna(False).astype(bool)
+    events = event_table(raw["event_agg"], cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
+    info["timings_s"] = {"engine": round(t_engine, 3), "total": round(time.perf_counter() - t0, 3)}
+    logger.info(
+        "features: %d treatment, %d control households, reference %s, cohort High %.2f%%",
+        len(feats), len(placebo), choice["reference"],
+        cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")),
+    )  # fmt: skip
+    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=info)

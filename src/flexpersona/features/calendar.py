@@ -1,0 +1,255 @@
+"""The half-hour calendar of the baseline and trial years: every attribute a feature definition needs.
+
+All calendar logic (slot, day type, month, season, tariff band and price, seed peak windows, time of day,
+tariff events, rebound windows, time-placebo windows, reference and lifestyle selections) lives here, in one
+small pandas table of one row per half-hour (35,088 rows for two years). The feature SQL
+(:mod:`flexpersona.features.definitions`) only joins readings to this table on ``ts`` and aggregates, so
+the same SQL runs unchanged on DuckDB and Spark.
+
+Columns of the calendar
+-----------------------
+``ts`` (GMT start of the half-hour), ``is_base``/``is_trial`` (0/1), ``day`` (days since 1970-01-01),
+``slot`` (0..47), ``wkend`` (1 = Saturday, Sunday, or bank holiday when configured), ``month`` (1..12),
+``period`` (the reference cell's period: the month, or the season, by ``features.reference_period``),
+``season`` (1 DJF, 2 MAM, 3 JJA, 4 SON), ``band`` (trial year: High/Normal/Low; baseline: null), ``price``
+[GBP/kWh] (band price from ``Config.data``; baseline: null), ``peak`` (seed peak windows 07:00-09:00 and
+16:00-20:00), ``daytime`` (07:00-18:59), ``cat`` (response category of a trial half-hour, see
+:data:`CATEGORIES`), ``event_id`` (index of the tariff event, a run of consecutive High or Low half-hours;
+null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference) and ``life`` (1 if it
+feeds the half-hourly lifestyle features).
+
+Time of day of High half-hours (by the start of the half-hour): night 00:00-05:59, morning 06:00-11:59,
+afternoon 12:00-16:59, evening 17:00-23:59.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..config import Config
+from ..errors import ConfigError
+from ..schema import HIGH, LOW, NORMAL
+
+logger = logging.getLogger(__name__)
+
+#: England and Wales bank holidays (gov.uk), used when ``Config.data.bank_holidays_as_weekend`` is set.
+BANK_HOLIDAYS = tuple(
+    pd.Timestamp(d)
+    for d in (
+        "2011-01-03 2011-04-22 2011-04-25 2011-04-29 2011-05-02 2011-05-30 2011-08-29 2011-12-26 2011-12-27 "
+        "2012-01-02 2012-04-06 2012-04-09 2012-05-07 2012-06-04 2012-06-05 2012-08-27 2012-12-25 2012-12-26 "
+        "2013-01-01 2013-03-29 2013-04-01 2013-05-06 2013-05-27 2013-08-26 2013-12-25 2013-12-26 "
+        "2014-01-01 2014-04-18 2014-04-21 2014-05-05 2014-05-26 2014-08-25 2014-12-25 2014-12-26"
+    ).split()
+)
+BANK_HOLIDAY_YEARS = (2011, 2012, 2013, 2014)
+
+TOD_NAMES = ("night", "morning", "afternoon", "evening")
+#: Response categories of trial half-hours. High half-hours are split by time of day; ``rebound`` is a
+#: Normal half-hour within ``rebound_hours`` after a High event; ``pseudo`` a time-placebo half-hour.
+HIGH_CATS = tuple(f"high_{t}" for t in TOD_NAMES)
+CATEGORIES = (*HIGH_CATS, "low", "rebound", "pseudo", "normal")
+#: Categories that get bootstrap intervals (``normal`` gets a point estimate only).
+INTERVAL_CATS = CATEGORIES[:-1]
+
+REFERENCES = ("auto", "baseline", "within_trial")
+
+
+def tod_of_slot(slot: np.ndarray) -> np.ndarray:
+    """Time-of-day index (0 night, 1 morning, 2 afternoon, 3 evening) of half-hour slots 0..47."""
+    hour = np.asarray(slot) // 2
+    return np.select([hour < 6, hour < 12, hour < 17], [0, 1, 2], default=3)
+
+
+def season_of_month(month: np.ndarray) -> np.ndarray:
+    """Season (1 DJF, 2 MAM, 3 JJA, 4 SON) of months 1..12."""
+    return (np.asarray(month) % 12) // 3 + 1
+
+
+@dataclass
+class TariffCalendar:
+    """The calendar table plus what was learned while building it (goes to ``FeatureResult.info``)."""
+
+    table: pd.DataFrame
+    events: pd.DataFrame
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _year_frame(year: int) -> pd.DataFrame:
+    ts = pd.date_range(f"{year}-01-01", f"{year + 1}-01-01", freq="30min", inclusive="left", unit="us")
+    return pd.DataFrame({"ts": ts})
+
+
+def build_calendar(
+    tariff: pd.DataFrame,
+    config: Config,
+    *,
+    reference: str,
+    lifestyle_source: str,
+) -> TariffCalendar:
+    """Build the half-hour calendar of the baseline and trial years.
+
+    Parameters
+    ----------
+    tariff
+        Canonical tariff table (``ts``, ``band``, ``price``); half-hours of the trial year it lacks are Normal.
+    config
+        Run configuration (years, prices, bank holidays, rebound window, time placebo).
+    reference
+        ``baseline`` (reference = every baseline-year half-hour) or ``within_trial`` (reference = the trial
+        year's Normal half-hours outside rebound and time-placebo windows).
+    lifestyle_source
+        ``halfhourly`` (lifestyle from the baseline year), ``within_trial_normal`` (from the trial year's
+        event-free days) or ``daily`` (no half-hour feeds the half-hourly lifestyle features).
+
+    Returns
+    -------
+    TariffCalendar
+        ``table`` (one row per half-hour, columns in the module docstring) and ``events`` (one row per
+        tariff event: ``event_id``, ``band``, ``start``, ``end`` (end of the last half-hour), ``n_halfhours``).
+    """
+    d, f = config.data, config.features
+    if d.baseline_year == d.trial_year:
+        msg = f"data.baseline_year and data.trial_year are both {d.trial_year}; set two different years"
+        raise ConfigError(msg)
+    base = _year_frame(d.baseline_year).assign(is_base=1, is_trial=0)
+    trial = _year_frame(d.trial_year).assign(is_base=0, is_trial=1)
+    info: dict[str, Any] = {}
+
+    tar = tariff[["ts", "band"]].copy()
+    tar["ts"] = pd.to_datetime(tar["ts"]).astype("datetime64[us]")
+    tar = tar.drop_duplicates("ts")
+    trial = trial.merge(tar, on="ts", how="left")
+    missing = int(trial["band"].isna().sum())
+    info["tariff_halfhours_missing_as_normal"] = missing
+    trial["band"] = trial["band"].fillna(NORMAL).astype(object)
+    info["tariff_halfhours_outside_trial_year"] = int((~tar["ts"].isin(trial["ts"])).sum())
+
+    cal = pd.concat([base, trial], ignore_index=True)
+    ts = cal["ts"]
+    cal["day"] = ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).astype("int64")
+    cal["slot"] = (ts.dt.hour * 2 + ts.dt.minute // 30).astype("int64")
+    wk = (ts.dt.day_of_week >= 5).to_numpy()
+    if d.bank_holidays_as_weekend:
+        years = {d.baseline_year, d.trial_year}
+        if not years <= set(BANK_HOLIDAY_YEARS):
+            logger.warning("bank holidays are known for %s only; other years use weekends only", BANK_HOLIDAY_YEARS)
+        wk = wk | ts.dt.normalize().isin(BANK_HOLIDAYS).to_numpy()
+    cal["wkend"] = wk.astype("int64")
+    cal["month"] = ts.dt.month.astype("int64")
+    cal["season"] = season_of_month(cal["month"].to_numpy()).astype("int64")
+    if f.reference_period == "month":
+        cal["period"] = cal["month"]
+    elif f.reference_period == "season":
+        cal["period"] = cal["season"]
+    else:
+        msg = f"features.reference_period must be month or season, got {f.reference_period!r}"
+        raise ConfigError(msg)
+    hour = ts.dt.hour
+    cal["peak"] = hour.isin([7, 8, 16, 17, 18, 19]).astype("int64")
+    cal["daytime"] = ((hour >= 7) & (hour <= 18)).astype("int64")
+    prices = {HIGH: d.high_price, NORMAL: d.normal_price, LOW: d.low_price}
+    cal["price"] = cal["band"].map(prices).astype("float64")
+
+    # -- events (runs of consecutive High or Low half-hours of the trial year) -----------------------
+    is_t = cal["is_trial"].to_numpy() == 1
+    band = cal["band"].to_numpy(dtype=object)
+    n = len(cal)
+    event_id = np.full(n, -1, dtype=np.int64)
+    idx_t = np.flatnonzero(is_t)
+    tb = band[idx_t]
+    change = np.ones(len(tb), dtype=bool)
+    change[1:] = tb[1:] != tb[:-1]
+    run = np.cumsum(change) - 1
+    ev_rows = []
+    eid = 0
+    starts = np.flatnonzero(change)
+    ends = np.append(starts[1:], len(tb))
+    rebound = np.zeros(n, dtype=bool)
+    reb_n = int(round(f.rebound_hours * 2))
+    high_windows: list[tuple[int, int]] = []
+    for r, (s, e) in enumerate(zip(starts, ends)):
+        b = tb[s]
+        if b == NORMAL:
+            continue
+        event_id[idx_t[s:e]] = eid
+        ev_rows.append(
+            {
+                "event_id": eid,
+                "band": b,
+                "start": cal["ts"].iat[idx_t[s]],
+                "end": cal["ts"].iat[idx_t[e - 1]] + pd.Timedelta(minutes=30),
+                "n_halfhours": int(e - s),
+            }
+        )
+        eid += 1
+        if b == HIGH:
+            high_windows.append((int(cal["slot"].iat[idx_t[s]]), int(e - s)))
+            after = idx_t[e : min(e + reb_n, len(tb))]
+            rebound[after] = True
+    del run
+    rebound &= band == NORMAL
+    events = pd.DataFrame(ev_rows, columns=["event_id", "band", "start", "end", "n_halfhours"])
+
+    # -- time placebo: Normal-only days drawn as pseudo events ----------------------------------------
+    pseudo = np.zeros(n, dtype=bool)
+    day = cal["day"].to_numpy()
+    if f.time_placebo_days > 0:
+        tdays = np.unique(day[is_t])
+        busy = np.unique(day[is_t & ((band != NORMAL) | rebound)])
+        free = np.setdiff1d(tdays, busy)
+        rng = np.random.default_rng(f.seed + 7919)
+        k = min(f.time_placebo_days, len(free))
+        chosen = np.sort(rng.choice(free, size=k, replace=False)) if k else np.array([], dtype=np.int64)
+        windows = high_windows or [(34, 6)]
+        slot = cal["slot"].to_numpy()
+        for dd in chosen:
+            s0, ln = windows[int(rng.integers(len(windows)))]
+            pseudo |= is_t & (day == dd) & (slot >= s0) & (slot < min(s0 + ln, 48))
+        info["time_placebo_days"] = int(k)
+        info["time_placebo_halfhours"] = int(pseudo.sum())
+
+    tod = tod_of_slot(cal["slot"].to_numpy())
+    cat = np.full(n, None, dtype=object)
+    cat[is_t] = "normal"
+    cat[is_t & rebound] = "rebound"
+    cat[is_t & pseudo] = "pseudo"
+    cat[is_t & (band == LOW)] = "low"
+    for i, t in enumerate(TOD_NAMES):
+        cat[is_t & (band == HIGH) & (tod == i)] = f"high_{t}"
+    cal["cat"] = cat
+    cal["band"] = np.where(is_t, band, None)
+    cal["event_id"] = pd.array(np.where(event_id >= 0, event_id, 0), dtype="Int64")
+    cal.loc[event_id < 0, "event_id"] = pd.NA
+
+    # -- reference and lifestyle selections ------------------------------------------------------------
+    if reference == "baseline":
+        ref = cal["is_base"].to_numpy() == 1
+    elif reference == "within_trial":
+        ref = is_t & (cat == "normal")
+    else:
+        msg = f"reference must be baseline or within_trial here, got {reference!r}"
+        raise ConfigError(msg)
+    cal["ref"] = ref.astype("int64")
+    if lifestyle_source == "halfhourly":
+        life = cal["is_base"].to_numpy() == 1
+    elif lifestyle_source == "within_trial_normal":
+        busy_days = np.unique(day[is_t & (cat != "normal")])
+        life = is_t & ~np.isin(day, busy_days)
+    else:
+        life = np.zeros(n, dtype=bool)
+    cal["life"] = life.astype("int64")
+    cal["band"] = cal["band"].astype(object)
+    info["n_events"] = {HIGH: int((events["band"] == HIGH).sum()), LOW: int((events["band"] == LOW).sum())}
+    info["trial_halfhours_by_band"] = {b: int(((band == b) & is_t).sum()) for b in (HIGH, NORMAL, LOW)}
+    info["rebound_halfhours"] = int(rebound.sum())
+    cols = [
+        "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
+        "daytime", "cat", "event_id", "ref", "life",
+    ]  # fmt: skip
+    return TariffCalendar(table=cal[cols], events=events, info=info)

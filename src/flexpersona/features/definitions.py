@@ -1,0 +1,235 @@
+"""The single source of every feature definition: portable SQL run unchanged by DuckDB and Spark.
+
+The SQL uses only what both engines share (joins, ``GROUP BY``, ``SUM``/``AVG``/``COUNT``/``MIN``/``MAX``/
+``STDDEV_SAMP``, ``CASE``, ``COALESCE``, ``NULLIF``); all calendar logic is in the ``cal`` table
+(:mod:`flexpersona.features.calendar`), so there is no dialect-specific date function, and every division is
+guarded with ``NULLIF`` (Spark runs in ANSI mode). Constants embedded in the SQL come from this module
+(category names), never from user input; user-controlled values reach the SQL only as registered tables.
+
+Tables the queries expect
+-------------------------
+``readings_raw`` (``household_id``, ``ts``, ``kwh``), ``hh`` (``household_id``, ``grp``) and ``cal``.
+
+Relations, in order (``VIEWS`` are views, ``TABLES`` are materialised, ``FETCH`` are pulled to pandas; all
+results are per household or smaller):
+
+- ``rd``: readings of kept households with their calendar attributes (missing kWh dropped).
+- ``ref_m``/``ref_s``/``ref_a``: reference mean kWh ``B_h`` per household and cell (slot x day type x
+  reference period (month or season, ``features.reference_period``) / season / all months) over ``ref = 1`` half-hours, with the number of readings ``n``.
+- ``ctl_m``/``ctl_s``/``ctl_a``: sums ``sb`` and counts ``nc`` of the controls' ``B_h`` per cell.
+- ``ctl_t``: control-group sum ``s`` and count ``n`` of kWh per trial half-hour.
+- ``trh``: every trial reading with its counterfactual ``yhat = B_h · C(t) / B_C`` (METHODS B.1), the cell
+  level used (1 reference period, 2 season, 3 all months) and ``k = C(t) / B_C``. Control households are pseudo-treated
+  against the other controls (leave-one-out ``C`` and ``B_C``), treatment households against all controls.
+- ``kt``: per household and level-1 cell, ``Σ k`` over the trial half-hours of each interval category.
+- fetched: ``coverage``, ``household_means`` (seed and lifestyle conditional sums), ``daily_stats``,
+  ``day_agg`` (per household x trial day x category x cell level: Σy, Σŷ, n), ``ref_influence`` (per household x reference
+  day x category: the linearised influence of that day's reference readings on Σŷ, used by the bootstrap),
+  ``event_agg`` (per treatment household x tariff event: Σy, Σŷ, n).
+"""
+
+from __future__ import annotations
+
+from .calendar import CATEGORIES, INTERVAL_CATS
+
+# -- conditional means: name -> condition over rd --------------------------------------------------------
+#: Seed (METHODS A) subsets of the baseline and trial years; means are Σ kWh / n over the subset.
+SEED_MEANS: dict[str, str] = {
+    "base_weekday_peak": "is_base = 1 AND wkend = 0 AND peak = 1",
+    "base_weekday_offpeak": "is_base = 1 AND wkend = 0 AND peak = 0",
+    "base_weekend_peak": "is_base = 1 AND wkend = 1 AND peak = 1",
+    "base_weekend_offpeak": "is_base = 1 AND wkend = 1 AND peak = 0",
+    "base_daytime": "is_base = 1 AND daytime = 1",
+    "base_nighttime": "is_base = 1 AND daytime = 0",
+    "trial_weekday_high": "is_trial = 1 AND wkend = 0 AND band = 'High'",
+    "trial_weekday_low": "is_trial = 1 AND wkend = 0 AND band = 'Low'",
+    "trial_weekday_normal": "is_trial = 1 AND wkend = 0 AND band = 'Normal'",
+    "trial_weekend_high": "is_trial = 1 AND wkend = 1 AND band = 'High'",
+    "trial_weekend_low": "is_trial = 1 AND wkend = 1 AND band = 'Low'",
+    "trial_weekend_normal": "is_trial = 1 AND wkend = 1 AND band = 'Normal'",
+    # controls have no bands: the seed's control change uses the peak windows in the trial year too
+    "trial_weekday_peak": "is_trial = 1 AND wkend = 0 AND peak = 1",
+    "trial_weekday_offpeak": "is_trial = 1 AND wkend = 0 AND peak = 0",
+    "trial_weekend_peak": "is_trial = 1 AND wkend = 1 AND peak = 1",
+}
+#: Lifestyle subsets (over ``life = 1`` half-hours: the baseline year, or event-free trial days).
+LIFE_MEANS: dict[str, str] = {
+    "life_all": "life = 1",
+    "life_weekday": "life = 1 AND wkend = 0",
+    "life_weekend": "life = 1 AND wkend = 1",
+    "life_winter": "life = 1 AND season = 1",
+    "life_summer": "life = 1 AND season = 3",
+    "life_weekday_peak": "life = 1 AND wkend = 0 AND peak = 1",
+    "life_weekday_offpeak": "life = 1 AND wkend = 0 AND peak = 0",
+    "life_weekend_peak": "life = 1 AND wkend = 1 AND peak = 1",
+    "life_daytime": "life = 1 AND daytime = 1",
+    "life_nighttime": "life = 1 AND daytime = 0",
+    # 07:00-08:59 and 16:00-19:59 on weekdays (morning and evening peaks)
+    "life_weekday_morning": "life = 1 AND wkend = 0 AND slot >= 14 AND slot < 18",
+    "life_weekday_evening": "life = 1 AND wkend = 0 AND slot >= 32 AND slot < 40",
+    # 16:00-19:59, every day (evening share)
+    "life_evening": "life = 1 AND slot >= 32 AND slot < 40",
+}
+#: Trial-year sums of the seed's bill and rationality features.
+TRIAL_SUMS: dict[str, tuple[str, str]] = {
+    "trial_kwh": ("is_trial = 1", "kwh"),
+    "trial_cost_dynamic": ("is_trial = 1", "kwh * price"),
+    "trial_kwh_high": ("is_trial = 1 AND band = 'High'", "kwh"),
+    "trial_kwh_low": ("is_trial = 1 AND band = 'Low'", "kwh"),
+}
+
+#: Baseload window: 00:00-04:59 (slots 0..9).
+NIGHT_SLOTS_END = 10
+
+
+def _cond_sums(defs: dict[str, str]) -> str:
+    parts = []
+    for name, cond in defs.items():
+        parts.append(f"SUM(CASE WHEN {cond} THEN kwh END) AS {name}_sum")
+        parts.append(f"COUNT(CASE WHEN {cond} THEN kwh END) AS {name}_n")
+    return ",\n  ".join(parts)
+
+
+# -- relations -------------------------------------------------------------------------------------------
+RD = """
+SELECT r.household_id AS household_id, h.grp AS grp, c.ts AS ts, c.is_base AS is_base,
+  c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend, c.month AS month,
+  c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
+  c.daytime AS daytime,
+  c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life, CAST(r.kwh AS DOUBLE) AS kwh
+FROM readings_raw r
+JOIN hh h ON r.household_id = h.household_id
+JOIN cal c ON r.ts = c.ts
+WHERE r.kwh IS NOT NULL
+"""
+
+COVERAGE = """
+SELECT household_id, grp, CAST(SUM(is_base) AS BIGINT) AS n_base, CAST(SUM(is_trial) AS BIGINT) AS n_trial
+FROM rd GROUP BY household_id, grp
+"""
+
+
+def _ref(keys: str) -> str:
+    return f"""
+SELECT household_id, grp, {keys}, AVG(kwh) AS b, COUNT(*) AS n
+FROM rd WHERE ref = 1 GROUP BY household_id, grp, {keys}
+"""
+
+
+def _ctl(src: str, keys: str) -> str:
+    return f"""
+SELECT {keys}, SUM(b) AS sb, COUNT(*) AS nc
+FROM {src} WHERE grp = 'control' GROUP BY {keys}
+"""
+
+
+CTL_T = """
+SELECT ts, SUM(kwh) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
+"""
+
+TR = """
+SELECT d.household_id AS household_id, d.grp AS grp, d.ts AS ts, d.day AS day, d.slot AS slot,
+  d.wkend AS wkend, d.period AS period, d.cat AS cat, d.event_id AS event_id, d.price AS price, d.kwh AS y,
+  COALESCE(m.b, s.b, a.b) AS bh,
+  CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl,
+  CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
+  CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc,
+  t.s AS s_t, t.n AS n_t
+FROM rd d
+LEFT JOIN ref_m m ON m.household_id = d.household_id AND m.slot = d.slot AND m.wkend = d.wkend
+  AND m.period = d.period
+LEFT JOIN ref_s s ON s.household_id = d.household_id AND s.slot = d.slot AND s.wkend = d.wkend
+  AND s.season = d.season
+LEFT JOIN ref_a a ON a.household_id = d.household_id AND a.slot = d.slot AND a.wkend = d.wkend
+LEFT JOIN ctl_m cm ON cm.slot = d.slot AND cm.wkend = d.wkend AND cm.period = d.period
+LEFT JOIN ctl_s cs ON cs.slot = d.slot AND cs.wkend = d.wkend AND cs.season = d.season
+LEFT JOIN ctl_a ca ON ca.slot = d.slot AND ca.wkend = d.wkend
+LEFT JOIN ctl_t t ON t.ts = d.ts
+WHERE d.is_trial = 1
+"""
+
+# C(t) and B_C: leave-one-out for control households (pseudo-treated), all controls otherwise.
+TR_RATIO = """
+SELECT household_id, grp, day, slot, wkend, period, cat, event_id, price, y, bh, lvl,
+  CASE WHEN grp = 'control' THEN (s_t - y) / NULLIF(n_t - 1, 0) ELSE s_t / NULLIF(n_t, 0) END AS c_t,
+  CASE WHEN grp = 'control' THEN (sb - bh) / NULLIF(nc - 1, 0) ELSE sb / NULLIF(nc, 0) END AS b_c
+FROM tr
+"""
+
+TRH = """
+SELECT household_id, grp, day, slot, wkend, period, cat, event_id, price, y, bh, lvl,
+  bh * c_t / NULLIF(b_c, 0) AS yhat, c_t / NULLIF(b_c, 0) AS k
+FROM tr_ratio
+WHERE bh IS NOT NULL AND c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
+"""
+
+DAY_AGG = """
+SELECT household_id, grp, day, cat, lvl, SUM(y) AS sy, SUM(yhat) AS syh, COUNT(*) AS n
+FROM trh GROUP BY household_id, grp, day, cat, lvl
+"""
+
+KT = (
+    "SELECT household_id, slot, wkend, period,\n  "
+    + ",\n  ".join(f"SUM(CASE WHEN cat = '{c}' THEN k END) AS k_{c}" for c in INTERVAL_CATS)
+    + "\nFROM trh WHERE lvl = 1 AND cat <> 'normal' GROUP BY household_id, slot, wkend, period"
+)
+
+# Influence of reference day d on Σŷ of a category: Σ_{reference half-hours of d} (y − B_h)·K/n, where
+# K = Σ_{trial half-hours of the category in the cell} C(t)/B_C. Σ over days is 0; the bootstrap reweights it.
+REF_INFLUENCE = (
+    "SELECT d.household_id AS household_id, d.day AS day,\n  "
+    + ",\n  ".join(f"SUM((d.kwh - m.b) * k.k_{c} / m.n) AS e_{c}" for c in INTERVAL_CATS)
+    + """
+FROM rd d
+JOIN ref_m m ON m.household_id = d.household_id AND m.slot = d.slot AND m.wkend = d.wkend
+  AND m.period = d.period
+JOIN kt k ON k.household_id = d.household_id AND k.slot = d.slot AND k.wkend = d.wkend
+  AND k.period = d.period
+WHERE d.ref = 1
+GROUP BY d.household_id, d.day"""
+)
+
+EVENT_AGG = """
+SELECT household_id, event_id, SUM(y) AS sy, SUM(yhat) AS syh, COUNT(*) AS n
+FROM trh WHERE event_id IS NOT NULL AND grp = 'treatment'
+GROUP BY household_id, event_id
+"""
+
+HOUSEHOLD_MEANS = (
+    "SELECT household_id, grp,\n  "
+    + _cond_sums({**SEED_MEANS, **LIFE_MEANS})
+    + ",\n  "
+    + ",\n  ".join(f"SUM(CASE WHEN {cond} THEN {expr} END) AS {name}" for name, (cond, expr) in TRIAL_SUMS.items())
+    + "\nFROM rd GROUP BY household_id, grp"
+)
+
+# Daily totals (days with at least one reading) of the lifestyle half-hours, and the night minimum.
+DAILY_STATS = f"""
+SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max,
+  AVG(night_min) AS baseload_kwh, COUNT(*) AS n_days
+FROM (
+  SELECT household_id, day, SUM(kwh) AS tot,
+    MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
+  FROM rd WHERE life = 1 GROUP BY household_id, day
+) daily
+GROUP BY household_id
+"""
+
+# Seed daily totals over the baseline year (independent of the lifestyle source).
+SEED_DAILY = """
+SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max
+FROM (SELECT household_id, day, SUM(kwh) AS tot FROM rd WHERE is_base = 1 GROUP BY household_id, day) daily
+GROUP BY household_id
+"""
+
+VIEWS_BEFORE_REF = (("rd", RD),)
+TABLES = (
+    ("ref_m", _ref("slot, wkend, period")),
+    ("ref_s", _ref("slot, wkend, season")),
+    ("ref_a", _ref("slot, wkend")),
+    ("ctl_m", _ctl("ref_m", "slot, wkend, period")),
+    ("ctl_s", _ctl("ref_s", "slot, wkend, season")),
+    ("ctl_a", _ctl("ref_a", "slot, wkend")),
+    ("ctl_t", CTL_T),
+)
+VIEWS_AFTER_REF = (("tr", TR), ("tr_ratio", TR_RATIO), ("trh", TRH))

@@ -1,0 +1,149 @@
+"""SQL engines that run the feature definitions of :mod:`flexpersona.features.definitions` unchanged.
+
+Two backends share one small interface: register a small table, create a view or a materialised table from a
+``SELECT``, fetch a (per-household sized) result as pandas. Only the DDL wrappers differ; the ``SELECT``
+bodies are identical. Tables travel as Arrow in both directions.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+import pandas as pd
+import pyarrow as pa
+
+from ..config import Config
+from ..errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+ENGINES = ("duckdb", "spark")
+
+
+class Engine(Protocol):
+    name: str
+
+    def register(self, name: str, df: pd.DataFrame) -> None: ...
+    def readings(self, glob: str) -> None: ...
+    def view(self, name: str, sql: str) -> None: ...
+    def table(self, name: str, sql: str) -> None: ...
+    def fetch(self, sql: str) -> pd.DataFrame: ...
+    def close(self) -> None: ...
+
+
+def _to_arrow(df: pd.DataFrame) -> pa.Table:
+    return pa.Table.from_pandas(df, preserve_index=False)
+
+
+def _from_arrow(table: pa.Table) -> pd.DataFrame:
+    return table.to_pandas()
+
+
+class DuckDBEngine:
+    """Embedded DuckDB (default): an explicit in-memory connection.
+
+    Parameters
+    ----------
+    threads
+        Worker threads (``None``: DuckDB's default).
+    memory_limit
+        e.g. ``"4GB"`` (``None``: DuckDB's default).
+    """
+
+    name = "duckdb"
+
+    def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
+        import duckdb
+
+        self.con = duckdb.connect()
+        if threads is not None:
+            self.con.execute(f"SET threads = {int(threads)}")
+        if memory_limit is not None:
+            self.con.execute("SET memory_limit = $m", {"m": memory_limit})
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        # copied into a DuckDB table (not an Arrow view) so that the optimiser knows its size
+        tbl = _to_arrow(df)
+        self.con.register("_arrow_in", tbl)
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS SELECT * FROM _arrow_in")
+        self.con.unregister("_arrow_in")
+
+    def readings(self, glob: str) -> None:
+        self.con.read_parquet(glob).create_view("readings_raw", replace=True)
+
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
+
+    def table(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}")
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return _from_arrow(self.con.sql(sql).to_arrow_table())
+
+    def close(self) -> None:
+        self.con.close()
+
+
+class SparkEngine:
+    """Apache Spark (``--engine spark``): the same SQL through ``spark.sql``.
+
+    Uses the active session when there is one (tests share one), else starts one on ``master`` with the
+    session time zone set to UTC (timestamps are GMT and naive).
+    """
+
+    name = "spark"
+
+    def __init__(self, master: str = "local[2]") -> None:
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError:  # pragma: no cover - CI installs pyspark
+            msg = "--engine spark needs PySpark and Java 17: pip install 'flexpersona[spark]'"
+            raise ConfigError(msg) from None
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            self.spark = active
+        else:
+            self.spark = (
+                SparkSession.builder.master(master)
+                .appName("flexpersona-features")
+                .config("spark.sql.session.timeZone", "UTC")
+                .config("spark.ui.enabled", "false")
+                .config("spark.sql.shuffle.partitions", "8")
+                .getOrCreate()
+            )
+        self.spark.conf.set("spark.sql.session.timeZone", "UTC")
+        self._cached: list[Any] = []
+
+    def register(self, name: str, df: pd.DataFrame) -> None:
+        self.spark.createDataFrame(_to_arrow(df)).createOrReplaceTempView(name)
+
+    def readings(self, glob: str) -> None:
+        self.spark.read.parquet(glob).createOrReplaceTempView("readings_raw")
+
+    def view(self, name: str, sql: str) -> None:
+        self.spark.sql(sql).createOrReplaceTempView(name)
+
+    def table(self, name: str, sql: str) -> None:
+        df = self.spark.sql(sql).cache()
+        df.createOrReplaceTempView(name)
+        self._cached.append(df)
+
+    def fetch(self, sql: str) -> pd.DataFrame:
+        return _from_arrow(self.spark.sql(sql).toArrow())
+
+    def close(self) -> None:
+        for df in self._cached:
+            df.unpersist()
+        self._cached.clear()
+
+
+def make_engine(config: Config) -> Engine:
+    """The engine named by ``config.features.engine`` (``duckdb`` | ``spark``)."""
+    name = config.features.engine
+    if name == "duckdb":
+        return DuckDBEngine()
+    if name == "spark":
+        return SparkEngine(config.features.spark_master)
+    msg = f"features.engine must be one of {', '.join(ENGINES)}, got {name!r}; use --engine duckdb"
+    raise ConfigError(msg)

@@ -1,0 +1,298 @@
+"""Response estimates (METHODS B.1) and their day-block bootstrap, on per household x day aggregates.
+
+The engine reduces the readings to, per household and trial day and response category, Σy, Σŷ and the
+number of half-hours (``day_agg``), and, per household and reference day, the linearised influence of that
+day's reference readings on Σŷ (``ref_influence``; see :mod:`flexpersona.features.definitions`). Everything
+here is numpy on those small arrays, identical for both engines.
+
+Response of a household in a set of half-hours b: ``100 · Σ_b (y − ŷ) / Σ_b ŷ`` [%] (negative =
+reduction). Bootstrap replicate r reweights trial days by day-block weights ``w`` and reference days by ``v``
+(the same blocks when the reference is within the trial year, independent blocks of the baseline year
+otherwise): ``Σy* = Σ_d w_d Y_d``, ``Σŷ* = Σ_d w_d Ŷ_d + Σ_d' v_d' E_d'``. 95% percentile intervals.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .calendar import CATEGORIES, HIGH_CATS, INTERVAL_CATS, TOD_NAMES
+
+logger = logging.getLogger(__name__)
+
+#: Measures reported per household: name -> (categories, day type filter: None | 0 weekday | 1 weekend).
+MEASURES: dict[str, tuple[tuple[str, ...], int | None]] = {
+    "high": (HIGH_CATS, None),
+    "high_weekday": (HIGH_CATS, 0),
+    "high_weekend": (HIGH_CATS, 1),
+    **{f"high_{t}": ((f"high_{t}",), None) for t in TOD_NAMES},
+    "low": (("low",), None),
+    "rebound": (("rebound",), None),
+    "pseudo": (("pseudo",), None),
+    "normal": (("normal",), None),
+}
+
+
+def block_weights(n_days: int, block_days: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
+    """Day weights of a block bootstrap: blocks of ``block_days`` consecutive days drawn with replacement.
+
+    Returns
+    -------
+    numpy.ndarray
+        ``(replicates, n_days)`` counts; each row sums to about ``n_days``.
+    """
+    block = np.arange(n_days) // max(int(block_days), 1)
+    nb = int(block.max()) + 1 if n_days else 0
+    draws = rng.integers(nb, size=(replicates, nb))
+    counts = np.zeros((replicates, nb))
+    np.add.at(counts, (np.repeat(np.arange(replicates), nb), draws.ravel()), 1.0)
+    return counts[:, block]
+
+
+@dataclass
+class DayArrays:
+    """Per household x day sums of one engine run (rows follow ``households``)."""
+
+    households: np.ndarray
+    groups: np.ndarray
+    wkend: np.ndarray  # per trial day
+    y: dict[str, np.ndarray]
+    yhat: dict[str, np.ndarray]
+    n: dict[str, np.ndarray]
+    ref_wkend: np.ndarray  # per reference day
+    e: dict[str, np.ndarray]
+    ref_in_trial: np.ndarray | None  # index of each reference day among trial days (within-trial reference)
+
+
+def day_arrays(
+    day_agg: pd.DataFrame,
+    ref_influence: pd.DataFrame,
+    households: pd.DataFrame,
+    calendar: pd.DataFrame,
+    *,
+    within_trial: bool,
+) -> DayArrays:
+    """Pivot the engine's aggregates to dense household x day arrays (missing = 0)."""
+    hh = households.reset_index(drop=True)
+    pos = pd.Series(np.arange(len(hh)), index=hh["household_id"].to_numpy())
+    tcal = calendar.loc[calendar["is_trial"] == 1, ["day", "wkend"]].drop_duplicates("day").sort_values("day")
+    tdays = tcal["day"].to_numpy()
+    rcal = calendar.loc[calendar["ref"] == 1, ["day", "wkend"]].drop_duplicates("day").sort_values("day")
+    rdays = rcal["day"].to_numpy()
+    H, D, Dr = len(hh), len(tdays), len(rdays)
+
+    def dense(df: pd.DataFrame, days: np.ndarray, cols: list[str], width: int) -> dict[str, np.ndarray]:
+        out = {c: np.zeros((H, width)) for c in cols}
+        if len(df) == 0:
+            return out
+        rows = pos.reindex(df["household_id"].to_numpy()).to_numpy()
+        cidx = np.searchsorted(days, df["day"].to_numpy())
+        ok = ~np.isnan(rows.astype(float)) & (cidx < width)
+        ok[ok] &= days[cidx[ok]] == df["day"].to_numpy()[ok]
+        r, cc = rows[ok].astype(np.int64), cidx[ok]
+        for c in cols:
+            v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)[ok]
+            np.add.at(out[c], (r, cc), np.nan_to_num(v))
+        return out
+
+    long = day_agg
+    a: dict[str, dict[str, np.ndarray]] = {"sy": {}, "syh": {}, "n": {}}
+    for c in CATEGORIES:
+        part = long[long["cat"] == c]
+        d = dense(part, tdays, ["sy", "syh", "n"], D)
+        for k in a:
+            a[k][c] = d[k]
+    e = dense(ref_influence, rdays, [f"e_{c}" for c in INTERVAL_CATS], Dr)
+    ref_in_trial = None
+    if within_trial:
+        ref_in_trial = np.searchsorted(tdays, rdays)
+    return DayArrays(
+        households=hh["household_id"].to_numpy(),
+        groups=hh["grp"].to_numpy(),
+        wkend=tcal["wkend"].to_numpy() == 1,
+        y=a["sy"],
+        yhat=a["syh"],
+        n=a["n"],
+        ref_wkend=rcal["wkend"].to_numpy() == 1,
+        e={c: e[f"e_{c}"] for c in INTERVAL_CATS},
+        ref_in_trial=ref_in_trial,
+    )
+
+
+@dataclass
+class Weights:
+    w: np.ndarray  # (R, trial days)
+    v: np.ndarray  # (R, reference days)
+    u: np.ndarray  # (R, households) multinomial household weights (cohort intervals)
+
+
+def make_weights(arr: DayArrays, *, replicates: int, block_days: int, seed: int) -> Weights:
+    """Seeded bootstrap weights for the trial days, the reference days and the households."""
+    rng = np.random.default_rng(seed)
+    D = len(arr.wkend)
+    w = block_weights(D, block_days, replicates, rng)
+    if arr.ref_in_trial is not None:
+        v = w[:, arr.ref_in_trial]
+    else:
+        v = block_weights(len(arr.ref_wkend), block_days, replicates, rng)
+    H = len(arr.households)
+    u = rng.multinomial(H, np.full(H, 1.0 / H), size=replicates).astype(float) if H else np.zeros((replicates, 0))
+    return Weights(w=w, v=v, u=u)
+
+
+def _sum_cats(d: dict[str, np.ndarray], cats: tuple[str, ...], mask: np.ndarray | None) -> np.ndarray:
+    out = sum((d[c] for c in cats), start=np.zeros_like(next(iter(d.values()))))
+    if mask is not None:
+        out = out * mask[None, :]
+    return out
+
+
+def _pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, 100.0 * num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _nanpercentile(x: np.ndarray, q: list[float]) -> np.ndarray:
+    out = np.full((len(q), x.shape[0]), np.nan)
+    ok = np.isfinite(x).sum(axis=1) >= 2
+    if ok.any():
+        xs = np.where(np.isfinite(x[ok]), x[ok], np.nan)
+        out[:, ok] = np.nanpercentile(xs, q, axis=1)
+    return out
+
+
+def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Per-household responses with 95% day-block intervals, and the cohort response per group.
+
+    Returns
+    -------
+    per_household : pandas.DataFrame
+        ``household_id``, ``grp`` and, per measure m of :data:`MEASURES`: ``{m}_pct`` [%], ``{m}_ci_low``,
+        ``{m}_ci_high``, ``{m}_se`` [%] (bootstrap standard deviation), ``{m}_kwh`` (Σ(y−ŷ) [kWh]),
+        ``{m}_yhat_kwh`` (Σŷ [kWh]), ``{m}_n`` (half-hours).
+    cohort : dict
+        Per group and measure: ``pct``, ``ci_low``, ``ci_high`` (households and day blocks resampled).
+    """
+    out: dict[str, Any] = {"household_id": arr.households, "grp": arr.groups}
+    cohort: dict[str, Any] = {}
+    for m, (cats, dtype) in MEASURES.items():
+        mask = None if dtype is None else (arr.wkend == bool(dtype)).astype(float)
+        rmask = None if dtype is None else (arr.ref_wkend == bool(dtype)).astype(float)
+        Y = _sum_cats(arr.y, cats, mask)
+        YH = _sum_cats(arr.yhat, cats, mask)
+        N = _sum_cats(arr.n, cats, mask).sum(axis=1)
+        sy, syh = Y.sum(axis=1), YH.sum(axis=1)
+        pct = _pct(sy - syh, syh)
+        pct[N == 0] = np.nan
+        ys = Y @ weights.w.T
+        yhs = YH @ weights.w.T
+        if all(c in arr.e for c in cats):
+            yhs = yhs + _sum_cats(arr.e, cats, rmask) @ weights.v.T
+        reps = _pct(ys - yhs, yhs)
+        reps[N == 0] = np.nan
+        lo, hi = _nanpercentile(reps, [2.5, 97.5])
+        with np.errstate(invalid="ignore"):
+            finite = np.isfinite(reps)
+            cnt = finite.sum(axis=1)
+            r0 = np.where(finite, reps, 0.0)
+            mean = r0.sum(axis=1) / np.maximum(cnt, 1)
+            var = (np.where(finite, reps - mean[:, None], 0.0) ** 2).sum(axis=1) / np.maximum(cnt - 1, 1)
+        se = np.where(cnt >= 2, np.sqrt(var), np.nan)
+        out.update(
+            {
+                f"{m}_pct": pct,
+                f"{m}_ci_low": lo,
+                f"{m}_ci_high": hi,
+                f"{m}_se": se,
+                f"{m}_kwh": np.where(N > 0, sy - syh, np.nan),
+                f"{m}_yhat_kwh": np.where(N > 0, syh, np.nan),
+                f"{m}_n": N,
+            }
+        )
+        for g in np.unique(arr.groups):
+            sel = (arr.groups == g) & (N > 0)
+            if not sel.any():
+                continue
+            u = weights.u[:, sel]
+            u = u * (sel.sum() / np.maximum(u.sum(axis=1, keepdims=True), 1e-12))
+            num = (u * (ys[sel] - yhs[sel]).T).sum(axis=1)
+            den = (u * yhs[sel].T).sum(axis=1)
+            cr = _pct(num, den)
+            cohort.setdefault(str(g), {})[m] = {
+                "pct": float(_pct(np.array([(sy - syh)[sel].sum()]), np.array([syh[sel].sum()]))[0]),
+                "ci_low": float(np.nanpercentile(cr, 2.5)),
+                "ci_high": float(np.nanpercentile(cr, 97.5)),
+                "n_households": int(sel.sum()),
+            }
+    return pd.DataFrame(out), cohort
+
+
+def event_table(
+    event_agg: pd.DataFrame, events: pd.DataFrame, *, replicates: int, seed: int
+) -> pd.DataFrame:
+    """One row per tariff event: the treatment cohort's response with a household-bootstrap 95% interval.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``event_id``, ``band``, ``start``, ``end``, ``n_halfhours``, ``n_households`` (with a reading in
+        the event), ``response_pct`` [%], ``ci_low``, ``ci_high``, ``kwh_change`` (Σ(y−ŷ) over the cohort
+        [kWh]), ``mean_kw_change`` (mean over households of the mean (y−ŷ) per half-hour x 2 [kW]).
+    """
+    ev = events.copy()
+    cols = ["n_households", "response_pct", "ci_low", "ci_high", "kwh_change", "mean_kw_change"]
+    if len(ev) == 0:
+        for c in cols:
+            ev[c] = pd.Series(dtype="float64")
+        return ev
+    agg = event_agg.copy()
+    agg["event_id"] = agg["event_id"].astype("int64")
+    hids = np.unique(agg["household_id"].to_numpy())
+    E = len(ev)
+    eidx = pd.Series(np.arange(E), index=ev["event_id"].to_numpy())
+    hpos = pd.Series(np.arange(len(hids)), index=hids)
+    r = hpos.reindex(agg["household_id"].to_numpy()).to_numpy()
+    c = eidx.reindex(agg["event_id"].to_numpy()).to_numpy()
+    D = np.zeros((len(hids), E))
+    YH = np.zeros((len(hids), E))
+    Nn = np.zeros((len(hids), E))
+    sy = agg["sy"].to_numpy(float)
+    syh = agg["syh"].to_numpy(float)
+    np.add.at(D, (r, c), sy - syh)
+    np.add.at(YH, (r, c), syh)
+    np.add.at(Nn, (r, c), agg["n"].to_numpy(float))
+    rng = np.random.default_rng(seed + 1)
+    H = len(hids)
+    U = rng.multinomial(H, np.full(H, 1.0 / H), size=replicates).astype(float) if H else np.zeros((replicates, 0))
+    num = U @ D
+    den = U @ YH
+    reps = _pct(num, den)
+    ev["n_households"] = (Nn > 0).sum(axis=0)
+    ev["response_pct"] = _pct(D.sum(axis=0), YH.sum(axis=0))
+    lo, hi = _nanpercentile(reps.T, [2.5, 97.5])
+    ev["ci_low"], ev["ci_high"] = lo, hi
+    ev["kwh_change"] = D.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        kw = np.where(Nn > 0, 2.0 * D / np.where(Nn > 0, Nn, 1.0), np.nan)
+    cnt = np.isfinite(kw).sum(axis=0)
+    ev["mean_kw_change"] = np.where(cnt > 0, np.nansum(kw, axis=0) / np.maximum(cnt, 1), np.nan)
+    return ev
+
+
+def events_per_household(event_agg: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Number of High and Low events with at least one reading, per treatment household."""
+    if len(event_agg) == 0:
+        return pd.DataFrame({"household_id": pd.Series(dtype="str"), "n_high_events": [], "n_low_events": []})
+    bands = events.set_index("event_id")["band"]
+    agg = event_agg.assign(band=bands.reindex(event_agg["event_id"].astype("int64").to_numpy()).to_numpy())
+    out = (
+        agg.assign(hi=(agg["band"] == "High").astype(int), lo=(agg["band"] == "Low").astype(int))
+        .groupby("household_id", as_index=False)[["hi", "lo"]]
+        .sum()
+        .rename(columns={"hi": "n_high_events", "lo": "n_low_events"})
+    )
+    return out
