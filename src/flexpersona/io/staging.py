@@ -1,0 +1,101 @@
+"""The staging table every readings layout is mapped onto, and the shared SQL of value parsing.
+
+Each layout module returns a ``SELECT`` producing :data:`STAGED_COLUMNS` from a source relation whose
+columns are VARCHAR ``c0..cN`` (see :func:`flexpersona.io.sources.register_relation`). Staging keeps the
+timestamp as text: its format is inferred afterwards from the column's distinct values.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import InputError
+
+#: name -> DuckDB type of the staging table.
+STAGED_COLUMNS = {
+    "file_idx": "INTEGER",  # position of the source file in the ingest (file order)
+    "line": "BIGINT",  # 1-based line of the source file (header = line 1)
+    "household_id": "VARCHAR",
+    "ts_raw": "VARCHAR",  # timestamp (or date, for wide layouts) as written
+    "slot": "INTEGER",  # half-hour of the day for wide layouts (ts = date + 30 min * slot), else 0
+    "kwh": "DOUBLE",
+    "bad_value": "BOOLEAN",  # a non-blank value that is not a number
+    "grp_raw": "VARCHAR",  # group as the file says it (ToU/Std, D/N), NULL when the file has none
+    "acorn": "VARCHAR",
+    "acorn_grouped": "VARCHAR",
+}
+
+#: Strings read as missing (after trimming, case-insensitive).
+MISSING_TOKENS = ("", "null", "nan", "na", "n/a")
+
+
+def staging_ddl(name: str = "staged") -> str:
+    cols = ", ".join(f"{c} {t}" for c, t in STAGED_COLUMNS.items())
+    return f"CREATE TABLE {name} ({cols})"
+
+
+def _blank_sql(expr: str) -> str:
+    toks = ", ".join(f"'{t}'" for t in MISSING_TOKENS)
+    return f"(lower(trim({expr})) IN ({toks}) OR {expr} IS NULL)"
+
+
+def kwh_sql(expr: str) -> str:
+    """DuckDB expression: a padded value (`` 0.123 ``, ``Null``, blank) as DOUBLE, NULL when missing."""
+    return f"CASE WHEN {_blank_sql(expr)} THEN NULL ELSE try_cast(trim({expr}) AS DOUBLE) END"
+
+
+def bad_value_sql(expr: str) -> str:
+    """DuckDB expression: true for a non-missing value that is not a number."""
+    return f"(NOT {_blank_sql(expr)} AND try_cast(trim({expr}) AS DOUBLE) IS NULL)"
+
+
+def id_sql(expr: str) -> str:
+    return f"NULLIF(trim({expr}), '')"
+
+
+def parse_kwh(text: str | None) -> tuple[float | None, bool]:
+    """Python reference of :func:`kwh_sql` / :func:`bad_value_sql`: ``(value [kWh] or None, is_bad)``."""
+    if text is None or text.strip().lower() in MISSING_TOKENS:
+        return None, False
+    try:
+        v = float(text.strip())
+    except ValueError:
+        return None, True
+    if math.isnan(v):
+        return None, False
+    return v, False
+
+
+def find_column(header: list[str], name: str, file: str, *, required: bool = True) -> int | None:
+    """Index of ``name`` in ``header`` (case-insensitive, spaces stripped); InputError when required."""
+    low = [h.strip().lower() for h in header]
+    key = name.strip().lower()
+    if key in low:
+        return low.index(key)
+    if required:
+        raise InputError(file, f"missing column {name!r} (header has: {', '.join(header)})",
+                         "use the original file, or --map/--layout to say which column is which",
+                         line=1, column=name)
+    return None
+
+
+def line_sql() -> str:
+    return "row_number() OVER () + 1"
+
+
+def input_error_from_duckdb(file: str, exc: Exception) -> InputError:
+    """Turn a DuckDB CSV error into an :class:`InputError` naming the file, the line and a fix."""
+    import re
+
+    text = str(exc)
+    m = re.search(r"[Ll]ine:?\s*(\d+)", text)
+    line = int(m.group(1)) if m else None
+    first = text.strip().splitlines()[0] if text.strip() else type(exc).__name__
+    if "unicode" in text.lower() or "utf-8" in text.lower() or "utf8" in text.lower():
+        return InputError(file, f"bytes that are not valid UTF-8 ({first})",
+                          "re-save the file as UTF-8 (e.g. iconv -f latin1 -t utf-8)", line=line)
+    if "column" in text.lower() and ("expected" in text.lower() or "too many" in text.lower()
+                                     or "fewer" in text.lower()):
+        return InputError(file, f"a row has the wrong number of fields ({first})",
+                          "repair or remove that row (a truncated or mis-delimited line)", line=line)
+    return InputError(file, f"cannot be read as CSV ({first})", "check the file's format", line=line)
