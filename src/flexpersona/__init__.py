@@ -12,6 +12,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .config import Config, load_config
 from .errors import ConfigError, FlexPersonaError, InputError, QualityIssue, StageError
+from .io import ingest
 from .store import Store
 
 try:
@@ -27,6 +28,7 @@ __all__ = [
     "QualityIssue",
     "StageError",
     "Store",
+    "ingest",
     "load_config",
     "__version__",
 ]

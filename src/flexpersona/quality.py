@@ -142,3 +142,16 @@ def summarize_ledger(ledger: pd.DataFrame) -> pd.DataFrame:
 def kept_households(ledger: pd.DataFrame) -> pd.DataFrame:
     """The rows of the ledger with ``status == "kept"``."""
     return ledger.loc[ledger["status"] == KEPT].reset_index(drop=True)
+
+
+def summarize_store(store_dir: str) -> pd.DataFrame:
+    """:func:`summarize_ledger` of the ledger in an ingest store (the ``flexpersona quality`` table).
+
+    Raises
+    ------
+    flexpersona.errors.StageError
+        When the store has no ledger (ingest first).
+    """
+    from .store import Store
+
+    return summarize_ledger(Store(store_dir).read("ledger"))

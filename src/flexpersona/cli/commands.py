@@ -5,3 +5,4 @@ from . import eda  # noqa: F401
 from . import report  # noqa: F401
 from . import simulate  # noqa: F401
 from . import features  # noqa: F401
+from . import ingest  # noqa: F401
