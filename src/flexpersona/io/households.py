@@ -85,6 +85,8 @@ def read_households(
         out[hid] = {"household_id": hid, "group": grp, "acorn": acorn, "acorn_grouped": acg}
     df = pd.DataFrame(list(out.values()), columns=["household_id", "group", "acorn", "acorn_grouped"])
     df = df.astype({"household_id": "str", "group": "object", "acorn": "object", "acorn_grouped": "object"})
+    for c in ("group", "acorn", "acorn_grouped"):
+        df[c] = df[c].where(df[c].notna(), None)
     df.attrs["in_both_groups"] = sorted(conflicts)
     logger.info("households %s: %d households", src.name, len(df))
     return df
