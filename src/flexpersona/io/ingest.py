@@ -383,7 +383,7 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
                arg_min(layout, file_idx * 10000000000 + line) AS first_layout, {lay_counts}
         FROM parsed WHERE reason IS NULL AND k IN (SELECT k FROM dupkeys) GROUP BY k
     """)
-    n_dupkeys = con.execute("SELECT count(*) FROM dupinfo").fetchone()[0]
+    n_dupkeys = con.execute("SELECT count(*) FROM dupinfo").fetchall()[0][0]
     anti = "AND k NOT IN (SELECT k FROM dupkeys)" if n_dupkeys else ""
     con.execute(f"""
         CREATE VIEW final AS
@@ -394,7 +394,7 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
     counts = con.execute("SELECT layout, reason, count(*) FROM parsed GROUP BY ALL").fetchall()
     dups = dict(con.execute(f"SELECT first_layout, count(*) FROM dupinfo GROUP BY ALL").fetchall())
     sums = ", ".join('sum("n_' + lay + '")' for lay in layouts)
-    in_dups = con.execute(f"SELECT {sums} FROM dupinfo").fetchone()
+    in_dups = con.execute(f"SELECT {sums} FROM dupinfo").fetchall()[0]
     acc: dict[str, dict[str, Any]] = {}
     for j, lay in enumerate(layouts):
         by_reason = {r: int(n) for la, r, n in counts if la == lay and r is not None}
@@ -534,7 +534,7 @@ def _write_daily(con, store: Store, files: list[SourceFile]) -> int | None:
                   ORDER BY household_id, day)
             TO '{target}' (FORMAT parquet)
         """)
-    return int(con.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(store.table_path("daily"))}).fetchone()[0])
+    return int(con.execute("SELECT count(*) FROM read_parquet($p)", {"p": str(store.table_path("daily"))}).fetchall()[0][0])
 
 
 _ISSUE_COLUMNS = ["code", "household_id", "file", "line", "count", "detail"]
