@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
+import matplotlib
 from matplotlib import colors as mcolors
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -119,9 +120,9 @@ def save_figure(fig: go.Figure, stem: str | Path, *, dpi: int = 110) -> list[Pat
         target = stem.with_name(f"{stem.name}.{fmt}")
         with atomic_path(target) as tmp:
             # metadata=None-Date and a fixed hash salt keep the SVG byte-stable between runs.
-            import matplotlib
 
-            with matplotlib.rc_context({"svg.hashsalt": "flexpersona"}):
+            # Text stays text in the SVG (smaller, faster, searchable).
+            with matplotlib.rc_context({"svg.hashsalt": "flexpersona", "svg.fonttype": "none"}):
                 meta = {"Date": None} if fmt == "svg" else {}
                 mfig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
         out.append(target)
@@ -442,20 +443,22 @@ def _decorate(ax: Any, layout: Any, xref: str, yref: str) -> None:
             ax.set_yscale("log")
     ax.tick_params(labelsize=7)
     for shape in layout.shapes or ():
-        if (shape.xref or "x") != xref and shape.xref != "paper":
+        if shape.type != "line":
             continue
-        if shape.type == "line":
-            x0, x1 = shape.x0, shape.x1
-            y0, y1 = shape.y0, shape.y1
-            if shape.xref == "paper":
-                ax.axhline(float(y0), color="grey", linestyle="--", linewidth=0.8)
-            elif shape.yref == "paper":
-                ax.axvline(float(x0), color="grey", linestyle="--", linewidth=0.8)
-            else:
-                try:
-                    ax.plot([x0, x1], [y0, y1], color="grey", linestyle="--", linewidth=0.8)
-                except (TypeError, ValueError):  # pragma: no cover - exotic coordinates
-                    pass
+        sx, sy = shape.xref or "x", shape.yref or "y"
+        x_frac = sx == "paper" or sx.endswith("domain")
+        y_frac = sy == "paper" or sy.endswith("domain")
+        ax_x, ax_y = sx.split(" ")[0], sy.split(" ")[0]
+        style = {"color": "grey", "linestyle": "--", "linewidth": 0.8}
+        try:
+            if x_frac and not y_frac and ax_y == yref:
+                ax.axhline(float(shape.y0), **style)
+            elif y_frac and not x_frac and ax_x == xref:
+                ax.axvline(float(shape.x0), **style)
+            elif not x_frac and not y_frac and ax_x == xref and ax_y == yref:
+                ax.plot([shape.x0, shape.x1], [shape.y0, shape.y1], **style)
+        except (TypeError, ValueError):  # pragma: no cover - exotic coordinates
+            pass
     for ann in layout.annotations or ():
         if ann.text is None or ann.x is None or ann.y is None:
             continue
@@ -507,3 +510,297 @@ def empty_figure(message: str, *, title: str = "") -> go.Figure:
 
 def _hover_ids(ids: Sequence[Any]) -> np.ndarray:
     return np.asarray([str(i) for i in ids], dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Builders of the report's figures (each takes run tables and returns a plotly figure, or None when the
+# table lacks what the figure needs)
+# ---------------------------------------------------------------------------------------------------
+def _persona_colors(names: Sequence[str]) -> dict[str, str]:
+    return {n: COLORWAY[i % len(COLORWAY)] for i, n in enumerate(sorted(set(map(str, names))))}
+
+
+def caterpillar(features: pd.DataFrame, personas: pd.DataFrame | None = None, *, column: str = "high_response_pct") -> go.Figure | None:
+    """Household responses sorted, with their 95% intervals; hover shows the household id [%]."""
+    if column not in features.columns:
+        return None
+    f = features.copy()
+    f = f[np.isfinite(f[column].astype(float))].sort_values(column, kind="mergesort").reset_index(drop=True)
+    lo, hi = f.get(column.replace("_pct", "_ci_low")), f.get(column.replace("_pct", "_ci_high"))
+    rank = np.arange(1, len(f) + 1)
+    err = None
+    if lo is not None and hi is not None:
+        err = {"type": "data", "array": (hi - f[column]).clip(lower=0).to_numpy(),
+               "arrayminus": (f[column] - lo).clip(lower=0).to_numpy(), "thickness": 1, "width": 0}
+    resp = f["responder"].astype(bool) if "responder" in f.columns else pd.Series(False, index=f.index)
+    fig = go.Figure()
+    for flag, name, color in ((True, "significant responder", COLORWAY[0]), (False, "other", "#999999")):
+        m = (resp == flag).to_numpy()
+        if not m.any():
+            continue
+        e = None if err is None else {**err, "array": err["array"][m], "arrayminus": err["arrayminus"][m]}
+        fig.add_trace(go.Scatter(
+            x=rank[m], y=f.loc[m, column], mode="markers", name=name, marker={"color": color, "size": 5},
+            error_y=e, customdata=_hover_ids(f.loc[m, "household_id"]),
+            hovertemplate="household %{customdata}<br>response %{y:.1f}%<br>rank %{x}<extra></extra>",
+        ))
+    fig.add_hline(y=0, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.update_layout(title="High-price response per household (95% intervals)", height=420,
+                      xaxis_title="household (sorted by response)", yaxis_title="response during High [%]")
+    return fig
+
+
+def response_histogram(features: pd.DataFrame) -> go.Figure | None:
+    """Distribution of the High and Low responses [%]."""
+    cols = [c for c in ("high_response_pct", "low_response_pct") if c in features.columns]
+    if not cols:
+        return None
+    fig = go.Figure()
+    for c in cols:
+        fig.add_trace(go.Histogram(x=features[c], name=c.split("_")[0].title(), opacity=0.6, nbinsx=30,
+                                   hovertemplate="%{x}: %{y} households<extra></extra>"))
+    fig.update_layout(barmode="overlay", title="Response distributions", height=360,
+                      xaxis_title="response [%] (negative = less load than the counterfactual)", yaxis_title="households")
+    return fig
+
+
+def response_by_persona(features: pd.DataFrame, personas: pd.DataFrame | None) -> go.Figure | None:
+    """Box plot of the High response per persona; hover shows household ids."""
+    if personas is None or "high_response_pct" not in features.columns:
+        return None
+    d = features.merge(personas[["household_id", "persona_name"]], on="household_id", how="inner")
+    if d.empty:
+        return None
+    fig = go.Figure()
+    colors = _persona_colors(d["persona_name"])
+    for name, g in d.groupby("persona_name", sort=True):
+        fig.add_trace(go.Box(y=g["high_response_pct"], name=str(name), boxpoints="all", jitter=0.4,
+                             marker={"color": colors[str(name)], "size": 4}, customdata=_hover_ids(g["household_id"]),
+                             hovertemplate="household %{customdata}<br>%{y:.1f}%<extra></extra>"))
+    fig.update_layout(title="High-price response by persona", height=380, yaxis_title="response during High [%]",
+                      showlegend=False)
+    return fig
+
+
+def _first(df: pd.DataFrame, candidates: Sequence[str]) -> str | None:
+    return next((c for c in candidates if c in df.columns), None)
+
+
+def event_chart(events: pd.DataFrame | None) -> go.Figure | None:
+    """Cohort response per tariff event over the trial year, with intervals, by band."""
+    if events is None or events.empty:
+        return None
+    tcol = _first(events, ("start", "ts", "date", "day"))
+    ycol = _first(events, ("response_pct", "cohort_response_pct", "mean_response_pct", "response"))
+    if ycol is None:
+        ycol = next((c for c in events.columns if "response" in c and "ci" not in c and pd.api.types.is_numeric_dtype(events[c])), None)
+    if tcol is None or ycol is None:
+        return None
+    lo = _first(events, ("ci_low", ycol + "_ci_low", "response_ci_low"))
+    hi = _first(events, ("ci_high", ycol + "_ci_high", "response_ci_high"))
+    band = events["band"].astype(str) if "band" in events.columns else pd.Series("event", index=events.index)
+    fig = go.Figure()
+    colors = {"High": COLORWAY[1], "Low": COLORWAY[2]}
+    for b, g in events.groupby(band, sort=True):
+        err = None
+        if lo and hi:
+            err = {"type": "data", "array": (g[hi] - g[ycol]).clip(lower=0), "arrayminus": (g[ycol] - g[lo]).clip(lower=0),
+                   "thickness": 1, "width": 0}
+        eid = g["event_id"] if "event_id" in g.columns else g.index
+        fig.add_trace(go.Scatter(x=pd.to_datetime(g[tcol]), y=g[ycol], mode="markers", name=str(b), error_y=err,
+                                 marker={"color": colors.get(str(b), COLORWAY[3]), "size": 6}, customdata=_hover_ids(eid),
+                                 hovertemplate="event %{customdata}<br>%{x}<br>response %{y:.1f}%<extra></extra>"))
+    fig.add_hline(y=0, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.update_layout(title="Cohort response per tariff event (95% intervals)", height=380,
+                      xaxis_title="event start (GMT)", yaxis_title="response [%]")
+    return fig
+
+
+def selection_chart(selection: pd.DataFrame | None) -> go.Figure | None:
+    """Elbow (inertia), silhouette and BIC against the number of personas k, one line per algorithm."""
+    if selection is None or selection.empty or "k" not in selection.columns:
+        return None
+    metrics = [m for m in ("inertia", "silhouette", "bic") if m in selection.columns and selection[m].notna().any()]
+    if not metrics:
+        return None
+    from plotly.subplots import make_subplots
+
+    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[m.upper() if m == "bic" else m for m in metrics])
+    label_cols = [c for c in ("algorithm", "method", "covariance", "covariance_type") if c in selection.columns]
+    groups = selection.groupby(label_cols, dropna=False, sort=True) if label_cols else [((("all",)), selection)]
+    for i, m in enumerate(metrics, start=1):
+        for j, (key, g) in enumerate(groups):
+            g = g.dropna(subset=[m]).sort_values("k")
+            if g.empty:
+                continue
+            name = " ".join(str(x) for x in (key if isinstance(key, tuple) else (key,)) if pd.notna(x))
+            fig.add_trace(go.Scatter(x=g["k"], y=g[m], mode="lines+markers", name=name, legendgroup=name,
+                                     showlegend=i == 1 or m == "bic", line={"color": COLORWAY[j % len(COLORWAY)]},
+                                     hovertemplate=f"{name}<br>k=%{{x}}<br>{m} %{{y:.3g}}<extra></extra>"), 1, i)
+        fig.update_xaxes(title_text="k", row=1, col=i)
+    fig.update_layout(title="Selection diagnostics", height=360)
+    return fig
+
+
+def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequence[str]) -> go.Figure | None:
+    """Households on the first two principal components of the (z-scored) clustering features."""
+    cols = [c for c in columns if c in features.columns]
+    if len(cols) < 2:
+        return None
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+
+    d = features[["household_id", *cols]].replace([np.inf, -np.inf], np.nan).dropna()
+    if len(d) < 3:
+        return None
+    if personas is not None:
+        d = d.merge(personas[["household_id", "persona_name"]], on="household_id", how="left")
+    else:
+        d["persona_name"] = "all"
+    d["persona_name"] = d["persona_name"].fillna("unassigned").astype(str)
+    pca = PCA(n_components=2, random_state=0)
+    xy = pca.fit_transform(StandardScaler().fit_transform(d[cols].astype(float)))
+    ev = pca.explained_variance_ratio_
+    fig = go.Figure()
+    colors = _persona_colors(d["persona_name"])
+    custom = np.column_stack([d["household_id"].astype(str), *(d[c].round(3).astype(str) for c in cols)])
+    hover = "household %{customdata[0]}<br>" + "<br>".join(f"{c} %{{customdata[{i + 1}]}}" for i, c in enumerate(cols))
+    for name in sorted(colors):
+        m = (d["persona_name"] == name).to_numpy()
+        fig.add_trace(go.Scatter(x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, customdata=custom[m],
+                                 marker={"color": colors[name], "size": 6}, hovertemplate=hover + "<extra>" + name + "</extra>"))
+    fig.update_layout(title="Persona map (PCA of the clustering features)", height=440,
+                      xaxis_title=f"PC1 ({100 * ev[0]:.0f}% of variance)", yaxis_title=f"PC2 ({100 * ev[1]:.0f}% of variance)")
+    return fig
+
+
+def radar(profiles: pd.DataFrame | None) -> go.Figure | None:
+    """Persona profiles on a radar: each feature scaled 0-1 across personas (min-max of the medians)."""
+    if profiles is None or profiles.empty:
+        return None
+    name_col = _first(profiles, ("persona_name", "persona", "persona_id"))
+    if name_col is None:
+        return None
+    skip = {"n", "n_households", "count", "share", "size"}
+    num = [c for c in profiles.columns if c != name_col and c not in skip and pd.api.types.is_numeric_dtype(profiles[c])
+           and profiles[c].notna().any() and not c.endswith("_id")]
+    if len(num) < 3:
+        return None
+    num = num[:10]
+    v = profiles[num].astype(float)
+    span = (v.max() - v.min()).replace(0, np.nan)
+    scaled = ((v - v.min()) / span).fillna(0.5)
+    fig = go.Figure()
+    colors = _persona_colors(profiles[name_col].astype(str))
+    for i, row in profiles.reset_index(drop=True).iterrows():
+        name = str(row[name_col])
+        r = scaled.iloc[i].tolist()
+        raw = v.iloc[i].tolist()
+        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=num + num[:1], name=name, fill="toself", opacity=0.6,
+                                      line={"color": colors[name]}, customdata=raw + raw[:1],
+                                      hovertemplate=name + "<br>%{theta}: %{customdata:.3g}<extra></extra>"))
+    fig.update_layout(title="Persona profiles (medians, scaled 0-1 across personas)", height=460,
+                      polar={"radialaxis": {"range": [0, 1]}})
+    return fig
+
+
+def performance_potential(features: pd.DataFrame, personas: pd.DataFrame | None,
+                          x: str = "base_peak_to_offpeak_ratio", y: str = "peak_reduction_pct_weekday") -> go.Figure | None:
+    """Performance-potential matrix: potential (x) against performance (y), split at the medians."""
+    if x not in features.columns or y not in features.columns:
+        return None
+    d = features[["household_id", x, y]].replace([np.inf, -np.inf], np.nan).dropna()
+    if d.empty:
+        return None
+    d = d.merge(personas[["household_id", "persona_name"]], on="household_id", how="left") if personas is not None else d.assign(persona_name="all")
+    d["persona_name"] = d["persona_name"].fillna("unassigned").astype(str)
+    colors = _persona_colors(d["persona_name"])
+    fig = go.Figure()
+    for name in sorted(colors):
+        g = d[d["persona_name"] == name]
+        fig.add_trace(go.Scatter(x=g[x], y=g[y], mode="markers", name=name, marker={"color": colors[name], "size": 6},
+                                 customdata=_hover_ids(g["household_id"]),
+                                 hovertemplate=f"household %{{customdata}}<br>{x} %{{x:.2f}}<br>{y} %{{y:.1f}}<extra></extra>"))
+    mx, my = float(d[x].median()), float(d[y].median())
+    fig.add_vline(x=mx, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.add_hline(y=my, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.update_layout(title="Performance-potential matrix (split at the medians)", height=440, xaxis_title=x, yaxis_title=y)
+    return fig
+
+
+def strategic_map_figure(strategic: pd.DataFrame | None) -> go.Figure | None:
+    """Persona means of engagement against constraint, split at the cohort means (survey traits)."""
+    if strategic is None or strategic.empty:
+        return None
+    e = _first(strategic, ("engagement", "trait_engagement_score"))
+    c = _first(strategic, ("constraint", "trait_constraint_score"))
+    name = _first(strategic, ("persona", "persona_name", "persona_id"))
+    if e is None or c is None or name is None:
+        return None
+    d = strategic.dropna(subset=[e, c])
+    if d.empty:
+        return None
+    w = d[_first(d, ("n_with_traits", "n")) or e].astype(float) if _first(d, ("n_with_traits", "n")) else pd.Series(1.0, index=d.index)
+    em, cm = float(np.average(d[e], weights=w)), float(np.average(d[c], weights=w))
+    quad = d["quadrant"].astype(str) if "quadrant" in d.columns else pd.Series("", index=d.index)
+    size = (10 + 30 * np.sqrt(w / w.max())).to_numpy()
+    fig = go.Figure(go.Scatter(
+        x=d[c], y=d[e], mode="markers+text", text=d[name].astype(str), textposition="top center",
+        marker={"size": size, "color": [COLORWAY[i % len(COLORWAY)] for i in range(len(d))]},
+        customdata=np.column_stack([d[name].astype(str), quad]),
+        hovertemplate="%{customdata[0]}<br>constraint %{x:.2f}<br>engagement %{y:.2f}<br>%{customdata[1]}<extra></extra>",
+    ))
+    fig.add_vline(x=cm, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.add_hline(y=em, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.update_layout(title="Strategic persona map (survey traits; lines at the cohort means)", height=440, showlegend=False,
+                      xaxis_title="constraint score (higher = more constrained)", yaxis_title="engagement score (higher = more willing)")
+    return fig
+
+
+def barrier_heatmap_figure(heat: pd.DataFrame | None) -> go.Figure | None:
+    """Persona × barrier mean agreement (1-5)."""
+    if heat is None or heat.empty:
+        return None
+    name = _first(heat, ("persona", "persona_name", "persona_id"))
+    items = [c for c in heat.columns if c != name and pd.api.types.is_numeric_dtype(heat[c])]
+    if name is None or not items:
+        return None
+    z = heat[items].astype(float).to_numpy()
+    fig = go.Figure(go.Heatmap(z=z, x=[i.replace("_", " ") for i in items], y=heat[name].astype(str).tolist(),
+                               colorscale="Reds", zmin=1, zmax=5, texttemplate="%{z:.1f}",
+                               hovertemplate="%{y}<br>%{x}: %{z:.2f}<extra></extra>"))
+    fig.update_layout(title="Barriers: mean agreement by persona (1 = strongly disagree, 5 = strongly agree)", height=380)
+    return fig
+
+
+def qini_figure(qini: pd.DataFrame | None) -> go.Figure | None:
+    """Cumulative kW reduction of held-out households targeted by the model, at random and perfectly."""
+    if qini is None or qini.empty or len(qini) < 2:
+        return None
+    fig = go.Figure()
+    for col, name, dash in (("gain_model_kw", "model", None), ("gain_random_kw", "random", "dash"), ("gain_perfect_kw", "perfect", "dot")):
+        fig.add_trace(go.Scatter(x=qini["share_targeted"], y=qini[col], mode="lines", name=name, line={"dash": dash},
+                                 hovertemplate=f"{name}<br>%{{x:.0%}} targeted<br>%{{y:.3f}} kW<extra></extra>"))
+    fig.update_layout(title="Qini / cumulative gain on held-out treatment households", height=380,
+                      xaxis_title="share of held-out households targeted", yaxis_title="cumulative kW reduction at High")
+    return fig
+
+
+def toolkit_kw_figure(toolkit: dict[str, Any] | None) -> go.Figure | None:
+    """Expected kW reduction at High per 1,000 households, per persona, with intervals, coloured by lever."""
+    if not toolkit or not toolkit.get("personas"):
+        return None
+    d = pd.DataFrame(toolkit["personas"])
+    lo = (d["kw_per_1000"] - d["kw_per_1000_ci_low"]).clip(lower=0).fillna(0)
+    hi = (d["kw_per_1000_ci_high"] - d["kw_per_1000"]).clip(lower=0).fillna(0)
+    lever_colors = {lv: COLORWAY[i] for i, lv in enumerate(("automation", "enabling technology", "price signal", "information", "exclude"))}
+    fig = go.Figure(go.Bar(
+        y=d["persona_name"].astype(str), x=d["kw_per_1000"], orientation="h",
+        marker={"color": [lever_colors.get(lv, "#999999") for lv in d["lever"]]},
+        error_x={"type": "data", "array": hi, "arrayminus": lo},
+        customdata=np.column_stack([d["lever"].astype(str), d["n_households"].astype(str)]),
+        hovertemplate="%{y}<br>%{x:.1f} kW per 1,000<br>lever %{customdata[0]}<br>%{customdata[1]} households<extra></extra>",
+    ))
+    fig.update_layout(title="Expected kW reduction at High per 1,000 households (95% intervals; colour = lever)",
+                      height=120 + 50 * len(d), xaxis_title="kW per 1,000 households")
+    return fig

@@ -1,0 +1,118 @@
+"""report.html from a fabricated run folder: self-contained, figures saved, numbers from the tables."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+from conftest import fabricate_run
+
+from flexpersona.cli import main
+from flexpersona.config import Config
+from flexpersona.errors import StageError
+from flexpersona.report import html as report_html
+from flexpersona.report import plotlyjs_source, write_report
+
+
+@pytest.mark.slow
+def test_report_is_self_contained_with_plotlyjs_once(written_report):
+    page = written_report.read_text(encoding="utf-8")
+    js = plotlyjs_source()
+    assert page.count(js[:300]) == 1
+    page = page.replace(js, "")  # plotly.js itself holds link texts (never fetched; the browser test checks)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "external resource referenced"
+    assert "<link" not in page
+    assert "cdn.plot.ly" not in page
+
+
+@pytest.mark.slow
+def test_every_figure_is_embedded_and_saved_as_png_and_svg(written_report):
+    page = written_report.read_text(encoding="utf-8")
+    names = re.findall(r'<div id="fig-([\w-]+)"', page)
+    expected = {"caterpillar", "response_hist", "events", "selection", "pca_map", "radar", "performance_potential",
+                "strategic_map", "barrier_heatmap", "toolkit_kw", "qini", "response_by_persona"}
+    assert expected <= set(names), expected - set(names)
+    fig_dir = written_report.parent / "figures"
+    for n in names:
+        assert (fig_dir / f"{n}.png").stat().st_size > 2000, n
+        assert b"<svg" in (fig_dir / f"{n}.svg").read_bytes()
+
+
+@pytest.mark.slow
+def test_numbers_in_text_come_from_the_run_tables(written_report, fabricated_run):
+    page = written_report.read_text(encoding="utf-8")
+    ledger = pd.read_parquet(fabricated_run / "ledger.parquet")
+    kept = int((ledger["status"] == "kept").sum())
+    assert f"The ledger holds {len(ledger):,} input households: {kept:,} kept" in page
+    import json
+
+    tk = json.loads((fabricated_run / "toolkit.json").read_text())
+    assert f"{tk['total']['kw_per_1000']:,.1f} kW per 1,000 households" in page
+    feats = pd.read_parquet(fabricated_run / "features.parquet")
+    assert f"Mean High-price response {feats['high_response_pct'].mean():,.1f}%" in page
+    assert "household %{customdata}" in page and "D0000" in page  # hover carries household ids
+
+
+def _sections(run, monkeypatch, config=None):
+    monkeypatch.setattr(report_html, "_exploration", lambda t, c, f: None)  # the EDA section is tested by eda
+    t = report_html.load_run(run)
+    fast = Config().replace(toolkit={"n_estimators": 30, "bootstrap_replicates": 100})
+    sections, figs, facts = report_html.build_report(t, config or fast)
+    return {s.id: s for s in sections}, figs, facts
+
+
+def test_numbers_follow_the_tables(tmp_path, monkeypatch):
+    run = fabricate_run(tmp_path / "r", n_t=40, n_c=30, toolkit=False)
+    ledger = pd.read_parquet(run / "ledger.parquet")
+    ledger.iloc[:-7].to_parquet(run / "ledger.parquet", index=False)
+    secs, _, facts = _sections(run, monkeypatch)
+    assert facts["n_input_households"] == f"{len(ledger) - 7:,}"
+    assert any(f"{len(ledger) - 7:,} input households" in p for p in secs["quality"].paragraphs)
+    # toolkit.json absent: computed in memory and said so
+    assert any("computed for this report" in n for n in secs["toolkit"].notes)
+    assert "toolkit_kw" in secs["toolkit"].figures
+
+
+def test_no_survey_and_no_structure_are_reported_not_crashed(tmp_path, monkeypatch):
+    run = fabricate_run(tmp_path / "nosurvey", n_t=40, n_c=30, survey=False, toolkit=False)
+    secs, figs, _ = _sections(run, monkeypatch)
+    assert "strategic_map" not in figs and "barrier_heatmap" not in figs
+    assert any("No survey" in n for n in secs["explain"].notes)
+    run2 = fabricate_run(tmp_path / "nostruct", n_t=40, n_c=30, structure=False, toolkit=False)
+    secs, figs, facts = _sections(run2, monkeypatch)
+    assert facts["structure_found"] is False
+    assert any("No persona structure" in p for p in secs["personas"].paragraphs)
+    assert "radar" not in figs and "pca_map" in figs
+
+
+def test_minimal_run_folder_with_features_only(tmp_path, monkeypatch):
+    run = fabricate_run(tmp_path / "full", n_t=30, n_c=20, toolkit=False)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    shutil.copy(run / "features.parquet", bare / "features.parquet")
+    secs, figs, _ = _sections(bare, monkeypatch)
+    assert "caterpillar" in figs
+    assert any("No ledger" in n for n in secs["quality"].notes)
+
+
+def test_missing_features_is_a_stage_error(tmp_path):
+    with pytest.raises(StageError, match="features.parquet is missing"):
+        write_report(tmp_path)
+
+
+def test_toolkit_command_scales_to_population(tmp_path):
+    run = fabricate_run(tmp_path / "r", n_t=60, n_c=30, toolkit=False)
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[toolkit]\nn_estimators = 30\nbootstrap_replicates = 100\n")
+    result = CliRunner().invoke(main, ["toolkit", str(run), "--population", "2000", "--config", str(cfg)])
+    assert result.exit_code == 0, result.output
+    import json
+
+    tk = json.loads((run / "toolkit.json").read_text())
+    assert tk["population"] == 2000
+    assert (run / "targets.csv").exists() and (run / "qini.csv").exists() and (run / "toolkit.md").exists()
+    bad = CliRunner().invoke(main, ["report", str(tmp_path)])
+    assert bad.exit_code == 2 and "features.parquet is missing" in bad.output
