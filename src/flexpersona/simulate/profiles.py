@@ -177,7 +177,7 @@ def draw_load_params(rng: np.random.Generator, n: int, volatility_trait: np.ndar
     flatness = rng.uniform(0.0, MAX_FLATNESS, n)
     season_sens = rng.uniform(0.5, 1.5, n)
     weather_sens = rng.uniform(0.5, 1.5, n)
-    day_sigma = 0.2 * np.exp(0.45 * volatility_trait)
+    day_sigma = np.minimum(0.2 * np.exp(0.7 * volatility_trait), 0.8)
     noise_shape = np.exp(rng.normal(np.log(2.3), 0.3, n))
     return LoadParams(level, morning, evening, flatness, season_sens, weather_sens, day_sigma, noise_shape)
 
