@@ -29,6 +29,6 @@ def staged_select(rel: str, header: list[str], file_idx: int, file: str) -> str:
     opt = lambda i: f"NULLIF(trim(c{i}), '')" if i is not None else "NULL"  # noqa: E731
     return (
         f"SELECT {file_idx} AS file_idx, {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, "
-        f"trim(c{ts}) AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
+        f"c{ts} AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
         f"{opt(grp)} AS grp_raw, {opt(acorn)} AS acorn, {opt(acg)} AS acorn_grouped FROM {rel}"
     )

@@ -47,7 +47,7 @@ def staged_select(rel: str, header: list[str], file_idx: int, file: str) -> str:
                          "use the original day x 48 file with 48 value columns", line=1)
     cols = ", ".join(f'c{i} AS "{s}"' for s, i in sorted(slots.items()))
     names = ", ".join(f'"{s}"' for s in sorted(slots))
-    inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, trim(c{day}) AS ts_raw, "
+    inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, c{day} AS ts_raw, "
              f"{cols} FROM {rel}")
     return (
         f"SELECT {file_idx} AS file_idx, line, household_id, ts_raw, CAST(slot AS INTEGER) AS slot, "

@@ -44,6 +44,6 @@ def staged_select(rel: str, header: list[str], file_idx: int, file: str, mapping
     g = f"NULLIF(trim(c{grp}), '')" if grp is not None else "NULL"
     return (
         f"SELECT {file_idx} AS file_idx, {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, "
-        f"trim(c{ts}) AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
+        f"c{ts} AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
         f"{g} AS grp_raw, NULL AS acorn, NULL AS acorn_grouped FROM {rel}"
     )

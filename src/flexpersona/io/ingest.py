@@ -26,11 +26,11 @@ from ..config import Config
 from ..errors import InputError, QualityIssue
 from ..store import Store, atomic_path, file_fingerprint
 from . import datastore, day48, generic, kaggle, ukds
-from .dates import infer_datetime_format
+from .dates import ISO, DateFormat, infer_datetime_format
 from .detect import detect_kind
 from .households import canonical_group, read_households
 from .sources import SourceFile, enumerate_inputs, read_header, register_relation
-from .staging import input_error_from_duckdb, staging_ddl
+from .staging import input_error_from_duckdb, staged_insert_sql, staging_ddl
 from .survey import read_survey
 from .tariff import fill_tariff_gaps, read_tariff
 
@@ -166,9 +166,17 @@ def ingest(
     for kind, arg in (("tariff", tariff), ("households", households), ("survey", survey), ("daily", daily)):
         side[kind].extend(enumerate_inputs(_as_list(arg)))
     readings: list[tuple[SourceFile, list[str], str]] = []
+    skipped_files: list[str] = []
     for src in sources:
         header = read_header(src)
-        kind = detect_kind(src, header, forced=layout, column_map=mapping)
+        try:
+            kind = detect_kind(src, header, forced=layout, column_map=mapping)
+        except InputError:
+            if src.explicit:
+                raise
+            logger.warning("%s: not a known layout; skipped (it was found inside a folder or archive)", src.name)
+            skipped_files.append(src.name)
+            continue
         if kind in side:
             side[kind].append(src)
         else:
@@ -259,6 +267,7 @@ def ingest(
         "options": {"layout": layout, "column_map": mapping, "data": dataclasses.asdict(config.data)},
         "tariff": tariff_info,
         "survey_households": survey_rows,
+        "skipped_files": skipped_files,
         "daily_rows": daily_n,
         "report": rep.as_dict(),
     })
@@ -305,7 +314,7 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
         else:
             sql = _SELECTS[kind](rel, header, idx, src.name)
         try:
-            con.execute(f"INSERT INTO staged {sql}", params)
+            con.execute(f"INSERT INTO staged {staged_insert_sql(sql)}", params)
         except duckdb.Error as exc:
             text = str(exc)
             if "Fix:" in text:
@@ -316,14 +325,23 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
     files_df = pd.DataFrame(files)
     _lap("stage files")
 
-    # timestamp format per file, from all its distinct values
-    distinct = con.execute("SELECT file_idx, list(DISTINCT ts_raw) FROM staged GROUP BY file_idx").fetchall()
+    # timestamp format per file, decided from all its distinct non-ISO values (ISO ones were cast at staging)
+    distinct = con.execute("""
+        SELECT file_idx, count(ts_iso) AS n_iso, list(DISTINCT ts_raw) FILTER (WHERE ts_raw IS NOT NULL) AS raw
+        FROM staged GROUP BY file_idx
+    """).fetchall()
     formats = {}
-    for idx, vals in distinct:
+    for idx, n_iso, vals in distinct:
         name = files[idx]["file"]
+        if not vals:
+            formats[idx] = DateFormat(ISO)
+            continue
         try:
             formats[idx] = infer_datetime_format(vals, source=name)
         except ValueError as exc:
+            if n_iso:  # a few non-dates among ISO timestamps: those rows are unparseable
+                formats[idx] = DateFormat(ISO)
+                continue
             raise InputError(name, str(exc), "write timestamps as ISO (YYYY-MM-DD HH:MM:SS) or D/M/YYYY H:MM",
                              column="timestamp") from None
     _lap("infer formats")
@@ -353,8 +371,8 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
     con.execute(f"""
         CREATE TABLE parsed AS
         WITH p AS (
-            SELECT s.file_idx, s.line, m.layout, h.hh, s.kwh, s.bad_value,
-                   t.ts0 + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts
+            SELECT s.file_idx, s.line, m.layout, h.hh, CASE WHEN isnan(s.kwh) THEN NULL ELSE s.kwh END AS kwh,
+                   s.bad_value, coalesce(s.ts_iso, t.ts0) + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts
             FROM staged s JOIN file_map m USING (file_idx)
             LEFT JOIN tsmap t ON t.file_idx = s.file_idx AND t.ts_raw = s.ts_raw
             LEFT JOIN hhinfo h ON h.household_id = s.household_id)

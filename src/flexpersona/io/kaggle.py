@@ -47,7 +47,7 @@ def staged_select_halfhourly(rel: str, header: list[str], file_idx: int, file: s
     val = next(i for i, h in enumerate(header) if h.lower().startswith("energy("))
     return (
         f"SELECT {file_idx} AS file_idx, {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, "
-        f"trim(c{ts}) AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
+        f"c{ts} AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
         f"NULL AS grp_raw, NULL AS acorn, NULL AS acorn_grouped FROM {rel}"
     )
 
@@ -58,7 +58,7 @@ def staged_select_hhblock(rel: str, header: list[str], file_idx: int, file: str)
     slots = {s: find_column(header, f"hh_{s}", file) for s in range(48)}
     cols = ", ".join(f'c{i} AS "{s}"' for s, i in slots.items())
     names = ", ".join(f'"{s}"' for s in slots)
-    inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, trim(c{day}) AS ts_raw, "
+    inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, c{day} AS ts_raw, "
              f"{cols} FROM {rel}")
     return (
         f"SELECT {file_idx} AS file_idx, line, household_id, ts_raw, CAST(slot AS INTEGER) AS slot, "

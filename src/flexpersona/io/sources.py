@@ -34,6 +34,8 @@ class SourceFile:
 
     path: Path
     member: str | None = None
+    #: False for files found inside a folder or archive (an unrecognised one is skipped, not an error).
+    explicit: bool = True
 
     @property
     def name(self) -> str:
@@ -80,7 +82,7 @@ def enumerate_inputs(inputs: Iterable[str | Path]) -> list[SourceFile]:
                 if f.suffix.lower() == ".zip":
                     found.extend(_zip_members(f))
                 elif f.suffix.lower() in _DATA_SUFFIXES:
-                    found.append(SourceFile(f))
+                    found.append(SourceFile(f, explicit=False))
             if not found:
                 raise InputError(p, "the folder holds no .csv, .parquet, .xlsx or .zip files",
                                  "point INPUT at the folder with the data files")
@@ -109,7 +111,7 @@ def _zip_members(p: Path) -> list[SourceFile]:
     if bad is not None:
         raise InputError(f"{p}!{bad}", "the member fails its CRC check (corrupt or truncated archive)",
                          "re-download or re-create the archive")
-    members = [SourceFile(p, n) for n in sorted(names, key=_natural_key)
+    members = [SourceFile(p, n, explicit=False) for n in sorted(names, key=_natural_key)
                if Path(n).suffix.lower() in _DATA_SUFFIXES and not Path(n).name.startswith(".")]
     if not members:
         raise InputError(p, "the archive holds no .csv or .parquet files", "check the archive's content")

@@ -16,7 +16,8 @@ STAGED_COLUMNS = {
     "file_idx": "INTEGER",  # position of the source file in the ingest (file order)
     "line": "BIGINT",  # 1-based line of the source file (header = line 1)
     "household_id": "VARCHAR",
-    "ts_raw": "VARCHAR",  # timestamp (or date, for wide layouts) as written
+    "ts_iso": "TIMESTAMP",  # the timestamp when it is written as ISO (YYYY-MM-DD[ HH:MM[:SS[.f]]])
+    "ts_raw": "VARCHAR",  # the timestamp (or date, for wide layouts) as written, when it is not ISO
     "slot": "INTEGER",  # half-hour of the day for wide layouts (ts = date + 30 min * slot), else 0
     "kwh": "DOUBLE",
     "bad_value": "BOOLEAN",  # a non-blank value that is not a number
@@ -27,6 +28,22 @@ STAGED_COLUMNS = {
 
 #: Strings read as missing (after trimming, case-insensitive).
 MISSING_TOKENS = ("", "null", "nan", "na", "n/a")
+
+
+def staged_insert_sql(layout_select: str) -> str:
+    """Wrap a layout's SELECT (raw ``ts_raw`` text) into the staging columns.
+
+    ISO timestamps are cast at once (cheap, and unambiguous); any other text is kept, trimmed, for the
+    whole-column format inference. A cast is only tried on text with ``-`` as its fifth character, because
+    DuckDB's cast reads some slash dates (``1/2/13``) as ISO-like nonsense.
+    """
+    cols = [c for c in STAGED_COLUMNS if c not in ("ts_iso", "ts_raw")]
+    rest = ", ".join(c for c in cols if c not in ("file_idx", "line", "household_id"))
+    return (
+        f"SELECT file_idx, line, household_id, ts_iso, CASE WHEN ts_iso IS NULL THEN trim(ts_raw) END AS ts_raw, "
+        f"{rest} FROM (SELECT *, CASE WHEN ts_raw[5] = '-' THEN try_cast(ts_raw AS TIMESTAMP) END AS ts_iso "
+        f"FROM ({layout_select}))"
+    )
 
 
 def staging_ddl(name: str = "staged") -> str:
@@ -40,13 +57,17 @@ def _blank_sql(expr: str) -> str:
 
 
 def kwh_sql(expr: str) -> str:
-    """DuckDB expression: a padded value (`` 0.123 ``, ``Null``, blank) as DOUBLE, NULL when missing."""
-    return f"CASE WHEN {_blank_sql(expr)} THEN NULL ELSE try_cast(trim({expr}) AS DOUBLE) END"
+    """DuckDB expression: a padded value (`` 0.123 ``, ``Null``, blank) as DOUBLE, NULL when missing.
+
+    ``NaN`` text becomes NaN here; the ingest turns NaN into NULL.
+    """
+    return f"try_cast(trim({expr}) AS DOUBLE)"
 
 
 def bad_value_sql(expr: str) -> str:
     """DuckDB expression: true for a non-missing value that is not a number."""
-    return f"(NOT {_blank_sql(expr)} AND try_cast(trim({expr}) AS DOUBLE) IS NULL)"
+    return (f"CASE WHEN {expr} IS NOT NULL AND try_cast(trim({expr}) AS DOUBLE) IS NULL "
+            f"THEN NOT {_blank_sql(expr)} ELSE false END")
 
 
 def id_sql(expr: str) -> str:

@@ -49,7 +49,7 @@ def staged_select(rel: str, header: list[str], file_idx: int, file: str) -> str:
         names.append(f'"{hid}"')
     if not cols:
         raise InputError(file, "no household columns after GMT", "use the original consumption file", line=1)
-    inner = f"SELECT {line_sql()} AS line, trim(c{gmt}) AS ts_raw, {', '.join(cols)} FROM {rel}"
+    inner = f"SELECT {line_sql()} AS line, c{gmt} AS ts_raw, {', '.join(cols)} FROM {rel}"
     names_sql = ", ".join(names)
     return (
         f"SELECT {file_idx} AS file_idx, line, household_id, ts_raw, 0 AS slot, {kwh_sql('raw')} AS kwh, "
