@@ -532,7 +532,7 @@ def caterpillar(features: pd.DataFrame, personas: pd.DataFrame | None = None, *,
     if lo is not None and hi is not None:
         err = {"type": "data", "array": (hi - f[column]).clip(lower=0).to_numpy(),
                "arrayminus": (f[column] - lo).clip(lower=0).to_numpy(), "thickness": 1, "width": 0}
-    resp = f["responder"].astype(bool) if "responder" in f.columns else pd.Series(False, index=f.index)
+    resp = f["responder"].astype("boolean").fillna(False).astype(bool) if "responder" in f.columns else pd.Series(False, index=f.index)
     fig = go.Figure()
     for flag, name, color in ((True, "significant responder", COLORWAY[0]), (False, "other", "#999999")):
         m = (resp == flag).to_numpy()

@@ -207,8 +207,8 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
         facts.update(mean_low=fmt(m), mean_low_lo=fmt(lo), mean_low_hi=fmt(hi))
         text += f" Mean Low-price response {facts['mean_low']}% ({facts['mean_low_lo']}% to {facts['mean_low_hi']}%)."
     if "responder" in f.columns:
-        facts["n_responders"] = fmt(int(f["responder"].astype(bool).sum()), ",d")
-        facts["share_responders"] = fmt(100 * f["responder"].astype(bool).mean(), ".0f")
+        facts["n_responders"] = fmt(int(f["responder"].astype("boolean").fillna(False).astype(bool).sum()), ",d")
+        facts["share_responders"] = fmt(100 * f["responder"].astype("boolean").fillna(False).astype(bool).mean(), ".0f")
         text += f" {facts['n_responders']} households ({facts['share_responders']}%) are significant responders after the placebo calibration."
     if t.events is not None and "band" in t.events.columns:
         counts = t.events["band"].astype(str).value_counts()
@@ -262,7 +262,7 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
         facts["n_personas"] = fmt(len(sizes), ",d")
         s.paragraphs.append(f"{facts['n_personas']} personas: " + "; ".join(f"{k} ({fmt(v, ',d')} households)" for k, v in sizes.items()) + ".")
         if "low_confidence" in t.personas.columns:
-            facts["n_low_confidence"] = fmt(int(t.personas["low_confidence"].astype(bool).sum()), ",d")
+            facts["n_low_confidence"] = fmt(int(t.personas["low_confidence"].astype("boolean").fillna(False).astype(bool).sum()), ",d")
             s.paragraphs.append(f"{facts['n_low_confidence']} households have a low-confidence assignment (soft membership below the threshold).")
     persona_tbl = t.personas if structure else None
     cols = config.personas.features if config.personas.method != "seed" else (
