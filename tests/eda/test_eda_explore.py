@@ -140,3 +140,15 @@ def test_explore_on_real_daily_lifestyle_features():
     assert 4 < s.loc["mean_daily_kwh", "median"] < 15  # kWh/day of a London home
     assert s.loc["peak_reduction_pct_weekday", "share_missing"] == 1.0
     assert "hist_intrinsic_daily_volatility" in res.figures and "corr_key" in res.figures
+
+
+def test_explore_takes_missing_volatility_from_lifestyle():
+    df = make_features(150, 4, volatility_effect=5.0, real_shaped=True)
+    life = df[["household_id", "intrinsic_daily_volatility"]].copy()
+    df["intrinsic_daily_volatility"] = np.nan  # as the features stage writes it on 2013-only data
+    bare = explore(df, Config())
+    assert "hyp_volatility_response" in bare.summary["skipped"]
+    res = explore(df, Config(), lifestyle=life)
+    assert res.summary["filled_from_lifestyle"] == {"intrinsic_daily_volatility": 150}
+    assert res.summary["hypotheses"]["volatility_response"]["significant"]
+    assert res.summary["hypotheses"]["volatility_response"]["rho"] > 0

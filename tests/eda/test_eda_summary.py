@@ -102,3 +102,19 @@ def test_correlation_methods_differ_on_a_monotone_curve():
     assert pe.loc["a", "b"] < 0.9
     with pytest.raises(ConfigError, match="spearman"):
         correlation_matrix(df, ["a", "b"], "kendall")
+
+
+def test_lifestyle_fills_only_missing_pre_trial_values():
+    from flexpersona.eda.summary import fill_from_lifestyle
+
+    feats = pd.DataFrame({"household_id": ["a", "b", "c"], "intrinsic_daily_volatility": [1.0, np.nan, np.nan],
+                          "high_response_pct": [np.nan, 1.0, 2.0]})
+    life = pd.DataFrame({"household_id": ["a", "b", "x"], "group": "treatment",
+                         "intrinsic_daily_volatility": [9.0, 2.0, 7.0], "mean_daily_kwh": [5.0, 6.0, 7.0],
+                         "high_response_pct": [3.0, 3.0, 3.0]})
+    out, filled = fill_from_lifestyle(feats, life)
+    np.testing.assert_array_equal(out["intrinsic_daily_volatility"], [1.0, 2.0, np.nan])  # a kept, b filled
+    np.testing.assert_array_equal(out["mean_daily_kwh"], [5.0, 6.0, np.nan])  # absent column added
+    assert np.isnan(out.loc[0, "high_response_pct"])  # trial outcomes are never taken from lifestyle
+    assert filled == {"intrinsic_daily_volatility": 1, "mean_daily_kwh": 2}
+    assert fill_from_lifestyle(feats, None)[1] == {}

@@ -37,9 +37,11 @@ from .summary import (
     RESPONSE,
     SAVINGS,
     available,
+    check_features,
     check_method,
     correlation_matrix,
     feature_summary,
+    fill_from_lifestyle,
     numeric_columns,
     resolve_inputs,
 )
@@ -84,7 +86,7 @@ def _matrix_table(matrix: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def explore(features: pd.DataFrame, config: Config) -> EdaResult:
+def explore(features: pd.DataFrame, config: Config, *, lifestyle: pd.DataFrame | None = None) -> EdaResult:
     """Explore a run's feature table.
 
     Parameters
@@ -94,6 +96,9 @@ def explore(features: pd.DataFrame, config: Config) -> EdaResult:
         ``docs/architecture.md``); seed-compatible, default or both feature sets.
     config
         Run configuration; ``config.report.correlation`` (``spearman`` | ``pearson``) picks the correlation.
+    lifestyle
+        Optional ``lifestyle.parquet``: pre-trial features missing in ``features`` are filled from it (never
+        replaced); ``summary["filled_from_lifestyle"]`` counts the values taken.
 
     Returns
     -------
@@ -108,6 +113,8 @@ def explore(features: pd.DataFrame, config: Config) -> EdaResult:
         When the correlation method is unknown.
     """
     method = check_method(config.report.correlation)
+    check_features(features)
+    features, filled = fill_from_lifestyle(features, lifestyle)
     frame, resolved = resolve_inputs(features)
     res = EdaResult()
     skipped: dict[str, str] = {}
@@ -119,6 +126,7 @@ def explore(features: pd.DataFrame, config: Config) -> EdaResult:
         "inputs": resolved.as_dict(),
         "response_source": resolved.response_source,
         "response_note": resolved.notes["response"],
+        "filled_from_lifestyle": filled,
         "skipped": skipped,
     }
     if n == 0:
@@ -280,6 +288,8 @@ def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
 def explore_run(run_dir: str | Path, config: Config) -> EdaResult:
     """Run :func:`explore` on a finished run folder and write its outputs there (:func:`save_eda`).
 
+    Pre-trial features missing in ``features.parquet`` are filled from ``lifestyle.parquet`` when present.
+
     Parameters
     ----------
     run_dir
@@ -297,6 +307,8 @@ def explore_run(run_dir: str | Path, config: Config) -> EdaResult:
     if not path.exists():
         msg = f"{run} has no features.parquet; run the features stage first (flexpersona run ... --out {run})"
         raise StageError(msg)
-    result = explore(pd.read_parquet(path), config)
+    life_path = run / "lifestyle.parquet"
+    lifestyle = pd.read_parquet(life_path) if life_path.exists() else None
+    result = explore(pd.read_parquet(path), config, lifestyle=lifestyle)
     save_eda(result, run)
     return result

@@ -200,6 +200,50 @@ def check_features(features: pd.DataFrame) -> None:
         raise InputError("features.parquet", msg, "re-run the features stage; it writes one row per household")
 
 
+def fill_from_lifestyle(
+    features: pd.DataFrame, lifestyle: pd.DataFrame | None
+) -> tuple[pd.DataFrame, dict[str, int]]:
+    """Fill missing pre-trial features of ``features`` from the run's ``lifestyle.parquet``.
+
+    Only values missing in ``features`` are filled (a feature value is never replaced), only for the
+    pre-trial columns of :data:`LIFESTYLE_FEATURES`, matched on ``household_id``.
+
+    Parameters
+    ----------
+    features
+        The run's feature table.
+    lifestyle
+        The run's lifestyle table (``household_id`` and intrinsic features), or ``None``.
+
+    Returns
+    -------
+    frame
+        A copy of ``features`` with the gaps filled.
+    filled
+        Column -> number of values taken from ``lifestyle`` (only columns with at least one).
+    """
+    frame = features.copy()
+    if lifestyle is None or lifestyle.empty or "household_id" not in lifestyle.columns:
+        return frame, {}
+    life = (lifestyle.assign(household_id=lifestyle["household_id"].astype(str))
+            .drop_duplicates("household_id").set_index("household_id"))
+    ids = frame["household_id"].astype(str)
+    filled: dict[str, int] = {}
+    for c in LIFESTYLE_FEATURES:
+        if c not in life.columns:
+            continue
+        donor = pd.to_numeric(life[c], errors="coerce").astype("float64").reindex(ids).to_numpy()
+        own = (pd.to_numeric(frame[c], errors="coerce").astype("float64").to_numpy() if c in frame.columns
+               else np.full(len(frame), np.nan))
+        take = ~np.isfinite(own) & np.isfinite(donor)
+        if take.any():
+            frame[c] = np.where(take, donor, own)
+            filled[c] = int(take.sum())
+    if filled:
+        logger.info("eda: pre-trial features filled from lifestyle.parquet: %s", filled)
+    return frame, filled
+
+
 def resolve_inputs(features: pd.DataFrame) -> tuple[pd.DataFrame, ResolvedInputs]:
     """Choose the source columns of the views and add the harmonised :data:`RESPONSE`/:data:`SAVINGS`.
 
