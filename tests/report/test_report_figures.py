@@ -72,3 +72,13 @@ def test_figure_html_has_no_plotlyjs_and_keeps_hover_ids():
     assert "D0002" in html
     assert len(html) < 20_000  # plotly.js (megabytes) is not inlined per figure
     assert "cdn" not in html.lower()
+
+
+def test_converter_reads_plotly_json_typed_arrays():
+    import json
+
+    import plotly.io as pio
+
+    fig = go.Figure(go.Heatmap(z=np.arange(6.0).reshape(2, 3)))
+    as_dict = json.loads(pio.to_json(fig))  # z becomes {"dtype", "bdata", "shape"}
+    assert to_matplotlib(as_dict).axes[0].images[0].get_array().shape == (2, 3)

@@ -223,10 +223,13 @@ def _values(v: Any) -> np.ndarray | None:
     """Trace data as an array: dates become datetime64, numbers float, anything else object."""
     if v is None:
         return None
-    if isinstance(v, dict):  # plotly "typed array" spec {"dtype":..., "bdata":...}
-        from plotly.io._json import from_json_plotly  # pragma: no cover
+    if isinstance(v, dict) and "bdata" in v:  # plotly's typed-array spec {"dtype", "bdata", "shape"}
+        import base64
 
-        v = from_json_plotly(v)  # pragma: no cover
+        shape = v.get("shape")
+        v = np.frombuffer(base64.b64decode(v["bdata"]), dtype=np.dtype(v.get("dtype", "f8")))
+        if shape:
+            v = v.reshape([int(x) for x in str(shape).split(",")] if isinstance(shape, str) else shape)
     arr = np.asarray(v)
     if arr.dtype.kind in "fiub" or arr.dtype.kind == "M":
         return arr.astype(float) if arr.dtype.kind in "iub" else arr
