@@ -136,6 +136,8 @@ class _PieceCounter:
 
 
 class DatastoreWriter:
+    """London Datastore pieces of ``rows_per_piece`` rows, appended block by block (one piece open at a time)."""
+
     def __init__(self, out: Path, axis: TimeAxis, households: pd.DataFrame, rows_per_piece: int) -> None:
         self.out = out
         self.households = households
@@ -175,6 +177,8 @@ class DatastoreWriter:
 
 
 class Day48Writer:
+    """Day × 48 files, one per London Datastore piece; a day cut by a piece boundary is written in both."""
+
     def __init__(self, out: Path, axis: TimeAxis, households: pd.DataFrame, rows_per_piece: int) -> None:
         self.out = out
         self.households = households
@@ -211,6 +215,8 @@ class Day48Writer:
 
 
 class KaggleWriter:
+    """Kaggle half-hourly and daily block files (50 households a block) and ``informations_households.csv``."""
+
     def __init__(self, out: Path, axis: TimeAxis, households: pd.DataFrame, order: np.ndarray) -> None:
         self.out = out
         self.households = households
