@@ -34,6 +34,8 @@ def canonical_group(raw: str | None) -> str | None:
 
 def matches(header: list[str]) -> bool:
     low = [h.lower() for h in header]
+    if len(header) > 6:  # e.g. the simulator's truth.csv (household_id, group, persona, effects...)
+        return False
     return any(n in low for n in _ID_NAMES) and any(g in low for g in _GROUP_NAMES) and not any(
         h in low for h in ("datetime", "tstp", "date", "day", "gmt"))
 

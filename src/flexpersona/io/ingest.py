@@ -368,8 +368,9 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
               FROM staged WHERE household_id IS NOT NULL GROUP BY household_id)
     """)
     shift = "- INTERVAL 30 MINUTE" if config.data.timestamp_marks == "end" else ""
+    cap = float(config.data.kwh_cap)  # a float literal (views cannot take bound parameters)
     con.execute(f"""
-        CREATE TABLE parsed AS
+        CREATE VIEW parsed AS
         WITH p AS (
             SELECT s.file_idx, s.line, m.layout, h.hh, CASE WHEN isnan(s.kwh) THEN NULL ELSE s.kwh END AS kwh,
                    s.bad_value, coalesce(s.ts_iso, t.ts0) + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts
@@ -383,12 +384,12 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
             WHEN minute(ts) % 30 <> 0 OR microsecond(ts) <> 0 THEN 'off_grid_timestamp'
             WHEN bad_value THEN 'unparseable_value'
             WHEN kwh < 0 THEN 'negative_value'
-            WHEN kwh > $cap THEN 'above_cap'
+            WHEN kwh > CAST('{cap!r}' AS DOUBLE) THEN 'above_cap'
             ELSE NULL END AS reason,
             (CAST(hh AS BIGINT) << 32) + CAST(epoch(ts) AS BIGINT) // 1800 AS k
         FROM p
-    """, {"cap": float(config.data.kwh_cap)})
-    con.execute("DROP TABLE staged")
+    """)
+    # parsed stays a view over staged: cheaper than materialising it again
     _lap("parse timestamps")
     layouts = sorted({f["layout"] for f in files})
     con.execute("CREATE TABLE dupkeys AS SELECT k FROM parsed WHERE reason IS NULL GROUP BY k HAVING count(*) > 1")

@@ -95,9 +95,19 @@ def read_tariff(
         except ValueError as exc:
             raise InputError(name, str(exc), "write times as ISO or D/M/YYYY H:MM", column=header[ti]) from None
     out_ts, out_band, out_price = [], [], []
+    fast: dict[str, dt.datetime] = {}
+    if fmt is not None and len(fmt.patterns) == 1:  # vectorised parse of the common one-pattern case
+        uniq = pd.Series(sorted({str(t) for t in texts if t is not None}), dtype=object)
+        parsed = pd.to_datetime(uniq, format=fmt.patterns[0], errors="coerce")
+        fast = {u: p.to_pydatetime() for u, p in zip(uniq, parsed) if not pd.isna(p)}
     for line, r in rows:
         raw_t, raw_v = r[ti], r[vi]
-        t = raw_t if isinstance(raw_t, dt.datetime) else (fmt.parse(str(raw_t)) if fmt and raw_t else None)
+        if isinstance(raw_t, dt.datetime):
+            t = raw_t
+        elif str(raw_t) in fast:
+            t = fast[str(raw_t)]
+        else:
+            t = fmt.parse(str(raw_t)) if fmt and raw_t else None
         if t is None:
             raise InputError(name, f"time {raw_t!r} does not parse as {fmt.name if fmt else 'a date'}",
                              "fix or remove that row", line=line, column=header[ti])
