@@ -8,7 +8,7 @@ import shutil
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-from conftest import fabricate_run
+from fabricated_run import fabricate_run
 
 from flexpersona.cli import main
 from flexpersona.config import Config
