@@ -76,6 +76,8 @@ class IngestReport:
         Timestamp format used per readings file.
     tariff_filled_normal
         Trial-year half-hours the tariff lacked (stored as Normal); None without a tariff.
+    skipped_files
+        Files found inside a folder or archive whose layout is unknown (e.g. the simulator's ``truth.csv``).
     seconds
         Wall time [s].
     """
@@ -90,6 +92,7 @@ class IngestReport:
     n_values: int = 0
     date_formats: dict[str, str] = field(default_factory=dict)
     tariff_filled_normal: int | None = None
+    skipped_files: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
@@ -174,7 +177,7 @@ def ingest(
         except InputError:
             if src.explicit:
                 raise
-            logger.warning("%s: not a known layout; skipped (it was found inside a folder or archive)", src.name)
+            logger.info("%s: not a known layout; skipped (it was found inside a folder or archive)", src.name)
             skipped_files.append(src.name)
             continue
         if kind in side:
@@ -257,6 +260,7 @@ def ingest(
         n_values=int(led["n_values"].sum()),
         date_formats=result["date_formats"],
         tariff_filled_normal=None if tariff_info is None else tariff_info["filled_normal"],
+        skipped_files=skipped_files,
     )
     rep.seconds = time.perf_counter() - t0
     store.write_info({
