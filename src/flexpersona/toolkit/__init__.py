@@ -286,14 +286,14 @@ def toolkit_markdown(tk: Mapping[str, Any]) -> str:
             f"| {r['persona_name']} | {r['n_households']} | {r['lever']} ({r['rule']}) | "
             f"{_num(r['kw_per_1000'])} ({_num(r['kw_per_1000_ci_low'])} to {_num(r['kw_per_1000_ci_high'])}) | "
             f"{_num(r['mw_at_population'], ',.2f')} ({_num(r['mw_ci_low'], ',.2f')} to {_num(r['mw_ci_high'], ',.2f')}) | "
-            f"{_num(r['bill_change_gbp_mean'], '+,.2f')} | {_num(_pct(r['share_paying_more']), '.0f')}% |"
+            f"{_num(r['bill_change_gbp_mean'], '+,.2f')} | {_share(r['share_paying_more'])} |"
         )
     t = tk["total"]
     lines += [
         f"| **all** | {t['n_households']} | | {_num(t['kw_per_1000'])} ({_num(t['kw_per_1000_ci_low'])} to "
         f"{_num(t['kw_per_1000_ci_high'])}) | {_num(t['mw_at_population'], ',.2f')} ({_num(t['mw_ci_low'], ',.2f')} to "
         f"{_num(t['mw_ci_high'], ',.2f')}) | {_num(t.get('bill_change_gbp_mean'), '+,.2f')} | "
-        f"{_num(_pct(t.get('share_paying_more')), '.0f')}% |",
+        f"{_share(t.get('share_paying_more'))} |",
         "",
         "## Rules",
         "",
@@ -322,6 +322,12 @@ def toolkit_markdown(tk: Mapping[str, Any]) -> str:
             f"{g.get('n_do_no_harm_book', 0)} flagged do-no-harm ({g.get('do_no_harm_basis', '')}).",
         ]
     return "\n".join(lines) + "\n"
+
+
+def _share(x: Any) -> str:
+    """A share as a whole percentage ("n/a" when unknown)."""
+    p = _pct(x)
+    return "n/a" if p is None else f"{p:.0f}%"
 
 
 def _pct(x: Any) -> float | None:
