@@ -188,6 +188,10 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
             s.tables.append(("Exclusion reasons", table_html(reasons.sort_values("households", ascending=False))))
     else:
         s.notes.append("No ledger.parquet in this run folder: data quality is not reported.")
+    counts = t.manifest.get("counts")
+    if isinstance(counts, dict) and counts:
+        rows = pd.DataFrame(_flatten(counts), columns=["count", "value"]).astype(str)
+        s.tables.append(("Run counts (manifest.json)", table_html(rows, max_rows=40)))
     sections.append(s)
 
     # 2. trial summary
