@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 import pytest
 from plotly.subplots import make_subplots
@@ -82,3 +83,19 @@ def test_converter_reads_plotly_json_typed_arrays():
     fig = go.Figure(go.Heatmap(z=np.arange(6.0).reshape(2, 3)))
     as_dict = json.loads(pio.to_json(fig))  # z becomes {"dtype", "bdata", "shape"}
     assert to_matplotlib(as_dict).axes[0].images[0].get_array().shape == (2, 3)
+
+
+def test_selection_chart_reads_long_and_wide_tables():
+    from flexpersona.report import figures as F
+
+    rows = [{"algorithm": a, "k": k, "covariance_type": cov, "index": idx, "value": 1.0 / k}
+            for a, cov in (("kmeans", ""), ("gmm", "full")) for k in range(2, 6)
+            for idx in ("silhouette", "bic", "davies_bouldin") if not (idx == "bic" and a == "kmeans")]
+    long = F.selection_chart(pd.DataFrame(rows))
+    titles = [a.text for a in long.layout.annotations]
+    assert titles[0].startswith("silhouette") and any(t.startswith("BIC") for t in titles)
+    mfig = to_matplotlib(long)
+    assert [ax.get_title() for ax in mfig.axes][:2] == [titles[0], titles[1]]
+    wide = F.selection_chart(pd.DataFrame({"k": [2, 3, 4], "inertia": [9.0, 5.0, 4.0]}))
+    assert len(wide.data) == 1
+    assert F.selection_chart(pd.DataFrame({"k": [2]})) is None

@@ -339,7 +339,7 @@ def _draw_cartesian(ax: Any, traces: list[Any], layout: Any, key: str, color_ind
                 ax.plot(xp, yp, color=line_color, linestyle=dash, linewidth=1.4, label=label)
                 label = None
             if "markers" in mode:
-                c, extra = _marker_colors(tr, len(y), color)
+                c, extra = _marker_colors(tr, len(y), line_color)
                 size = getattr(tr.marker, "size", None)
                 s = (float(size) ** 2 / 2.0) if isinstance(size, (int, float)) else 14
                 sc = ax.scatter(xp, yp, c=c, s=s, label=label, alpha=0.85, linewidths=0, **extra)
@@ -462,16 +462,24 @@ def _decorate(ax: Any, layout: Any, xref: str, yref: str) -> None:
                 ax.plot([shape.x0, shape.x1], [shape.y0, shape.y1], **style)
         except (TypeError, ValueError):  # pragma: no cover - exotic coordinates
             pass
+    xdom = tuple(getattr(xa, "domain", None) or (0.0, 1.0)) if xa is not None else (0.0, 1.0)
+    ydom = tuple(getattr(ya, "domain", None) or (0.0, 1.0)) if ya is not None else (0.0, 1.0)
+    single = xdom == (0.0, 1.0) and ydom == (0.0, 1.0)
     for ann in layout.annotations or ():
         if ann.text is None or ann.x is None or ann.y is None:
             continue
+        text = _strip_html(ann.text)
         if (ann.xref or "x") == xref and (ann.yref or "y") == yref:
             try:
-                ax.annotate(_strip_html(ann.text), (ann.x, ann.y), fontsize=7, ha="center")
+                ax.annotate(text, (ann.x, ann.y), fontsize=7, ha="center")
             except (TypeError, ValueError):  # pragma: no cover
                 pass
-        elif ann.xref == "paper" and ann.yref == "paper" and xref == "x":
-            ax.annotate(_strip_html(ann.text), (ann.x, ann.y), xycoords="axes fraction", fontsize=7, ha="center")
+        elif ann.xref == "paper" and ann.yref == "paper":
+            x, y = float(ann.x), float(ann.y)
+            if single:
+                ax.annotate(text, (x, y), xycoords="axes fraction", fontsize=8, ha="center")
+            elif xdom[0] <= x <= xdom[1] and ydom[1] - 0.01 <= y <= ydom[1] + 0.15:
+                ax.set_title(text, fontsize=8)  # a subplot title (make_subplots)
 
 
 def _draw_polar(ax: Any, traces: list[Any], layout: Any, subplot: str, color_index: int) -> int:
@@ -623,25 +631,40 @@ def selection_chart(selection: pd.DataFrame | None) -> go.Figure | None:
     """Elbow (inertia), silhouette and BIC against the number of personas k, one line per algorithm."""
     if selection is None or selection.empty or "k" not in selection.columns:
         return None
-    metrics = [m for m in ("inertia", "silhouette", "bic") if m in selection.columns and selection[m].notna().any()]
+    if {"index", "value"} <= set(selection.columns):  # long form: algorithm, k, covariance_type, index, value
+        keys = [c for c in ("algorithm", "method", "k", "covariance", "covariance_type") if c in selection.columns]
+        selection = selection.pivot_table(index=keys, columns="index", values="value", aggfunc="first", dropna=False)
+        selection = selection.reset_index()
+        selection.columns.name = None
+    metrics = [m for m in ("inertia", "silhouette", "bic", "davies_bouldin", "calinski_harabasz")
+               if m in selection.columns and pd.to_numeric(selection[m], errors="coerce").notna().any()]
     if not metrics:
         return None
     from plotly.subplots import make_subplots
 
-    fig = make_subplots(rows=1, cols=len(metrics), subplot_titles=[m.upper() if m == "bic" else m for m in metrics])
+    ncols = min(len(metrics), 3)
+    nrows = math.ceil(len(metrics) / ncols)
+    titles = [{"bic": "BIC (lower = better)", "inertia": "inertia (elbow)", "silhouette": "silhouette (higher = better)",
+               "davies_bouldin": "Davies-Bouldin (lower = better)", "calinski_harabasz": "Calinski-Harabasz (higher = better)"}[m]
+              for m in metrics]
+    fig = make_subplots(rows=nrows, cols=ncols, subplot_titles=titles)
     label_cols = [c for c in ("algorithm", "method", "covariance", "covariance_type") if c in selection.columns]
     groups = selection.groupby(label_cols, dropna=False, sort=True) if label_cols else [((("all",)), selection)]
-    for i, m in enumerate(metrics, start=1):
+    groups = list(groups)
+    shown: set[str] = set()
+    for i, m in enumerate(metrics):
+        row, col = i // ncols + 1, i % ncols + 1
         for j, (key, g) in enumerate(groups):
-            g = g.dropna(subset=[m]).sort_values("k")
+            g = g.assign(**{m: pd.to_numeric(g[m], errors="coerce")}).dropna(subset=[m]).sort_values("k")
             if g.empty:
                 continue
-            name = " ".join(str(x) for x in (key if isinstance(key, tuple) else (key,)) if pd.notna(x))
+            name = " ".join(str(x) for x in (key if isinstance(key, tuple) else (key,)) if pd.notna(x) and str(x))
             fig.add_trace(go.Scatter(x=g["k"], y=g[m], mode="lines+markers", name=name, legendgroup=name,
-                                     showlegend=i == 1 or m == "bic", line={"color": COLORWAY[j % len(COLORWAY)]},
-                                     hovertemplate=f"{name}<br>k=%{{x}}<br>{m} %{{y:.3g}}<extra></extra>"), 1, i)
-        fig.update_xaxes(title_text="k", row=1, col=i)
-    fig.update_layout(title="Selection diagnostics", height=360)
+                                     showlegend=name not in shown, line={"color": COLORWAY[j % len(COLORWAY)]},
+                                     hovertemplate=f"{name}<br>k=%{{x}}<br>{m} %{{y:.3g}}<extra></extra>"), row, col)
+            shown.add(name)
+        fig.update_xaxes(title_text="k", row=row, col=col)
+    fig.update_layout(title="Selection diagnostics", height=340 * nrows)
     return fig
 
 
