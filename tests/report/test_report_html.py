@@ -82,6 +82,7 @@ def test_no_survey_and_no_structure_are_reported_not_crashed(tmp_path, monkeypat
     assert "strategic_map" not in figs and "barrier_heatmap" not in figs
     assert any("No survey" in n for n in secs["explain"].notes)
     run2 = fabricate_run(tmp_path / "nostruct", n_t=40, n_c=30, structure=False, toolkit=False)
+    (run2 / "stability.json").write_text('{"existence": {"structure_found": false, "p_value": 0.6}}')  # nested
     secs, figs, facts = _sections(run2, monkeypatch)
     assert facts["structure_found"] is False
     assert any("No persona structure" in p for p in secs["personas"].paragraphs)

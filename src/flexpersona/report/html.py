@@ -158,8 +158,9 @@ def _mean_ci(v: pd.Series) -> tuple[float, float, float]:
 
 
 def _structure_found(t: RunTables) -> bool:
-    if "structure_found" in t.stability:
-        return bool(t.stability["structure_found"])
+    found = [v for k, v in _flatten(t.stability) if k.split(".")[-1] == "structure_found" and v is not None]
+    if found:  # top level or nested (e.g. {"existence": {"structure_found": ...}})
+        return bool(found[0])
     return t.personas is not None and t.personas["persona_id"].nunique() > 1
 
 
