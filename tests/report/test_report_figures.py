@@ -99,3 +99,16 @@ def test_selection_chart_reads_long_and_wide_tables():
     wide = F.selection_chart(pd.DataFrame({"k": [2, 3, 4], "inertia": [9.0, 5.0, 4.0]}))
     assert len(wide.data) == 1
     assert F.selection_chart(pd.DataFrame({"k": [2]})) is None
+
+
+def test_radar_shows_key_feature_medians_of_the_personas_stage_profiles():
+    from flexpersona.report import figures as F
+
+    prof = pd.DataFrame({"persona_id": ["P1", "P2"], "persona_name": ["A", "B"], "n": [10, 20], "share": [0.3, 0.7],
+                         "median_base_weekday_peak": [0.3, 0.2], "ratio_base_weekday_peak": [1.2, 0.8],
+                         "median_high_response_pct": [-12.0, 1.0], "median_evening_share": [0.4, 0.3],
+                         "median_baseload_kwh": [0.1, 0.2], "persona_rationale": ["x", "y"]})
+    fig = F.radar(prof)
+    assert list(fig.data[0].theta) == ["high_response_pct", "baseload_kwh", "evening_share", "high_response_pct"]
+    assert fig.data[0].r[0] == 0.0 and fig.data[1].r[0] == 1.0  # min-max across personas
+    assert "A" == fig.data[0].name

@@ -700,6 +700,14 @@ def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequ
     return fig
 
 
+#: Features a radar shows when the profiles have them (response first, then pre-trial load shape).
+RADAR_FEATURES = (
+    "high_response_pct", "low_response_pct", "rebound_pct", "high_response_kw", "bill_saving_behavioural_pct",
+    "baseload_kwh", "evening_share", "mean_daily_kwh", "weekend_weekday_ratio", "winter_summer_ratio",
+    "intrinsic_daily_volatility", "base_peak_to_offpeak_ratio",
+)
+
+
 def radar(profiles: pd.DataFrame | None) -> go.Figure | None:
     """Persona profiles on a radar: each feature scaled 0-1 across personas (min-max of the medians)."""
     if profiles is None or profiles.empty:
@@ -710,19 +718,28 @@ def radar(profiles: pd.DataFrame | None) -> go.Figure | None:
     skip = {"n", "n_households", "count", "share", "size"}
     num = [c for c in profiles.columns if c != name_col and c not in skip and pd.api.types.is_numeric_dtype(profiles[c])
            and profiles[c].notna().any() and not c.endswith("_id")]
+    # The personas stage writes median_<feature> and ratio_<feature> (to the cohort median) for every feature:
+    # show the medians of the key features (fall back on the first numeric columns).
+    prefix = "median_" if any(c.startswith("median_") for c in num) else ""
+    keyed = [prefix + k for k in RADAR_FEATURES if prefix + k in num]
+    if len(keyed) >= 3:
+        num = keyed
+    else:
+        num = [c for c in num if not c.startswith("ratio_")] if prefix else num
     if len(num) < 3:
         return None
     num = num[:10]
     v = profiles[num].astype(float)
     span = (v.max() - v.min()).replace(0, np.nan)
     scaled = ((v - v.min()) / span).fillna(0.5)
+    labels = [c.removeprefix("median_") for c in num]
     fig = go.Figure()
     colors = _persona_colors(profiles[name_col].astype(str))
     for i, row in profiles.reset_index(drop=True).iterrows():
         name = str(row[name_col])
         r = scaled.iloc[i].tolist()
         raw = v.iloc[i].tolist()
-        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=num + num[:1], name=name, fill="toself", opacity=0.6,
+        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=labels + labels[:1], name=name, fill="toself", opacity=0.6,
                                       line={"color": colors[name]}, customdata=raw + raw[:1],
                                       hovertemplate=name + "<br>%{theta}: %{customdata:.3g}<extra></extra>"))
     fig.update_layout(title="Persona profiles (medians, scaled 0-1 across personas)", height=460,
