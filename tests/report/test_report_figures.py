@@ -112,3 +112,16 @@ def test_radar_shows_key_feature_medians_of_the_personas_stage_profiles():
     assert list(fig.data[0].theta) == ["high_response_pct", "baseload_kwh", "evening_share", "high_response_pct"]
     assert fig.data[0].r[0] == 0.0 and fig.data[1].r[0] == 1.0  # min-max across personas
     assert "A" == fig.data[0].name
+
+
+def test_pca_map_uses_the_personas_stage_coordinates_and_hovers_ids():
+    from flexpersona.report import figures as F
+
+    feats = pd.DataFrame({"household_id": ["a", "b", "c", "d"], "x": [1.0, 2, 3, 4], "y": [0.0, 1, 0, 1]})
+    pers = pd.DataFrame({"household_id": ["a", "b", "c", "d"], "persona_name": ["P", "P", "Q", "Q"],
+                         "pc1": [10.0, 11, 12, 13], "pc2": [5.0, 5, 6, 6]})
+    fig = F.pca_map(feats, pers, ["x", "y"])
+    assert sorted(v for tr in fig.data for v in tr.x) == [10.0, 11.0, 12.0, 13.0]
+    assert {row[0] for tr in fig.data for row in tr.customdata} == {"a", "b", "c", "d"}
+    computed = F.pca_map(feats, pers.drop(columns=["pc1", "pc2"]), ["x", "y"])
+    assert "variance" in computed.layout.xaxis.title.text

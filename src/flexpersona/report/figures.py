@@ -669,7 +669,10 @@ def selection_chart(selection: pd.DataFrame | None) -> go.Figure | None:
 
 
 def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequence[str]) -> go.Figure | None:
-    """Households on the first two principal components of the (z-scored) clustering features."""
+    """Households on the first two principal components of the (z-scored) clustering features.
+
+    Uses the personas stage's ``pc1``/``pc2`` (columns of ``personas``) when present, else computes them.
+    """
     cols = [c for c in columns if c in features.columns]
     if len(cols) < 2:
         return None
@@ -679,14 +682,21 @@ def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequ
     d = features[["household_id", *cols]].replace([np.inf, -np.inf], np.nan).dropna()
     if len(d) < 3:
         return None
+    given = personas is not None and {"pc1", "pc2"} <= set(personas.columns)
     if personas is not None:
-        d = d.merge(personas[["household_id", "persona_name"]], on="household_id", how="left")
+        keep = ["household_id", "persona_name", *(("pc1", "pc2") if given else ())]
+        d = d.merge(personas[keep], on="household_id", how="inner" if given else "left")
     else:
         d["persona_name"] = "all"
     d["persona_name"] = d["persona_name"].fillna("unassigned").astype(str)
-    pca = PCA(n_components=2, random_state=0)
-    xy = pca.fit_transform(StandardScaler().fit_transform(d[cols].astype(float)))
-    ev = pca.explained_variance_ratio_
+    if given:
+        d = d.dropna(subset=["pc1", "pc2"])
+        xy = d[["pc1", "pc2"]].to_numpy(dtype=float)
+        ev = None
+    else:
+        pca = PCA(n_components=2, random_state=0)
+        xy = pca.fit_transform(StandardScaler().fit_transform(d[cols].astype(float)))
+        ev = pca.explained_variance_ratio_
     fig = go.Figure()
     colors = _persona_colors(d["persona_name"])
     custom = np.column_stack([d["household_id"].astype(str), *(d[c].round(3).astype(str) for c in cols)])
@@ -696,7 +706,8 @@ def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequ
         fig.add_trace(go.Scatter(x=xy[m, 0], y=xy[m, 1], mode="markers", name=name, customdata=custom[m],
                                  marker={"color": colors[name], "size": 6}, hovertemplate=hover + "<extra>" + name + "</extra>"))
     fig.update_layout(title="Persona map (PCA of the clustering features)", height=440,
-                      xaxis_title=f"PC1 ({100 * ev[0]:.0f}% of variance)", yaxis_title=f"PC2 ({100 * ev[1]:.0f}% of variance)")
+                      xaxis_title="PC1" if ev is None else f"PC1 ({100 * ev[0]:.0f}% of variance)",
+                      yaxis_title="PC2" if ev is None else f"PC2 ({100 * ev[1]:.0f}% of variance)")
     return fig
 
 
