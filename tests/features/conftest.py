@@ -53,11 +53,13 @@ def make_trial(
     baseline: bool = True,
     years: tuple[int, int] = (2012, 2013),
     noise_cv: float = 0.5,
-    high_mean: float = -10.0,
-    high_sd: float = 10.0,
+    high_mean: float = -8.0,
+    high_sd: float = 12.5,
     missing: float = 0.02,
 ) -> PlantedTrial:
     """Simulate readings over ``months`` of the baseline (optional) and trial years with planted effects.
+
+    The planted High effects (mean -8%, sd 12.5 pp) match the spread of ``flexpersona.simulate``'s personas.
 
     kWh = base_h · profile_h(slot, weekend) · season(month) · common(day) · lognormal noise, times
     (1 + effect/100) in High (Low) half-hours for treatment households.

@@ -175,6 +175,8 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) 
         engine.table(name, sql)
     for name, sql in q.VIEWS_AFTER_REF:
         engine.view(name, sql)
+    for name, sql in q.REUSED:
+        (engine.table if engine.cache_reused else engine.view)(name, sql)
     engine.table("kt", q.KT)
     out["household_means"] = engine.fetch(q.HOUSEHOLD_MEANS)
     out["seed_daily"] = engine.fetch(q.SEED_DAILY)

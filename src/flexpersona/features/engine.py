@@ -8,6 +8,7 @@ bodies are identical. Tables travel as Arrow in both directions.
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any, Protocol
 
 import pandas as pd
@@ -23,6 +24,8 @@ ENGINES = ("duckdb", "spark")
 
 class Engine(Protocol):
     name: str
+    #: Materialise relations that several queries reuse (Spark recomputes views per query; DuckDB streams).
+    cache_reused: bool
 
     def register(self, name: str, df: pd.DataFrame) -> None: ...
     def readings(self, glob: str) -> None: ...
@@ -52,6 +55,7 @@ class DuckDBEngine:
     """
 
     name = "duckdb"
+    cache_reused = False
 
     def __init__(self, *, threads: int | None = None, memory_limit: str | None = None) -> None:
         import duckdb
@@ -93,6 +97,7 @@ class SparkEngine:
     """
 
     name = "spark"
+    cache_reused = True
 
     def __init__(self, master: str = "local[2]") -> None:
         try:
@@ -119,7 +124,10 @@ class SparkEngine:
         self.spark.createDataFrame(_to_arrow(df)).createOrReplaceTempView(name)
 
     def readings(self, glob: str) -> None:
-        self.spark.read.parquet(glob).createOrReplaceTempView("readings_raw")
+        path = Path(glob)
+        # a folder of Parquet parts reads without Spark's glob probing
+        target = str(path.parent) if path.name == "*.parquet" else glob
+        self.spark.read.parquet(target).createOrReplaceTempView("readings_raw")
 
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)

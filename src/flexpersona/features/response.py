@@ -190,9 +190,11 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
         pct[N == 0] = np.nan
         ys = Y @ weights.w.T
         yhs = YH @ weights.w.T
+        yhs_trial = yhs
         if all(c in arr.e for c in cats):
             yhs = yhs + _sum_cats(arr.e, cats, rmask) @ weights.v.T
         reps = _pct(ys - yhs, yhs)
+        reps[yhs_trial <= 0] = np.nan  # no half-hour of the measure drawn in this replicate
         reps[N == 0] = np.nan
         lo, hi = _nanpercentile(reps, [2.5, 97.5])
         with np.errstate(invalid="ignore"):
@@ -222,10 +224,11 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
             num = (u * (ys[sel] - yhs[sel]).T).sum(axis=1)
             den = (u * yhs[sel].T).sum(axis=1)
             cr = _pct(num, den)
+            cr[(u * yhs_trial[sel].T).sum(axis=1) <= 0] = np.nan
             cohort.setdefault(str(g), {})[m] = {
                 "pct": float(_pct(np.array([(sy - syh)[sel].sum()]), np.array([syh[sel].sum()]))[0]),
-                "ci_low": float(np.nanpercentile(cr, 2.5)),
-                "ci_high": float(np.nanpercentile(cr, 97.5)),
+                "ci_low": float(_nanpercentile(cr[None, :], [2.5])[0, 0]),
+                "ci_high": float(_nanpercentile(cr[None, :], [97.5])[0, 0]),
                 "n_households": int(sel.sum()),
             }
     return pd.DataFrame(out), cohort
