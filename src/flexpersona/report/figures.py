@@ -341,7 +341,12 @@ def _draw_cartesian(ax: Any, traces: list[Any], layout: Any, key: str, color_ind
             if "markers" in mode:
                 c, extra = _marker_colors(tr, len(y), line_color)
                 size = getattr(tr.marker, "size", None)
-                s = (float(size) ** 2 / 2.0) if isinstance(size, (int, float)) else 14
+                if isinstance(size, (int, float)):
+                    s = float(size) ** 2 / 2.0
+                elif size is not None and len(np.atleast_1d(_values(size))) == len(y):
+                    s = np.asarray(_values(size), dtype=float) ** 2 / 2.0
+                else:
+                    s = 14
                 sc = ax.scatter(xp, yp, c=c, s=s, label=label, alpha=0.85, linewidths=0, **extra)
                 if extra.get("cmap") is not None and getattr(tr.marker, "showscale", None):
                     mfig.colorbar(sc, ax=ax, shrink=0.8)
@@ -444,6 +449,13 @@ def _decorate(ax: Any, layout: Any, xref: str, yref: str) -> None:
         ax.set_ylabel(_strip_html(_text(ya.title)), fontsize=8)
         if ya.type == "log":
             ax.set_yscale("log")
+    for a, setter in ((xa, ax.set_xlim), (ya, ax.set_ylim)):
+        rng = getattr(a, "range", None) if a is not None else None
+        if rng is not None and len(rng) == 2 and a.type != "log":
+            try:
+                setter(float(rng[0]), float(rng[1]))
+            except (TypeError, ValueError):  # pragma: no cover - date ranges
+                pass
     ax.tick_params(labelsize=7)
     for shape in layout.shapes or ():
         if shape.type != "line":
@@ -477,7 +489,9 @@ def _decorate(ax: Any, layout: Any, xref: str, yref: str) -> None:
         elif ann.xref == "paper" and ann.yref == "paper":
             x, y = float(ann.x), float(ann.y)
             if single:
-                ax.annotate(text, (x, y), xycoords="axes fraction", fontsize=8, ha="center")
+                ha = {"left": "left", "right": "right"}.get(ann.xanchor or "", "center")
+                va = "top" if y > 0.9 else "bottom" if y < 0.1 else "center"
+                ax.annotate(text, (x, y), xycoords="axes fraction", fontsize=8, ha=ha, va=va, color="grey")
             elif xdom[0] <= x <= xdom[1] and ydom[1] - 0.01 <= y <= ydom[1] + 0.15:
                 ax.set_title(text, fontsize=8)  # a subplot title (make_subplots)
 
@@ -806,6 +820,14 @@ def strategic_map_figure(strategic: pd.DataFrame | None) -> go.Figure | None:
     ))
     fig.add_vline(x=cm, line={"color": "grey", "dash": "dash", "width": 1})
     fig.add_hline(y=em, line={"color": "grey", "dash": "dash", "width": 1})
+    for qx, qy, text in ((0.02, 0.98, "Willing & Able"), (0.98, 0.98, "Willing but Constrained"),
+                         (0.02, 0.02, "Able but Unwilling"), (0.98, 0.02, "Unwilling & Unable")):
+        fig.add_annotation(x=qx, y=qy, xref="paper", yref="paper", text=text, showarrow=False,
+                           xanchor="left" if qx < 0.5 else "right", font={"color": "grey"})
+    for axis, col in (("xaxis", c), ("yaxis", e)):
+        lo, hi = float(d[col].min()), float(d[col].max())
+        pad = 0.3 * (hi - lo) if hi > lo else 0.5
+        fig.update_layout(**{axis: {"range": [lo - pad, hi + pad]}})
     fig.update_layout(title="Strategic persona map (survey traits; lines at the cohort means)", height=440, showlegend=False,
                       xaxis_title="constraint score (higher = more constrained)", yaxis_title="engagement score (higher = more willing)")
     return fig
