@@ -115,5 +115,10 @@ def test_toolkit_command_scales_to_population(tmp_path):
     tk = json.loads((run / "toolkit.json").read_text())
     assert tk["population"] == 2000
     assert (run / "targets.csv").exists() and (run / "qini.csv").exists() and (run / "toolkit.md").exists()
+    # without --config the run's own config (manifest.json) applies
+    (run / "manifest.json").write_text(json.dumps({"config": {"toolkit": {"population": 777, "n_estimators": 30,
+                                                                          "bootstrap_replicates": 100}}}))
+    assert CliRunner().invoke(main, ["toolkit", str(run)]).exit_code == 0
+    assert json.loads((run / "toolkit.json").read_text())["population"] == 777
     bad = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert bad.exit_code == 2 and "features.parquet is missing" in bad.output

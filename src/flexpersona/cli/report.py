@@ -6,14 +6,32 @@ from pathlib import Path
 
 import click
 
-from ..config import load_config
+from ..config import Config, from_dict, load_config
+from ..errors import ConfigError
+from ..store import read_json
 from .app import handle_errors, main
+
+
+def run_config(run: Path, config_file: str | None) -> Config:
+    """The --config file, else the run's own config (``manifest.json``), else the defaults."""
+    if config_file:
+        return load_config(config_file)
+    manifest = run / "manifest.json"
+    if manifest.exists():
+        raw = read_json(manifest).get("config") or {}
+        try:
+            return from_dict(raw)
+        except (ConfigError, TypeError) as exc:
+            msg = f"{manifest}: its config cannot be read ({exc}); pass --config FILE instead"
+            raise ConfigError(msg) from None
+    return load_config(None)
 
 
 @main.command("toolkit")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--population", type=click.IntRange(min=1), help="Customers to scale the MW figures to.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML config (default: the config in RUN/manifest.json).")
 @handle_errors
 def toolkit_cmd(run_dir, population, config_file):
     """Levers per persona, kW per 1,000 households at High price, MW at scale, targets and Qini.
@@ -26,7 +44,7 @@ def toolkit_cmd(run_dir, population, config_file):
     """
     from ..toolkit import toolkit_for_run
 
-    cfg = load_config(config_file)
+    cfg = run_config(Path(run_dir), config_file)
     if population:
         cfg = cfg.replace(toolkit={"population": population})
     res = toolkit_for_run(run_dir, cfg)
@@ -40,7 +58,8 @@ def toolkit_cmd(run_dir, population, config_file):
 
 @main.command("report")
 @click.argument("run_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML config (default: the config in RUN/manifest.json).")
 @handle_errors
 def report_cmd(run_dir, config_file):
     """Write report.html (self-contained, offline) and figures/*.png|svg for a run folder.
@@ -51,5 +70,5 @@ def report_cmd(run_dir, config_file):
     """
     from ..report import write_report
 
-    path = write_report(run_dir, load_config(config_file))
+    path = write_report(run_dir, run_config(Path(run_dir), config_file))
     click.echo(f"report: {path}")
