@@ -364,7 +364,7 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
     """)
     con.execute("""
         CREATE TABLE hhinfo AS
-        SELECT household_id, CAST(row_number() OVER (ORDER BY household_id) AS INTEGER) AS hh, grps, acorn,
+        SELECT household_id, household_id AS hh, grps, acorn,
                acorn_grouped
         FROM (SELECT household_id, list(DISTINCT grp_raw) FILTER (WHERE grp_raw IS NOT NULL) AS grps,
                      first(acorn) FILTER (WHERE acorn IS NOT NULL) AS acorn,
@@ -373,14 +373,17 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
     """)
     shift = "- INTERVAL 30 MINUTE" if config.data.timestamp_marks == "end" else ""
     cap = float(config.data.kwh_cap)  # a float literal (views cannot take bound parameters)
+    if con.execute("SELECT count(*) FROM tsmap").fetchall()[0][0]:
+        ts_expr = "coalesce(s.ts_iso, t.ts0)"
+        ts_join = "LEFT JOIN tsmap t ON t.file_idx = s.file_idx AND t.ts_raw = s.ts_raw"
+    else:  # every timestamp was ISO
+        ts_expr, ts_join = "s.ts_iso", ""
     con.execute(f"""
         CREATE VIEW parsed AS
         WITH p AS (
-            SELECT s.file_idx, s.line, m.layout, h.hh, CASE WHEN isnan(s.kwh) THEN NULL ELSE s.kwh END AS kwh,
-                   s.bad_value, coalesce(s.ts_iso, t.ts0) + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts
-            FROM staged s JOIN file_map m USING (file_idx)
-            LEFT JOIN tsmap t ON t.file_idx = s.file_idx AND t.ts_raw = s.ts_raw
-            LEFT JOIN hhinfo h ON h.household_id = s.household_id)
+            SELECT s.file_idx, s.line, m.layout, s.household_id AS hh, CASE WHEN isnan(s.kwh) THEN NULL ELSE s.kwh END AS kwh,
+                   s.bad_value, {ts_expr} + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts
+            FROM staged s JOIN file_map m USING (file_idx) {ts_join})
         SELECT file_idx, line, layout, hh, kwh, ts,
             CASE
             WHEN hh IS NULL THEN 'missing_household_id'
@@ -389,32 +392,38 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
             WHEN bad_value THEN 'unparseable_value'
             WHEN kwh < 0 THEN 'negative_value'
             WHEN kwh > CAST('{cap!r}' AS DOUBLE) THEN 'above_cap'
-            ELSE NULL END AS reason,
-            (CAST(hh AS BIGINT) << 32) + CAST(epoch(ts) AS BIGINT) // 1800 AS k
+            ELSE NULL END AS reason
         FROM p
     """)
     # parsed stays a view over staged: cheaper than materialising it again
     _lap("parse timestamps")
     layouts = sorted({f["layout"] for f in files})
-    con.execute("CREATE TABLE dupkeys AS SELECT k FROM parsed WHERE reason IS NULL GROUP BY k HAVING count(*) > 1")
+    con.execute("CREATE TABLE dupkeys AS SELECT hh, ts FROM parsed WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1")
     lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in layouts)
     con.execute(f"""
         CREATE TABLE dupinfo AS
-        SELECT k, any_value(hh) AS hh, any_value(ts) AS ts,
+        SELECT hh, ts,
                arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh,
                count(*) AS n_rows, count(kwh) AS n_nonnull, count(DISTINCT kwh) AS n_distinct,
                arg_min(layout, file_idx * 10000000000 + line) AS first_layout, {lay_counts}
-        FROM parsed WHERE reason IS NULL AND k IN (SELECT k FROM dupkeys) GROUP BY k
+        FROM parsed SEMI JOIN dupkeys USING (hh, ts) WHERE reason IS NULL GROUP BY hh, ts
     """)
     n_dupkeys = con.execute("SELECT count(*) FROM dupinfo").fetchall()[0][0]
-    anti = "AND k NOT IN (SELECT k FROM dupkeys)" if n_dupkeys else ""
+    anti = "ANTI JOIN dupkeys USING (hh, ts)" if n_dupkeys else ""
     con.execute(f"""
         CREATE VIEW final AS
-        SELECT k, hh, ts, kwh FROM parsed WHERE reason IS NULL {anti}
-        UNION ALL SELECT k, hh, ts, kwh FROM dupinfo
+        SELECT hh, ts, kwh FROM parsed {anti} WHERE reason IS NULL
+        UNION ALL SELECT hh, ts, kwh FROM dupinfo
     """)
     _lap("merge duplicates")
-    counts = con.execute("SELECT layout, reason, count(*) FROM parsed GROUP BY ALL").fetchall()
+    # one pass for every per-household and per-layout count (the result is small)
+    con.execute("""
+        CREATE TABLE summary AS
+        SELECT hh, layout, year(ts) AS y, reason, count(*) AS n, count(kwh) AS n_values, min(ts) AS first,
+               max(ts) AS last
+        FROM parsed GROUP BY ALL
+    """)
+    counts = con.execute("SELECT layout, reason, sum(n) FROM summary GROUP BY ALL").fetchall()
     dups = dict(con.execute(f"SELECT first_layout, count(*) FROM dupinfo GROUP BY ALL").fetchall())
     sums = ", ".join('sum("n_' + lay + '")' for lay in layouts)
     in_dups = con.execute(f"SELECT {sums} FROM dupinfo").fetchall()[0]
@@ -477,8 +486,8 @@ def _resolve_households(con, hh_tables: list[pd.DataFrame], issues: list[Quality
 def _household_stats(con, config: Config) -> pd.DataFrame:
     """Per-household counts for the ledger (one pass over the parsed rows, corrected for merged duplicates)."""
     by_year = con.execute("""
-        SELECT hh, year(ts) AS y, count(*) AS n_rows, count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
-        FROM parsed WHERE reason IS NULL GROUP BY ALL
+        SELECT hh, y, sum(n) AS n_rows, sum(n_values) AS n_values, min(first) AS first, max(last) AS last
+        FROM summary WHERE reason IS NULL GROUP BY ALL
     """).df()
     dup_year = con.execute("""
         SELECT hh, year(ts) AS y, sum(n_rows - 1) AS extra_rows,
@@ -487,11 +496,11 @@ def _household_stats(con, config: Config) -> pd.DataFrame:
         FROM dupinfo GROUP BY ALL
     """).df()
     rej = con.execute("""
-        SELECT hh, reason, count(*) AS n FROM parsed WHERE reason IS NOT NULL AND hh IS NOT NULL GROUP BY ALL
+        SELECT hh, reason, sum(n) AS n FROM summary WHERE reason IS NOT NULL AND hh IS NOT NULL GROUP BY ALL
     """).df()
     lay = con.execute("""
         SELECT h.household_id, p.hh, string_agg(p.layout, ',' ORDER BY p.layout) AS source_layout
-        FROM (SELECT DISTINCT hh, layout FROM parsed WHERE hh IS NOT NULL) p JOIN hhinfo h USING (hh)
+        FROM (SELECT DISTINCT hh, layout FROM summary WHERE hh IS NOT NULL) p JOIN hhinfo h USING (hh)
         GROUP BY ALL
     """).df()
     y = by_year.merge(dup_year, on=["hh", "y"], how="left").fillna(
@@ -528,7 +537,7 @@ def _write_readings(con, store: Store) -> None:
         tmp.mkdir()
         target = str(tmp / "part-00000.parquet").replace("'", "''")
         con.execute(f"""
-            COPY (SELECT h.household_id, f.ts, f.kwh FROM final f JOIN hhinfo h USING (hh) ORDER BY f.k)
+            COPY (SELECT hh AS household_id, ts, kwh FROM final ORDER BY hh, ts)
             TO '{target}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
         """)
 
@@ -573,7 +582,8 @@ def _issues_frame(issues: list[QualityIssue]) -> pd.DataFrame:
 def _issues_table(con, files: pd.DataFrame, issues: list[QualityIssue]) -> pd.DataFrame:
     """Row-level rejections aggregated per code x household x file (with example lines), then duplicates."""
     con.register("files_df", files[["file_idx", "file"]])
-    rej = con.execute("""
+    any_rejected = con.execute("SELECT count(*) FROM summary WHERE reason IS NOT NULL").fetchall()[0][0]
+    rej = pd.DataFrame(columns=_ISSUE_COLUMNS) if not any_rejected else con.execute("""
         SELECT p.reason AS code, h.household_id, f.file, min(p.line) AS line, count(*) AS count,
                'lines ' || array_to_string(list_slice(list(p.line ORDER BY p.line), 1, 5), ', ') AS detail
         FROM parsed p JOIN files_df f USING (file_idx) LEFT JOIN hhinfo h USING (hh)
