@@ -14,7 +14,7 @@ from ..config import Config
 from ..errors import InputError, QualityIssue
 from ..schema import BANDS, NORMAL, band_from_price
 from ._csvtext import read_small_csv
-from .dates import infer_datetime_format
+from .dates import ISO, infer_datetime_format
 from .sources import SourceFile
 
 logger = logging.getLogger(__name__)
@@ -96,9 +96,10 @@ def read_tariff(
             raise InputError(name, str(exc), "write times as ISO or D/M/YYYY H:MM", column=header[ti]) from None
     out_ts, out_band, out_price = [], [], []
     fast: dict[str, dt.datetime] = {}
-    if fmt is not None and len(fmt.patterns) == 1:  # vectorised parse of the common one-pattern case
+    if fmt is not None and (len(fmt.patterns) == 1 or fmt.name == ISO):  # vectorised parse, common cases
         uniq = pd.Series(sorted({str(t) for t in texts if t is not None}), dtype=object)
-        parsed = pd.to_datetime(uniq, format=fmt.patterns[0], errors="coerce")
+        pattern = "ISO8601" if fmt.name == ISO else fmt.patterns[0]
+        parsed = pd.to_datetime(uniq.str.strip(), format=pattern, errors="coerce")
         fast = {u: p.to_pydatetime() for u, p in zip(uniq, parsed) if not pd.isna(p)}
     for line, r in rows:
         raw_t, raw_v = r[ti], r[vi]
