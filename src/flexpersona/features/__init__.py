@@ -285,6 +285,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     weights = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
     per, cohort = estimate_responses(arr, weights)
     info["cohort_response"] = cohort
+    info["households_all_zero_trial"] = per.loc[per["all_zero_trial"], "household_id"].astype(str).tolist()
     info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
     n_events = events_per_household(raw["event_agg"], cal.events)
     resp = _rename_responses(per, n_events)

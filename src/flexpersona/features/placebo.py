@@ -53,7 +53,8 @@ def empirical_p(z: np.ndarray, null: np.ndarray) -> np.ndarray:
 def standardised(pct: np.ndarray, se: np.ndarray) -> np.ndarray:
     pct, se = np.asarray(pct, dtype=float), np.asarray(se, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(se > 0, pct / np.where(se > 0, se, 1.0), np.nan)
+        ok = se > 1e-9  # a zero-width bootstrap distribution carries no evidence
+        return np.where(ok, pct / np.where(ok, se, 1.0), np.nan)
 
 
 def calibrate(

@@ -179,12 +179,18 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
     """
     out: dict[str, Any] = {"household_id": arr.households, "grp": arr.groups}
     cohort: dict[str, Any] = {}
+    # a meter that reads zero over the whole trial (dead or disconnected) has no measurable response
+    total_y = sum(arr.y[c].sum(axis=1) for c in CATEGORIES)
+    total_n = sum(arr.n[c].sum(axis=1) for c in CATEGORIES)
+    dead = (total_n > 0) & (total_y <= 0)
+    out["all_zero_trial"] = dead
     for m, (cats, dtype) in MEASURES.items():
         mask = None if dtype is None else (arr.wkend == bool(dtype)).astype(float)
         rmask = None if dtype is None else (arr.ref_wkend == bool(dtype)).astype(float)
         Y = _sum_cats(arr.y, cats, mask)
         YH = _sum_cats(arr.yhat, cats, mask)
         N = _sum_cats(arr.n, cats, mask).sum(axis=1)
+        N[dead] = 0
         sy, syh = Y.sum(axis=1), YH.sum(axis=1)
         pct = _pct(sy - syh, syh)
         pct[N == 0] = np.nan

@@ -1,0 +1,129 @@
+"""Unit tests of the calendar, bootstrap weights, placebo calibration and bill decomposition."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flexpersona.config import Config
+from flexpersona.errors import ConfigError
+from flexpersona.features.bills import bill_decomposition
+from flexpersona.features.calendar import build_calendar, tod_of_slot
+from flexpersona.features.placebo import bh_qvalues, calibrate, empirical_p
+from flexpersona.features.response import block_weights
+
+
+def _tariff(rows: list[tuple[str, str]]) -> pd.DataFrame:
+    ts = pd.to_datetime([r[0] for r in rows])
+    return pd.DataFrame({"ts": ts, "band": [r[1] for r in rows], "price": 0.1})
+
+
+def test_calendar_events_rebound_and_categories():
+    tariff = _tariff(
+        [("2013-01-02 17:00", "High"), ("2013-01-02 17:30", "High"), ("2013-01-02 18:00", "High"),
+         ("2013-01-03 01:00", "Low"), ("2013-01-03 01:30", "Low"), ("2013-01-05 07:00", "High")]
+    )  # fmt: skip
+    cal = build_calendar(tariff, Config(), reference="within_trial", lifestyle_source="halfhourly")
+    t = cal.table
+    assert len(t) == 17568 + 17520  # 2012 is a leap year
+    ev = cal.events
+    assert ev["band"].tolist() == ["High", "Low", "High"]
+    assert ev["n_halfhours"].tolist() == [3, 2, 1]
+    assert ev["end"].iat[0] == pd.Timestamp("2013-01-02 18:30")
+    row = t.set_index("ts")
+    assert row.loc[pd.Timestamp("2013-01-02 17:00"), "cat"] == "high_evening"
+    assert row.loc[pd.Timestamp("2013-01-05 07:00"), "cat"] == "high_morning"
+    assert row.loc[pd.Timestamp("2013-01-05 07:00"), "wkend"] == 1  # a Saturday
+    # rebound: the 6 Normal half-hours after the first High run, not counted in the reference
+    reb = row.loc["2013-01-02 18:30":"2013-01-02 21:00", "cat"]
+    assert (reb == "rebound").all() and row.loc[pd.Timestamp("2013-01-02 21:30"), "cat"] == "normal"
+    assert row.loc[pd.Timestamp("2013-01-02 18:30"), "ref"] == 0
+    assert row.loc[pd.Timestamp("2013-01-02 21:30"), "ref"] == 1
+    assert t.loc[t["is_base"] == 1, "ref"].sum() == 0
+    assert cal.info["tariff_halfhours_missing_as_normal"] == 17520 - 6
+    assert row.loc[pd.Timestamp("2012-06-01 08:00"), "peak"] == 1
+    assert row.loc[pd.Timestamp("2012-06-01 09:00"), "peak"] == 0
+
+
+def test_calendar_bank_holidays_and_bad_options():
+    tariff = _tariff([("2013-01-02 17:00", "High")])
+    cfg = Config().replace(data={"bank_holidays_as_weekend": True})
+    t = build_calendar(tariff, cfg, reference="baseline", lifestyle_source="halfhourly").table.set_index("ts")
+    assert t.loc[pd.Timestamp("2013-01-01 12:00"), "wkend"] == 1  # New Year's Day
+    assert t.loc[pd.Timestamp("2013-01-02 12:00"), "wkend"] == 0
+    with pytest.raises(ConfigError, match="reference_period"):
+        build_calendar(tariff, Config().replace(features={"reference_period": "week"}), reference="baseline",
+                       lifestyle_source="halfhourly")  # fmt: skip
+
+
+def test_time_placebo_days_avoid_events():
+    tariff = _tariff([("2013-01-02 17:00", "High"), ("2013-01-02 17:30", "High")])
+    cfg = Config().replace(features={"time_placebo_days": 30})
+    t = build_calendar(tariff, cfg, reference="within_trial", lifestyle_source="halfhourly").table
+    ps = t[t["cat"] == "pseudo"]
+    assert ps["day"].nunique() == 30
+    assert (ps["slot"].isin([34, 35])).all()  # the High run's window
+    assert (ps["ref"] == 0).all()
+    assert pd.Timestamp("2013-01-02").toordinal() - pd.Timestamp("1970-01-01").toordinal() not in set(ps["day"])
+
+
+def test_tod_boundaries():
+    assert tod_of_slot(np.array([0, 11, 12, 23, 24, 33, 34, 47])).tolist() == [0, 0, 1, 1, 2, 2, 3, 3]
+
+
+def test_block_weights_shape_and_blocks():
+    w = block_weights(20, 7, 50, np.random.default_rng(0))
+    assert w.shape == (50, 20)
+    assert (w[:, :7] == w[:, [0]]).all()  # one weight per block
+    assert (w[:, 14:] == w[:, [14]]).all()
+    assert np.allclose(w[:, [0, 7, 14]].sum(axis=1), 3)  # 3 blocks drawn
+
+
+@given(st.lists(st.floats(0, 1), min_size=1, max_size=40))
+@settings(max_examples=50, deadline=None)
+def test_bh_qvalues_properties(p):
+    p = np.array(p)
+    q = bh_qvalues(p)
+    assert (q >= p - 1e-12).all() and (q <= 1).all()
+    order = np.argsort(p)
+    assert (np.diff(q[order]) >= -1e-12).all()
+
+
+def test_bh_known_values():
+    q = bh_qvalues(np.array([0.01, 0.04, 0.03, 0.5, np.nan]))
+    # sorted p 0.01, 0.03, 0.04, 0.5 -> 0.04, 0.06, 0.0533, 0.5 -> running minimum from the top
+    np.testing.assert_allclose(q[:4], [0.04, 0.16 / 3, 0.16 / 3, 0.5])
+    assert np.isnan(q[4])
+
+
+def test_empirical_p_and_calibration():
+    null = np.array([-2.0, -1.0, 0.5, 1.5, 3.0])
+    np.testing.assert_allclose(empirical_p(np.array([0.0, 2.5, -10.0]), null), [6 / 6, 2 / 6, 1 / 6])
+    rng = np.random.default_rng(1)
+    ctl = pd.DataFrame({"household_id": [f"N{i}" for i in range(400)], "high_pct": rng.normal(0, 3, 400),
+                        "high_se": 3.0})  # fmt: skip
+    trt = pd.DataFrame({"household_id": ["D0", "D1", "D2"], "high_pct": [-30.0, 30.0, -1.0], "high_se": 3.0})
+    labels, plac, info = calibrate(trt, ctl, alpha=0.05)
+    assert labels["responder"].tolist() == [True, False, False]  # a large increase is not a responder
+    assert info["false_responder_rate"] <= 0.01 and len(plac) == 400
+
+
+def test_bills_decompose_the_saving():
+    per = pd.DataFrame(
+        {"household_id": ["a"], "high_kwh": [-1.0], "high_yhat_kwh": [10.0], "low_kwh": [2.0], "low_yhat_kwh": [20.0],
+         "normal_kwh": [0.0], "normal_yhat_kwh": [70.0], "rebound_kwh": [np.nan], "rebound_yhat_kwh": [np.nan],
+         "pseudo_kwh": [np.nan], "pseudo_yhat_kwh": [np.nan]}
+    )  # fmt: skip
+    cfg = Config()
+    b = bill_decomposition(per, cfg).iloc[0]
+    d = cfg.data
+    flat_yh = 100 * d.flat_price
+    dyn_yh = 10 * d.high_price + 20 * d.low_price + 70 * d.normal_price
+    dyn_y = 9 * d.high_price + 22 * d.low_price + 70 * d.normal_price
+    assert b["bill_dynamic_gbp"] == pytest.approx(dyn_y)
+    assert b["bill_flat_gbp"] == pytest.approx(101 * d.flat_price)
+    assert b["bill_saving_structural_pct"] == pytest.approx(100 * (flat_yh - dyn_yh) / flat_yh)
+    assert b["bill_saving_behavioural_pct"] == pytest.approx(100 * (dyn_yh - dyn_y) / flat_yh)
