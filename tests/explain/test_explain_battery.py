@@ -60,3 +60,13 @@ def test_untestable_variables_are_skipped():
     df = pd.DataFrame({"persona": ["A"] * 5 + ["B"] * 2, "const": 1.0, "few": np.arange(7.0)})
     tests, _ = run_battery(df, {"const": "lifestyle", "few": "lifestyle"}, set())
     assert tests.empty and list(tests.columns) == TEST_COLUMNS
+
+
+def test_adjustments_match_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from flexpersona.explain.tests_battery import benjamini_hochberg, holm
+
+    p = np.random.default_rng(3).uniform(0, 0.2, 17) ** 2
+    assert np.allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1])
+    assert np.allclose(holm(p), multipletests(p, method="holm")[1])

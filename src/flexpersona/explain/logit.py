@@ -100,6 +100,12 @@ def multinomial_logit(
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
     rows = []
     names = list(X.columns)
+    with np.errstate(over="ignore"):  # separation gives huge coefficients: exp -> inf, shown as such
+        return _table(order, reference, names, params, bse, pvals, converged)
+
+
+def _table(order, reference, names, params, bse, pvals, converged) -> tuple[pd.DataFrame, str]:
+    rows = []
     for j, persona in enumerate(order[1:]):
         for i, var in enumerate(names):
             if var == "const":

@@ -3,15 +3,20 @@
 Design
 ------
 * Outer loop: stratified ``outer_folds`` folds (shuffled, seeded). Every household is predicted once, by a
-  model that never saw it. Inner loop: a grid search over ``inner_folds`` stratified folds tunes the
-  regularisation (balanced accuracy).
+  model that never saw it. Preprocessing (median imputation of numeric columns, z-scores for the logistic
+  models, one-hot Acorn with missing Acorn as its own level) is fitted on the outer-training part only.
 * Candidate models on all pre-trial predictors: regularised multinomial logistic regression (``logit``) and
-  a random forest (``forest``); both with balanced class weights, median imputation of numeric columns and
-  one-hot Acorn (missing Acorn is its own level).
-* Baselines: ``majority`` (always the largest persona), ``acorn_only``, ``lifestyle_only`` (baseline-load
-  features) and ``survey_only`` (when a survey exists), each a tuned logistic regression on that set.
-* Labels come from the tuned model; probabilities from the same model calibrated with sigmoid
-  ``CalibratedClassifierCV`` fitted inside the outer-training part; Brier score and log-loss are reported.
+  a random forest (``forest``, 100 trees), both with balanced class weights.
+* Baselines: ``majority`` (always the largest persona, class-prior probabilities), ``acorn_only``,
+  ``lifestyle_only`` (baseline-load features) and ``survey_only`` (when a survey exists), each a tuned
+  logistic regression on that set.
+* Inner tuning: the logistic models choose C in {0.01, 0.1, 1} by the balanced accuracy of pooled
+  out-of-fold predictions over ``inner_folds`` stratified folds of the outer-training part; the forest
+  chooses its leaf size in {1, 5} by its out-of-bag balanced accuracy (OOB predictions are the forest's own
+  inner validation, no refits).
+* Calibrated probabilities: a multinomial logistic calibrator fitted on those out-of-fold (logit) or
+  out-of-bag (forest) log-probabilities, applied to the held-out fold; Brier score and log-loss reported.
+  Labels come from the uncalibrated tuned model (balanced class weights).
 * Intervals: percentile bootstrap (``bootstrap_replicates``, seeded, same resamples for every model) of
   balanced accuracy and macro-F1 over the outer-fold predictions.
 * Rule for "model A beats baseline B": A's bootstrap lower bound of balanced accuracy exceeds B's point
@@ -30,17 +35,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from sklearn.base import clone
-from sklearn.calibration import CalibratedClassifierCV
 from sklearn.compose import ColumnTransformer
 from sklearn.dummy import DummyClassifier
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from threadpoolctl import threadpool_limits
 
 logger = logging.getLogger(__name__)
 
@@ -99,22 +103,12 @@ def _preprocessor(numeric: list[str], categorical: list[str], scale: bool) -> Co
     if numeric:
         parts.append(("num", Pipeline(num_steps), numeric))
     if categorical:
-        parts.append(("cat", OneHotEncoder(handle_unknown="ignore"), categorical))
+        parts.append(("cat", OneHotEncoder(handle_unknown="ignore", sparse_output=False), categorical))
     return ColumnTransformer(parts, remainder="drop")
 
 
-def _estimator(kind: str, numeric: list[str], categorical: list[str], seed: int) -> tuple[Pipeline, dict]:
-    if kind == "majority":
-        return Pipeline([("model", DummyClassifier(strategy="prior"))]), {}
-    if kind == "forest":
-        model = RandomForestClassifier(
-            n_estimators=FOREST_TREES, class_weight="balanced", random_state=seed, n_jobs=1, max_features="sqrt"
-        )
-        pipe = Pipeline([("prep", _preprocessor(numeric, categorical, scale=False)), ("model", model)])
-        return pipe, {"model__min_samples_leaf": [1, 5]}
-    model = LogisticRegression(class_weight="balanced", max_iter=2000, C=1.0)
-    pipe = Pipeline([("prep", _preprocessor(numeric, categorical, scale=True)), ("model", model)])
-    return pipe, {"model__C": [0.01, 0.1, 1.0]}
+FOREST_LEAVES = (1, 5)
+LOGIT_C = (0.01, 0.1, 1.0)
 
 
 def _scores(true: np.ndarray, pred: np.ndarray, k: int) -> tuple[float, float]:
@@ -178,6 +172,12 @@ def compare_models(
     -------
     PredictionResult
     """
+    # Small problems: one BLAS/OpenMP thread is ~10x faster than oversubscribed threads on a shared machine.
+    with threadpool_limits(limits=1):
+        return _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_replicates, permutation_repeats, seed)
+
+
+def _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_replicates, permutation_repeats, seed):
     min_size = outer_folds + inner_folds
     counts = frame["persona"].value_counts()
     small = sorted(counts.index[counts < min_size].astype(str))
@@ -210,24 +210,17 @@ def compare_models(
         for name, (kind, cols) in specs.items():
             num = [c for c in cols if c not in categorical]
             cat = [c for c in cols if c in categorical]
-            est, grid = _estimator(kind, num, cat, seed)
             X = X_all[cols] if cols else pd.DataFrame({"const": np.zeros(len(X_all))})
             Xtr, Xte = X.iloc[tr], X.iloc[te]
-            if kind == "forest":
-                best, cal_probs = _fit_forest(est, grid, Xtr, y[tr], Xte, k, seed)
-                probs[name][te] = cal_probs
-            elif grid:
-                inner = StratifiedKFold(n_splits=inner_folds, shuffle=True, random_state=seed)
-                search = GridSearchCV(est, grid, cv=inner, scoring="balanced_accuracy", refit=True)
-                best = _fit_quietly(search, Xtr, y[tr]).best_estimator_
-                cal = CalibratedClassifierCV(
-                    clone(best), method="sigmoid", cv=StratifiedKFold(inner_folds, shuffle=True, random_state=seed)
-                )
-                _fit_quietly(cal, Xtr, y[tr])
-                probs[name][te] = cal.predict_proba(Xte)
-            else:
-                best = est.fit(Xtr, y[tr])
+            if kind == "majority":
+                best = Pipeline([("model", DummyClassifier(strategy="prior"))]).fit(Xtr, y[tr])
                 probs[name][te] = best.predict_proba(Xte)
+            else:
+                prep = _preprocessor(num, cat, scale=kind == "logit").fit(Xtr)
+                Ztr, Zte = prep.transform(Xtr), prep.transform(Xte)
+                fit = _fit_forest if kind == "forest" else _fit_logit
+                model, probs[name][te] = fit(Ztr, y[tr], Zte, k, inner_folds, seed)
+                best = Pipeline([("prep", prep), ("model", model)])
             preds[name][te] = best.predict(Xte)
             fitted[name].append((best, te))
     rng = np.random.default_rng(seed)
@@ -276,32 +269,62 @@ def compare_models(
     return PredictionResult(comp, importance, pred_frame, best_name, small)
 
 
-def _fit_forest(est: Pipeline, grid: dict, Xtr: pd.DataFrame, ytr: np.ndarray, Xte: pd.DataFrame, k: int, seed: int):
+def _calibrate(oof: np.ndarray, ytr: np.ndarray, test: np.ndarray, k: int) -> np.ndarray:
+    """Multinomial logistic calibrator on log out-of-fold probabilities, applied to the held-out fold."""
+    ok = np.isfinite(oof).all(axis=1) & (oof.sum(axis=1) > 0)
+    calibrator = LogisticRegression(C=1.0, max_iter=2000)
+    calibrator.fit(np.log(np.clip(oof[ok], 1e-3, 1)), ytr[ok])
+    cal = np.zeros((len(test), k))
+    cal[:, calibrator.classes_] = calibrator.predict_proba(np.log(np.clip(test, 1e-3, 1)))
+    return cal
+
+
+def _fit_logit(Ztr: np.ndarray, ytr: np.ndarray, Zte: np.ndarray, k: int, inner_folds: int, seed: int):
+    """Tune C over inner stratified folds (balanced accuracy of the pooled out-of-fold predictions), refit,
+    and calibrate on the out-of-fold probabilities of the chosen C (no extra fits).
+
+    Preprocessing (median imputation, scaling, one-hot) was fitted on the whole outer-training part; this
+    touches only the choice of C, never the outer estimate.
+    """
+    inner = StratifiedKFold(n_splits=inner_folds, shuffle=True, random_state=seed)
+    oof = {c: np.zeros((len(ytr), k)) for c in LOGIT_C}
+    for itr, iva in inner.split(Ztr, ytr):
+        for c in LOGIT_C:
+            m = _fit_quietly(LogisticRegression(C=c, class_weight="balanced", max_iter=2000), Ztr[itr], ytr[itr])
+            oof[c][np.ix_(iva, m.classes_)] = m.predict_proba(Ztr[iva])
+    score = {c: _scores(ytr, np.argmax(oof[c], axis=1), k)[0] for c in LOGIT_C}
+    best_c = max(LOGIT_C, key=lambda c: (score[c], -c))
+    model = _fit_quietly(LogisticRegression(C=best_c, class_weight="balanced", max_iter=2000), Ztr, ytr)
+    return model, _calibrate(oof[best_c], ytr, model.predict_proba(Zte), k)
+
+
+def _fit_forest(Ztr: np.ndarray, ytr: np.ndarray, Zte: np.ndarray, k: int, inner_folds: int, seed: int):
     """Tune the forest by its out-of-bag balanced accuracy and calibrate on its out-of-bag probabilities.
 
     The out-of-bag predictions of the outer-training part play the role of the inner folds (no refits):
-    the leaf size with the higher OOB balanced accuracy is kept, and a multinomial logistic calibrator is
-    fitted on the log OOB probabilities, then applied to the held-out fold.
+    the leaf size with the higher OOB balanced accuracy is kept, and the calibrator is fitted on its log
+    OOB probabilities. ``inner_folds`` is unused (kept for a common signature).
     """
-    best, best_score, best_oob = None, -np.inf, None
-    for leaf in grid["model__min_samples_leaf"]:
-        cand = clone(est).set_params(model__min_samples_leaf=leaf, model__oob_score=True)
+    best, best_score = None, -np.inf
+    for leaf in FOREST_LEAVES:
+        cand = RandomForestClassifier(
+            n_estimators=FOREST_TREES,
+            min_samples_leaf=leaf,
+            class_weight="balanced",
+            oob_score=True,
+            random_state=seed,
+            n_jobs=1,
+        )
         with warnings.catch_warnings():
             # Rows that are in-bag for every tree have no OOB prediction; they are skipped below.
             warnings.filterwarnings("ignore", message="Some inputs do not have OOB scores", category=UserWarning)
-            cand.fit(Xtr, ytr)
-        oob = cand.named_steps["model"].oob_decision_function_
+            cand.fit(Ztr, ytr)
+        oob = cand.oob_decision_function_
         ok = np.isfinite(oob).all(axis=1) & (oob.sum(axis=1) > 0)
         score = _scores(ytr[ok], np.argmax(oob[ok], axis=1), k)[0]
         if score > best_score:
-            best, best_score, best_oob = cand, score, (oob, ok)
-    oob, ok = best_oob
-    calibrator = LogisticRegression(C=1.0, max_iter=2000)
-    calibrator.fit(np.log(np.clip(oob[ok], 1e-3, 1)), ytr[ok])
-    raw = np.log(np.clip(best.predict_proba(Xte), 1e-3, 1))
-    cal = np.zeros((len(Xte), k))
-    cal[:, calibrator.classes_] = calibrator.predict_proba(raw)
-    return best, cal
+            best, best_score = cand, score
+    return best, _calibrate(best.oob_decision_function_, ytr, best.predict_proba(Zte), k)
 
 
 def _permutation(
@@ -309,7 +332,8 @@ def _permutation(
 ) -> pd.DataFrame:
     """Permutation importance on the held-out folds: drop in balanced accuracy when a column is shuffled.
 
-    All permuted copies of a fold are stacked and predicted in one call (fast for forests).
+    All permuted copies of a fold are stacked (block ``(j, r)`` has column ``j`` shuffled, repeat ``r``) and
+    predicted in one call (fast for forests).
     """
     rng = np.random.default_rng(seed)
     per_var: dict[str, list[float]] = {c: [] for c in cols}
@@ -317,13 +341,16 @@ def _permutation(
         Xte = X.iloc[te][cols].reset_index(drop=True)
         yte = y[te]
         base = _scores(yte, est.predict(Xte), k)[0]
-        copies = []
-        for c in cols:
-            for _ in range(repeats):
-                Xp = Xte.copy()
-                Xp[c] = Xte[c].to_numpy()[rng.permutation(len(Xte))]
-                copies.append(Xp)
-        pred = est.predict(pd.concat(copies, ignore_index=True)).reshape(len(cols), repeats, len(Xte))
+        n, blocks = len(Xte), len(cols) * repeats
+        stacked = {}
+        for j, c in enumerate(cols):
+            base_col = Xte[c].to_numpy()
+            arr = np.tile(base_col, blocks)
+            for r in range(repeats):
+                start = (j * repeats + r) * n
+                arr[start : start + n] = base_col[rng.permutation(n)]
+            stacked[c] = arr
+        pred = est.predict(pd.DataFrame(stacked)).reshape(len(cols), repeats, n)
         for j, c in enumerate(cols):
             per_var[c] += [base - _scores(yte, pred[j, r], k)[0] for r in range(repeats)]
     rows = [

@@ -27,7 +27,6 @@ import pandas as pd
 import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multicomp import pairwise_tukeyhsd
-from statsmodels.stats.multitest import multipletests
 
 from .variables import UNKNOWN_CATEGORY
 
@@ -55,6 +54,35 @@ TEST_COLUMNS = [
     "posthoc",
 ]
 POSTHOC_COLUMNS = ["variable", "method", "group_a", "group_b", "difference", "p_adj", "significant"]
+
+
+def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
+
+    (statsmodels' ``multipletests`` would do, but it forces a full garbage collection on every call.)
+    """
+    p = np.asarray(p, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * m / np.arange(1, m + 1)
+    q = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
+    out = np.empty(m)
+    out[order] = q
+    return out
+
+
+def holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values, in the input order."""
+    p = np.asarray(p, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    scaled = p[order] * (m - np.arange(m))
+    adj = np.minimum(np.maximum.accumulate(scaled), 1.0)
+    out = np.empty(m)
+    out[order] = adj
+    return out
 
 
 def _numeric_test(
@@ -112,16 +140,18 @@ def _numeric_test(
         stat, p = float(res.statistic), float(res.pvalue)
         effect, effect_name, test = stat / (n - 1), "epsilon_squared", "kruskal"
         frame = pd.DataFrame({"v": v, "g": g.astype(str)})
-        mat = sp.posthoc_dunn(frame, val_col="v", group_col="g", p_adjust="holm")
+        mat = sp.posthoc_dunn(frame, val_col="v", group_col="g", p_adjust=None)
         medians = frame.groupby("g")["v"].median()
-        for a, b in itertools.combinations(sorted(mat.index), 2):
+        combos = list(itertools.combinations(sorted(mat.index), 2))
+        adjusted = holm(np.array([float(mat.loc[a, b]) for a, b in combos]))
+        for (a, b), padj in zip(combos, adjusted):
             pairs.append(
                 {
                     "method": "dunn_holm",
                     "group_a": a,
                     "group_b": b,
                     "difference": float(medians[a] - medians[b]),
-                    "p_adj": float(mat.loc[a, b]),
+                    "p_adj": float(padj),
                 }
             )
     for pr in pairs:
@@ -228,8 +258,7 @@ def run_battery(
         pairs += [{"variable": var, **pr} for pr in these]
     tests = pd.DataFrame(rows, columns=[c for c in TEST_COLUMNS if c not in ("q", "significant")])
     if len(tests):
-        q = multipletests(tests["p"].to_numpy(), alpha=alpha, method="fdr_bh")[1]
-        tests["q"] = q
+        tests["q"] = benjamini_hochberg(tests["p"].to_numpy())
         tests["significant"] = tests["q"] < alpha
     else:
         tests["q"] = pd.Series(dtype="float64")
