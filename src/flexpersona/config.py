@@ -93,6 +93,12 @@ class PersonasConfig:
     #: Override names by persona id, e.g. {"P1": "Night owls"}.
     names: dict[str, str] = field(default_factory=dict)
     seed: int = 42
+    #: Independent restarts of every Gaussian mixture in model selection (BIC spread reported).
+    gmm_restarts: int = 5
+    #: Smallest share of households a persona may hold in an eligible candidate model.
+    min_persona_share: float = 0.03
+    #: Reference samples of the gap-statistic null-structure test.
+    null_references: int = 20
 
 
 @dataclass(frozen=True)

@@ -6,3 +6,4 @@ from . import report  # noqa: F401
 from . import simulate  # noqa: F401
 from . import features  # noqa: F401
 from . import ingest  # noqa: F401
+from . import personas  # noqa: F401

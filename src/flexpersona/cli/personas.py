@@ -1,0 +1,34 @@
+"""``flexpersona personas RUN``: the personas stage on an existing run folder."""
+
+from __future__ import annotations
+
+import click
+
+from ..config import load_config
+from .app import handle_errors, main
+
+
+@main.command("personas")
+@click.argument("run_dir", metavar="RUN", type=click.Path(exists=True, file_okay=False))
+@click.option("--method", type=click.Choice(["default", "seed"]), default=None,
+              help="default: time-matched responses with existence and stability tests; seed: the original study.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
+@handle_errors
+def personas_command(run_dir: str, method: str | None, config_file: str | None) -> None:
+    """Cluster the treatment households of RUN into personas of demand flexibility.
+
+    Reads RUN/features.parquet and writes personas.parquet (+.csv), persona_profiles.csv, selection.csv,
+    stability.json, persona_pca.csv, persona_matrix.csv and persona_model.pkl into RUN.
+
+    \b
+    Example:
+      flexpersona personas run1
+      flexpersona personas run1 --method seed --config flex.toml
+    """
+    from ..personas import run_personas
+
+    config = load_config(config_file)
+    if method:
+        config = config.replace(personas={"method": method})
+    res = run_personas(run_dir, config)
+    click.echo(res.stability.get("message", ""))

@@ -1,0 +1,348 @@
+"""Personas of demand flexibility: clustering, selection, existence, stability and naming (METHODS A, B.4).
+
+Two paths (``PersonasConfig.method``):
+
+``default``
+    Cluster on the time-matched response features (``PersonasConfig.features``, default High and Low
+    response [%]), robust-scaled. First a null-structure test (:mod:`.existence`): if it finds no structure,
+    every household is put on the ``continuum`` (persona ``P0``) and the run says that continuous response
+    scores should be used instead of personas. Otherwise every algorithm x k is scored
+    (:mod:`.selection`), the model is chosen by a documented rule, its bootstrap and split-half stability
+    measured, and personas named from their centres (:mod:`.naming`).
+``seed``
+    The original study's procedure exactly (:mod:`.seed`).
+
+Example
+-------
+>>> from flexpersona import Config
+>>> from flexpersona.personas import build_personas  # doctest: +SKIP
+>>> res = build_personas(features, Config())  # doctest: +SKIP
+>>> res.personas[["household_id", "persona_id", "persona_name"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.preprocessing import RobustScaler
+
+from ..config import Config
+from ..errors import ConfigError, StageError
+from ..store import atomic_path, write_csv, write_json, write_table
+from .existence import bootstrap_stability, gap_statistic, split_half_stability
+from .model import PersonaModel
+from .naming import NAMING_RULES, name_personas
+from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
+from .selection import select_model
+
+log = logging.getLogger(__name__)
+
+__all__ = ["PersonaModel", "PersonaResult", "build_personas", "save_personas", "run_personas"]
+
+PERSONA_COLUMNS = [
+    "household_id", "persona_id", "persona_name", "membership", "low_confidence", "persona_rationale",
+    "unassigned_reason",
+]
+
+NO_STRUCTURE_MESSAGE = (
+    "No persona structure exists in the response features: the null-structure test could not tell them "
+    "from one continuous distribution. Every household is on one continuum (persona P0); use the continuous "
+    "response scores (e.g. high_response_pct) rather than personas."
+)
+
+
+@dataclass
+class PersonaResult:
+    """Everything the personas stage produces.
+
+    Attributes
+    ----------
+    personas : DataFrame
+        One row per input household: ``household_id``, ``persona_id`` (None if unassigned),
+        ``persona_name``, ``membership`` (max posterior, 0-1; NaN on the continuum or unassigned),
+        ``low_confidence`` (bool), ``persona_rationale``, ``unassigned_reason``.
+    profiles : DataFrame
+        Per persona: ``n``, ``share``, ``median_<f>``, ``ratio_<f>`` (to the cohort median), name, rationale.
+    selection : DataFrame
+        ``algorithm, k, covariance_type, index, value, chosen`` for every candidate x index.
+    stability : dict
+        Null test, ``structure_found``, bootstrap and split-half ARI, chosen model, rules, ``message``.
+    model : PersonaModel or None
+        The fitted model (None on the continuum).
+    pca : DataFrame
+        ``household_id, pc1, pc2``.
+    matrix : DataFrame
+        Performance-potential matrix: ``persona_id, persona_name, quadrant, n, row_pct``.
+    method : str
+        ``default`` or ``seed``.
+    structure_found : bool
+        Whether the null-structure test found persona structure.
+    n_unassigned : int
+        Households without a persona (missing or infinite clustering features).
+    features : list of str
+        The clustering features, in the model's column order.
+    """
+
+    personas: pd.DataFrame
+    profiles: pd.DataFrame
+    selection: pd.DataFrame
+    stability: dict[str, Any]
+    model: PersonaModel | None
+    pca: pd.DataFrame
+    matrix: pd.DataFrame
+    method: str
+    structure_found: bool
+    n_unassigned: int = 0
+    features: list[str] = field(default_factory=list)
+
+
+def _finite_rows(features: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.Series]:
+    """Mask of rows with every column finite, and for the others the reason."""
+    values = features[cols].apply(pd.to_numeric, errors="coerce").astype(float).to_numpy()
+    bad = ~np.isfinite(values)
+    reasons = pd.Series([None] * len(features), index=features.index, dtype=object)
+    for i in np.flatnonzero(bad.any(axis=1)):
+        missing = [c for c, b in zip(cols, bad[i]) if b]
+        reasons.iloc[i] = "missing or infinite " + ", ".join(missing)
+    return ~bad.any(axis=1), reasons
+
+
+def _split_halves(features: pd.DataFrame, cols: list[str], ok: np.ndarray,
+                  split_halves: tuple[pd.DataFrame, pd.DataFrame] | None) -> tuple[np.ndarray, np.ndarray] | None:
+    h_cols = [(f"{c}_h1", f"{c}_h2") for c in cols]
+    if all(a in features.columns and b in features.columns for a, b in h_cols):
+        sub = features[ok]
+        return (sub[[a for a, _ in h_cols]].astype(float).to_numpy(), sub[[b for _, b in h_cols]].astype(float).to_numpy())
+    if split_halves is None:
+        return None
+    ids = features.loc[ok, "household_id"]
+    out = []
+    for half in split_halves:
+        missing = [c for c in cols if c not in half.columns]
+        if missing:
+            msg = f"split_halves tables lack {', '.join(missing)}; give them the clustering feature columns"
+            raise StageError(msg)
+        if "household_id" in half.columns:
+            aligned = half.set_index("household_id").reindex(ids)[cols]
+        else:
+            aligned = half.reset_index(drop=True).loc[np.flatnonzero(ok), cols]
+        out.append(aligned.astype(float).to_numpy())
+    return out[0], out[1]
+
+
+def _assemble(features: pd.DataFrame, ok: np.ndarray, reasons: pd.Series, assigned: pd.DataFrame) -> pd.DataFrame:
+    """Personas of every household: assigned rows from ``assigned``, the rest unassigned with a reason."""
+    base = pd.DataFrame({"household_id": features["household_id"].astype(str).to_numpy()})
+    out = base.merge(assigned, on="household_id", how="left")
+    un = ~ok
+    out.loc[un, "persona_id"] = None
+    out.loc[un, "persona_name"] = "unassigned"
+    out.loc[un, "membership"] = np.nan
+    out["low_confidence"] = out["low_confidence"].astype("boolean").fillna(True).astype(bool)
+    out["unassigned_reason"] = reasons.to_numpy()
+    out.loc[un, "persona_rationale"] = "no persona: " + reasons[un].astype(str).to_numpy()
+    out["persona_id"] = out["persona_id"].astype(object).where(out["persona_id"].notna(), None)
+    return out[PERSONA_COLUMNS]
+
+
+def build_personas(
+    features: pd.DataFrame,
+    config: Config,
+    *,
+    split_halves: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+) -> PersonaResult:
+    """Personas of the treatment households from their response features.
+
+    Parameters
+    ----------
+    features : DataFrame
+        The run's ``features.parquet``: one row per treatment household with ``household_id`` and the
+        clustering features (``config.personas.features``, [%]); half-year responses ``<feature>_h1`` and
+        ``<feature>_h2`` are used for split-half stability when present.
+    config : Config
+        ``config.personas`` drives the method, k range, algorithms, resamples, thresholds and names.
+    split_halves : (DataFrame, DataFrame), optional
+        Features estimated on the first and second half of the trial year (same columns; aligned on
+        ``household_id`` when present), used when ``features`` lacks the ``_h1``/``_h2`` columns.
+
+    Returns
+    -------
+    PersonaResult
+
+    Raises
+    ------
+    StageError
+        If ``household_id`` or a clustering feature is missing, or fewer than 10 households have them.
+    ConfigError
+        If the method or an option is invalid.
+    """
+    pc = config.personas
+    if pc.method == "seed":
+        from .seed import seed_personas
+
+        return seed_personas(features, config)
+    if pc.method != "default":
+        msg = f"personas.method must be 'default' or 'seed', got {pc.method!r}"
+        raise ConfigError(msg)
+    cols = list(pc.features)
+    if not cols:
+        msg = "personas.features is empty; name at least one response feature (e.g. high_response_pct)"
+        raise ConfigError(msg)
+    unknown = [a for a in pc.algorithms if a not in ("kmeans", "gmm", "ward", "hdbscan")]
+    if unknown:
+        msg = f"personas.algorithms has unknown {unknown}; use kmeans, gmm, ward, hdbscan"
+        raise ConfigError(msg)
+    missing = [c for c in ["household_id", *cols] if c not in features.columns]
+    if missing:
+        msg = (f"the features table lacks {', '.join(missing)}; re-run the features stage or set "
+               "personas.features to columns it has")
+        raise StageError(msg)
+    features = features.reset_index(drop=True)
+    ok, reasons = _finite_rows(features, cols)
+    n_ok = int(ok.sum())
+    if n_ok < 10:
+        msg = f"only {n_ok} households have finite {', '.join(cols)}; personas need at least 10"
+        raise StageError(msg)
+    ids = features.loc[ok, "household_id"].astype(str)
+    X = features.loc[ok, cols].astype(float).to_numpy()
+    hi = cols.index("high_response_pct") if "high_response_pct" in cols else 0
+    lo = cols.index("low_response_pct") if "low_response_pct" in cols else None
+
+    scaled = RobustScaler().fit_transform(X)
+    gap = gap_statistic(scaled, k_max=min(pc.k_max, 6), n_references=pc.null_references, random_state=pc.seed)
+    sel = select_model(
+        X, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
+        min_persona_share=pc.min_persona_share, random_state=pc.seed, sort_feature=hi,
+    )
+    stability: dict[str, Any] = {
+        "method": "default",
+        "features": cols,
+        "null_test": gap.as_dict(),
+        "null_test_name": "gap statistic",
+        "statistic": gap.statistic,
+        "p_value": None,
+        "decision": "structure" if gap.structure_found else "no structure",
+        "structure_found": gap.structure_found,
+        "chosen": sel.chosen,
+        "votes": sel.votes,
+        "selection_rule": sel.rule,
+        "naming_rule": NAMING_RULES,
+        "n_households": int(len(features)),
+        "n_clustered": n_ok,
+        "n_unassigned": int(len(features) - n_ok),
+        "low_confidence_below": pc.low_confidence_below,
+    }
+    pca = pca_coordinates(ids, scaled, random_state=pc.seed)
+    if not gap.structure_found:
+        assigned = pd.DataFrame({
+            "household_id": ids.to_numpy(), "persona_id": "P0", "persona_name": "continuum",
+            "membership": np.nan, "low_confidence": False,
+            "persona_rationale": "no persona structure: use the continuous response scores",
+        })
+        personas = _assemble(features, ok, reasons, assigned)
+        names = pd.DataFrame({"persona_id": ["P0"], "persona_name": ["continuum"],
+                              "persona_rationale": [NO_STRUCTURE_MESSAGE]})
+        stability.update(message=NO_STRUCTURE_MESSAGE, bootstrap_ari_mean=None, split_half_ari=None,
+                         split_half_available=False)
+        selection = sel.table.assign(chosen=False)
+        model = None
+    else:
+        model = sel.model
+        proba = model.predict_proba(X)
+        labels = proba.argmax(axis=1)
+        centres = model.cluster_centers_
+        counts = np.bincount(labels, minlength=model.n_personas_)
+        names = name_personas(
+            pd.DataFrame({"high": centres[:, hi], "low": centres[:, lo] if lo is not None else np.nan, "n": counts}),
+            overrides=pc.names,
+            high_label="High response" if cols[hi] == "high_response_pct" else cols[hi],
+        )
+        membership = proba.max(axis=1)
+        assigned = pd.DataFrame({
+            "household_id": ids.to_numpy(),
+            "persona_id": names["persona_id"].to_numpy()[labels],
+            "persona_name": names["persona_name"].to_numpy()[labels],
+            "membership": membership,
+            "low_confidence": membership < pc.low_confidence_below,
+            "persona_rationale": names["persona_rationale"].to_numpy()[labels],
+        })
+        personas = _assemble(features, ok, reasons, assigned)
+        stability.update(bootstrap_stability(model, X, labels, n_resamples=pc.bootstrap_resamples,
+                                             random_state=pc.seed))
+        stability.update(split_half_stability(model, _split_halves(features, cols, ok, split_halves), labels,
+                                              random_state=pc.seed))
+        stability["n_low_confidence"] = int(assigned["low_confidence"].sum())
+        stability["personas"] = names[["persona_id", "persona_name", "persona_rationale"]].to_dict("records")
+        stability["message"] = (
+            f"{model.n_personas_} personas ({sel.chosen['algorithm']}, k = {sel.chosen['k']}); bootstrap mean "
+            f"ARI {stability.get('bootstrap_ari_mean') or float('nan'):.2f}; "
+            f"{stability['n_low_confidence']} households have membership below {pc.low_confidence_below}."
+        )
+        selection = sel.table
+    profiles = persona_profiles(features, personas, names)
+    if "high_response_pct" in features.columns:
+        matrix = performance_potential_matrix(features, personas, y="high_response_pct", y_sign=-1.0)
+    else:
+        matrix = performance_potential_matrix(features, personas)
+    return PersonaResult(
+        personas=personas, profiles=profiles, selection=selection, stability=stability, model=model, pca=pca,
+        matrix=matrix, method="default", structure_found=bool(gap.structure_found),
+        n_unassigned=int(len(features) - n_ok), features=cols,
+    )
+
+
+def save_personas(result: PersonaResult, run_dir: str | Path) -> dict[str, Path]:
+    """Write a :class:`PersonaResult` into a run folder (atomic writes through :mod:`flexpersona.store`).
+
+    Writes ``personas.parquet`` (+ ``.csv``), ``persona_profiles.csv``, ``selection.csv``,
+    ``stability.json``, ``persona_pca.csv``, ``persona_matrix.csv`` and ``persona_model.pkl`` (the fitted
+    :class:`PersonaModel` with its feature names; absent on the continuum).
+
+    Returns
+    -------
+    dict of str to Path
+    """
+    run = Path(run_dir)
+    paths = {
+        "personas": write_table(result.personas, run / "personas.parquet", csv_twin=True),
+        "profiles": write_csv(result.profiles, run / "persona_profiles.csv"),
+        "selection": write_csv(result.selection, run / "selection.csv"),
+        "stability": write_json({**result.stability, "method": result.method,
+                                 "structure_found": result.structure_found,
+                                 "n_unassigned": result.n_unassigned}, run / "stability.json"),
+        "pca": write_csv(result.pca, run / "persona_pca.csv"),
+        "matrix": write_csv(result.matrix, run / "persona_matrix.csv"),
+    }
+    target = run / "persona_model.pkl"
+    if result.model is not None:
+        with atomic_path(target) as tmp:
+            tmp.write_bytes(pickle.dumps({"model": result.model, "features": result.features,
+                                          "method": result.method}))
+        paths["model"] = target
+    elif target.exists():
+        target.unlink()
+    return paths
+
+
+def run_personas(run_dir: str | Path, config: Config) -> PersonaResult:
+    """The personas stage on a run folder: read ``features.parquet``, build personas, save the outputs.
+
+    Raises
+    ------
+    StageError
+        If the run folder has no ``features.parquet``.
+    """
+    run = Path(run_dir)
+    path = run / "features.parquet"
+    if not path.exists():
+        msg = f"{path} is missing: run the features stage first (flexpersona run ... --out {run})"
+        raise StageError(msg)
+    result = build_personas(pd.read_parquet(path), config)
+    save_personas(result, run)
+    return result
