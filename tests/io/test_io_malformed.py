@@ -223,3 +223,14 @@ def test_generic_without_map(tmp_path):
         ingest([f], tmp_path / "s", layout="generic")
     assert_error(e, "m.csv", None)
     assert "--map" in str(e.value)
+
+
+def test_header_only_files(tmp_path):
+    a = write(tmp_path / "a.csv", HEADER)
+    with pytest.raises(InputError) as e:
+        ingest([a], tmp_path / "s")
+    assert_error(e, "a.csv", None)
+    assert "no rows" in str(e.value)
+    b = write(tmp_path / "b.csv", HEADER + ds_rows("MAC1", "Std", "2013-01-01", ["0.1"]))
+    rep = ingest([a, b], tmp_path / "s")
+    assert rep.accounting["datastore"]["read"] == 1

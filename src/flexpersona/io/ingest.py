@@ -334,7 +334,10 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
         SELECT file_idx, count(ts_iso) AS n_iso, list(DISTINCT ts_raw) FILTER (WHERE ts_raw IS NOT NULL) AS raw
         FROM staged GROUP BY file_idx
     """).fetchall()
-    formats = {}
+    if not distinct:
+        raise InputError(", ".join(f["file"] for f in files), "the readings files have a header but no rows",
+                         "pass files that hold readings")
+    formats = {f["file_idx"]: DateFormat(ISO) for f in files}  # files without rows
     for idx, n_iso, vals in distinct:
         name = files[idx]["file"]
         if not vals:
