@@ -7,3 +7,4 @@ from . import simulate  # noqa: F401
 from . import features  # noqa: F401
 from . import ingest  # noqa: F401
 from . import personas  # noqa: F401
+from . import explain  # noqa: F401
