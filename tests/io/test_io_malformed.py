@@ -234,3 +234,17 @@ def test_header_only_files(tmp_path):
     b = write(tmp_path / "b.csv", HEADER + ds_rows("MAC1", "Std", "2013-01-01", ["0.1"]))
     rep = ingest([a, b], tmp_path / "s")
     assert rep.accounting["datastore"]["read"] == 1
+
+
+def test_corrupt_zip_member(tmp_path):
+    src = tmp_path / "pieces.zip"
+    with zipfile.ZipFile(src, "w", compression=zipfile.ZIP_STORED) as zf:
+        zf.writestr("LCL-June2015v2_0.csv", HEADER + ds_rows("MAC1", "Std", "2013-01-01", ["0.1"] * 5000))
+    data = bytearray(src.read_bytes())
+    data[len(data) // 2] ^= 0x55
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(bytes(data))
+    with pytest.raises(InputError) as e:
+        ingest([bad], tmp_path / "s")
+    assert_error(e, "bad.zip!LCL-June2015v2_0.csv", None)
+    assert "CRC" in str(e.value) and "archive" in str(e.value)
