@@ -86,7 +86,9 @@ def _kept_households(store: Store) -> pd.DataFrame:
         kept = ledger.loc[ledger["status"] == "kept", "household_id"].astype(str)
         hh = hh[hh["household_id"].astype(str).isin(set(kept))]
     hh = hh[hh["group"].isin(GROUPS)]
-    out = pd.DataFrame({"household_id": hh["household_id"].astype(str).to_numpy(), "grp": hh["group"].astype(str).to_numpy()})
+    out = pd.DataFrame(
+        {"household_id": hh["household_id"].astype(str).to_numpy(), "grp": hh["group"].astype(str).to_numpy()}
+    )
     out = out.drop_duplicates("household_id").sort_values("household_id").reset_index(drop=True)
     for g in GROUPS:
         if not (out["grp"] == g).any():
@@ -217,8 +219,9 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
         r["low_response_ci_low"] = per["low_ci_low"].to_numpy()
         r["low_response_ci_high"] = per["low_ci_high"].to_numpy()
         r["low_response_se"] = per["low_se"].to_numpy()
-        r["high_response_kwh_per_event"] = np.where(nh > 0, per["high_kwh"].to_numpy() / np.where(nh > 0, nh, 1), np.nan)
-        r["low_response_kwh_per_event"] = np.where(nl > 0, per["low_kwh"].to_numpy() / np.where(nl > 0, nl, 1), np.nan)
+        nh1, nl1 = np.where(nh > 0, nh, 1), np.where(nl > 0, nl, 1)
+        r["high_response_kwh_per_event"] = np.where(nh > 0, per["high_kwh"].to_numpy() / nh1, np.nan)
+        r["low_response_kwh_per_event"] = np.where(nl > 0, per["low_kwh"].to_numpy() / nl1, np.nan)
         hn = per["high_n"].to_numpy(dtype=float)
         r["high_response_kw"] = np.where(hn > 0, 2.0 * per["high_kwh"].to_numpy() / np.where(hn > 0, hn, 1), np.nan)
         r["high_response_pct_weekday"] = per["high_weekday_pct"].to_numpy()
@@ -342,4 +345,17 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
         len(feats), len(placebo), choice["reference"],
         cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")),
     )  # fmt: skip
-    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=info)
+    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info))
+
+
+def _jsonable(obj: Any) -> Any:
+    """NaN/inf floats become None so that the manifest is strict JSON."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, (float, np.floating)):
+        return float(obj) if np.isfinite(obj) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj

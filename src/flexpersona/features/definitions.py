@@ -15,7 +15,8 @@ results are per household or smaller):
 
 - ``rd``: readings of kept households with their calendar attributes (missing kWh dropped).
 - ``ref_m``/``ref_s``/``ref_a``: reference mean kWh ``B_h`` per household and cell (slot x day type x
-  reference period (month or season, ``features.reference_period``) / season / all months) over ``ref = 1`` half-hours, with the number of readings ``n``.
+  reference period (month or season, ``features.reference_period``) / season / all months) over
+  ``ref = 1`` half-hours, with the number of readings ``n``.
 - ``ctl_m``/``ctl_s``/``ctl_a``: sums ``sb`` and counts ``nc`` of the controls' ``B_h`` per cell.
 - ``ctl_t``: control-group sum ``s`` and count ``n`` of kWh per trial half-hour.
 - ``trh``: every trial reading with its counterfactual ``yhat = B_h · C(t) / B_C`` (METHODS B.1), the cell
@@ -23,8 +24,8 @@ results are per household or smaller):
   against the other controls (leave-one-out ``C`` and ``B_C``), treatment households against all controls.
 - ``kt``: per household and level-1 cell, ``Σ k`` over the trial half-hours of each interval category.
 - fetched: ``coverage``, ``household_means`` (seed and lifestyle conditional sums), ``daily_stats``,
-  ``day_agg`` (per household x trial day x category x cell level: Σy, Σŷ, n), ``ref_influence`` (per household x reference
-  day x category: the linearised influence of that day's reference readings on Σŷ, used by the bootstrap),
+  ``day_agg`` (per household x trial day x category x cell level: Σy, Σŷ, n), ``ref_influence`` (per
+  household x reference day x category: the linearised influence of that day's reference readings on Σŷ, used by the bootstrap),
   ``event_agg`` (per treatment household x tariff event: Σy, Σŷ, n).
 """
 
