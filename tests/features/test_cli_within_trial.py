@@ -84,3 +84,13 @@ def test_features_command_explains_a_bad_reference(trial, tmp_path):
 def test_missing_store_tables(tmp_path):
     r = CliRunner().invoke(main, ["features", str(tmp_path), "--out", str(tmp_path / "o")])
     assert r.exit_code == 2 and "ingest" in r.output
+
+
+def test_no_baseline_no_daily_uses_event_free_trial_days(tmp_path):
+    tr = make_trial(tmp_path / "store", n_treatment=6, n_control=8, seed=9, baseline=False, months=(1,))
+    res = compute_features(tr.store, Config().replace(features={"bootstrap_replicates": 30}))
+    life = res.lifestyle
+    assert res.info["lifestyle_source"] == "within_trial_normal"
+    assert (life["lifestyle_source"] == "within_trial_normal").all()
+    assert life[["baseload_kwh", "evening_share", "mean_daily_kwh", "morning_evening_peak_ratio"]].notna().all().all()
+    assert res.features["lifestyle_source"].eq("within_trial_normal").all()
