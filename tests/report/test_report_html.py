@@ -122,3 +122,23 @@ def test_toolkit_command_scales_to_population(tmp_path):
     assert json.loads((run / "toolkit.json").read_text())["population"] == 777
     bad = CliRunner().invoke(main, ["report", str(tmp_path)])
     assert bad.exit_code == 2 and "features.parquet is missing" in bad.output
+
+
+def test_personas_stage_side_tables_are_used(tmp_path, monkeypatch):
+    """persona_pca.csv (pc1, pc2), persona_matrix.csv and a wide median_/ratio_ profile, as the personas stage writes."""
+    run = fabricate_run(tmp_path / "r", n_t=40, n_c=20, toolkit=False)
+    pers = pd.read_parquet(run / "personas.parquet")
+    pd.DataFrame({"household_id": pers["household_id"], "pc1": range(len(pers)), "pc2": 0.0}).to_csv(run / "persona_pca.csv", index=False)
+    pd.DataFrame({"persona_id": ["P1"], "persona_name": ["Engaged Shifters"], "quadrant": ["high performance, high potential"],
+                  "n": [10], "row_pct": [100.0]}).to_csv(run / "persona_matrix.csv", index=False)
+    prof = pd.read_csv(run / "persona_profiles.csv")
+    prof = prof.rename(columns={c: f"median_{c}" for c in prof.columns if c not in ("persona_id", "persona_name", "n_households")})
+    prof["ratio_high_response_pct"] = 1.0
+    prof.to_csv(run / "persona_profiles.csv", index=False)
+    secs, figs, _ = _sections(run, monkeypatch)
+    xs = sorted(v for tr in figs["pca_map"].data for v in tr.x)
+    assert xs == list(range(len(pers)))
+    captions = [c for c, _ in secs["matrix"].tables]
+    assert any("persona_matrix.csv" in c for c in captions)
+    profile_tbl = dict(secs["personas"].tables)["Persona profiles (persona_profiles.csv; key medians)"]
+    assert "median_high_response_pct" in profile_tbl and "ratio_high_response_pct" not in profile_tbl

@@ -56,6 +56,7 @@ class RunTables:
     qini: pd.DataFrame | None = None
     manifest: dict[str, Any] = field(default_factory=dict)
     households: pd.DataFrame | None = None
+    persona_matrix: pd.DataFrame | None = None
 
 
 def load_run(run_dir: str | Path) -> RunTables:
@@ -87,10 +88,14 @@ def load_run(run_dir: str | Path) -> RunTables:
 
     explain_dir = run / "explain"
     explain = {p.stem: pd.read_csv(p) for p in sorted(explain_dir.glob("*.csv"))} if explain_dir.is_dir() else {}
+    personas = table("personas.parquet")
+    pca = table("persona_pca.csv")  # the personas stage's PCA picture (household_id, pc1, pc2)
+    if personas is not None and pca is not None and {"pc1", "pc2"} <= set(pca.columns) and "pc1" not in personas.columns:
+        personas = personas.merge(pca[["household_id", "pc1", "pc2"]], on="household_id", how="left")
     return RunTables(
         run_dir=run, features=table("features.parquet"), ledger=table("ledger.parquet"),
         lifestyle=table("lifestyle.parquet"), events=table("events.parquet"), placebo=table("placebo.parquet"),
-        personas=table("personas.parquet"), profiles=table("persona_profiles.csv"), selection=table("selection.csv"),
+        personas=personas, profiles=table("persona_profiles.csv"), persona_matrix=table("persona_matrix.csv"), selection=table("selection.csv"),
         stability=js("stability.json") or {}, explain=explain, explain_summary=js("explain/summary.json") or {},
         toolkit=js("toolkit.json"), targets=table("targets.csv"), qini=table("qini.csv"),
         manifest=js("manifest.json") or {}, households=table("store/households.parquet"),
@@ -256,6 +261,8 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     if fig is not None:
         figs["selection"] = fig
         s.figures.append("selection")
+    if isinstance(t.stability.get("message"), str):
+        s.paragraphs.append(t.stability["message"])
     if t.stability:
         rows = [(k, v) for k, v in _flatten(t.stability)]
         s.tables.append(("Existence and stability (stability.json)", table_html(pd.DataFrame(rows, columns=["measure", "value"]).astype(str), max_rows=40)))
@@ -281,7 +288,12 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
             figs[name] = fig
             s.figures.append(name)
     if structure and t.profiles is not None:
-        s.tables.append(("Persona profiles (persona_profiles.csv)", table_html(t.profiles)))
+        prof = t.profiles
+        key = [c for c in prof.columns if c.startswith("median_") and c.removeprefix("median_") in F.RADAR_FEATURES]
+        if key:  # the personas stage's wide profile (median_ and ratio_ of every feature): the key medians only
+            ids = [c for c in ("persona_id", "persona_name", "n", "share") if c in prof.columns]
+            prof = prof[ids + key + [c for c in ("persona_rationale",) if c in prof.columns]]
+        s.tables.append(("Persona profiles (persona_profiles.csv; key medians)", table_html(prof)))
     sections.append(s)
 
     # 6. performance-potential
@@ -294,7 +306,9 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
         d = f[["household_id", x, y]].replace([np.inf, -np.inf], np.nan).dropna()
         quad = np.where(d[x] >= d[x].median(), "high potential", "low potential").astype(object) + " / " + np.where(
             d[y] >= d[y].median(), "high performance", "low performance").astype(object)
-        if persona_tbl is not None:
+        if persona_tbl is not None and t.persona_matrix is not None and not t.persona_matrix.empty:
+            s.tables.append(("Households per persona and quadrant (persona_matrix.csv)", table_html(t.persona_matrix)))
+        elif persona_tbl is not None:
             d = d.merge(persona_tbl[["household_id", "persona_name"]], on="household_id", how="left")
             ct = pd.crosstab(d["persona_name"].fillna("unassigned"), quad)
             pct = (100 * ct.div(ct.sum(axis=1), axis=0)).round(1)
