@@ -195,3 +195,14 @@ def test_tariff_ukds_reader_alone(ukds_dir):
     t = read_tariff(ukds_dir / "tariff_d.csv")
     assert len(t) == 144 and t.attrs["date_format"] == "%d/%m/%Y %H:%M"
     assert t.loc[t["band"] == "High", "price"].eq(0.672).all()
+
+
+def test_disk_backed_staging_gives_the_same_store(tmp_path, datastore_pieces, monkeypatch):
+    import sys
+
+    d, _ = datastore_pieces
+    ingest([d], tmp_path / "mem")
+    monkeypatch.setattr(sys.modules["flexpersona.io.ingest"], "DISK_BACKED_ABOVE_BYTES", 0)
+    ingest([d], tmp_path / "disk")
+    pd.testing.assert_frame_equal(readings(tmp_path / "mem"), readings(tmp_path / "disk"))
+    assert not (tmp_path / "disk" / ".duckdb_tmp").exists()

@@ -37,6 +37,8 @@ from .tariff import fill_tariff_gaps, read_tariff
 logger = logging.getLogger(__name__)
 
 INGEST_VERSION = 1
+#: Inputs larger than this stage into a DuckDB file under the store instead of memory [bytes].
+DISK_BACKED_ABOVE_BYTES = 2 * 1024**3
 #: Row-level rejection reasons (besides ``duplicate_timestamp``), in the order they are checked.
 REJECT_REASONS = ("missing_household_id", "unparseable_timestamp", "off_grid_timestamp", "unparseable_value",
                   "negative_value", "above_cap")
@@ -206,7 +208,12 @@ def ingest(
     issues: list[QualityIssue] = []
     store.path.mkdir(parents=True, exist_ok=True)
     tmpdir = store.path / ".duckdb_tmp"
-    con = duckdb.connect()
+    input_bytes = sum(s.path.stat().st_size for s in {src.path: src for src, _, _ in readings}.values())
+    if input_bytes > DISK_BACKED_ABOVE_BYTES:  # staging larger than memory: a file-backed work database
+        tmpdir.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(tmpdir / "ingest.duckdb"))
+    else:
+        con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
         con.execute("SET temp_directory = $d", {"d": str(tmpdir)})
