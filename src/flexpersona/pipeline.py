@@ -140,10 +140,9 @@ def _stage_features(ctx: RunContext) -> dict[str, Any]:
 
 
 def _stage_personas(ctx: RunContext) -> dict[str, Any]:
-    from .personas import build_personas, save_personas
+    from .personas import run_personas
 
-    res = build_personas(ctx.table("features.parquet"), ctx.config)
-    save_personas(res, ctx.run_dir)
+    res = run_personas(ctx.run_dir, ctx.config)
     return {
         "structure_found": bool(res.structure_found),
         "n_personas": int(res.personas["persona_id"].nunique()),
@@ -152,45 +151,23 @@ def _stage_personas(ctx: RunContext) -> dict[str, Any]:
 
 
 def _stage_explain(ctx: RunContext) -> dict[str, Any]:
-    from .explain import explain_personas, save_explain
+    from .explain.runfolder import explain_run
 
-    lifestyle = ctx.table("lifestyle.parquet")
-    res = explain_personas(
-        ctx.table("personas.parquet"),
-        lifestyle,
-        ctx.store.read("households"),
-        ctx.store.read_optional("survey"),
-        ctx.config,
-    )
-    save_explain(res, ctx.run_dir)
+    res = explain_run(ctx.run_dir, ctx.config)
     return {"tables": sorted(res.tables)}
 
 
 def _stage_toolkit(ctx: RunContext) -> dict[str, Any]:
-    from .toolkit import build_toolkit, save_toolkit
+    from .toolkit import toolkit_for_run
 
-    explain_dir = ctx.path("explain")
-    explain = {p.stem: pd.read_csv(p) for p in sorted(explain_dir.glob("*.csv"))}
-    summary = explain_dir / "summary.json"
-    if summary.exists():
-        explain["summary"] = read_json(summary)
-    res = build_toolkit(
-        ctx.table("features.parquet"),
-        ctx.table("lifestyle.parquet"),
-        ctx.table("personas.parquet"),
-        explain,
-        ctx.store.read("households"),
-        ctx.config,
-    )
-    save_toolkit(res, ctx.run_dir)
+    res = toolkit_for_run(ctx.run_dir, ctx.config)
     return {"targets": int(len(res.targets))}
 
 
 def _stage_eda(ctx: RunContext) -> dict[str, Any]:
-    from .eda import explore, save_eda
+    from .eda import explore_run
 
-    res = explore(ctx.table("features.parquet"), ctx.config)
-    save_eda(res, ctx.run_dir)
+    res = explore_run(ctx.run_dir, ctx.config)
     return {"tables": sorted(res.tables), "figures": sorted(res.figures)}
 
 
@@ -233,14 +210,17 @@ STAGE_DEFS: dict[str, Stage] = {
             ("toolkit.json", "toolkit.md", "targets.csv"),
             _stage_toolkit,
         ),
-        Stage("eda", ("report",), ("features.parquet",), ("eda/summary.json",), _stage_eda),
+        Stage("eda", ("report",), ("features.parquet", "lifestyle.parquet"), ("eda/summary.json",), _stage_eda),
         Stage(
             "report",
             ("report",),
             (
                 "ledger.parquet",
                 "features.parquet",
+                "events.parquet",
                 "personas.parquet",
+                "stability.json",
+                "selection.csv",
                 "explain/summary.json",
                 "toolkit.json",
                 "eda/summary.json",
