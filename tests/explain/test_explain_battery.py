@@ -70,3 +70,15 @@ def test_adjustments_match_statsmodels():
     p = np.random.default_rng(3).uniform(0, 0.2, 17) ** 2
     assert np.allclose(benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1])
     assert np.allclose(holm(p), multipletests(p, method="holm")[1])
+
+
+def test_dunn_direction_follows_ranks_when_medians_tie():
+    # ordinal answers with equal medians: B is shifted up, though both medians are 3
+    a = [3] * 60 + [2] * 30 + [4] * 10
+    b = [3] * 60 + [2] * 10 + [4] * 30
+    df = pd.DataFrame({"persona": ["A"] * 100 + ["B"] * 100, "item": np.array(a + b, dtype=float)})
+    tests, posthoc = run_battery(df, {"item": "survey"}, set())
+    t = tests.iloc[0]
+    assert t["test"] == "kruskal" and t["significant"]
+    assert t["posthoc"].startswith("B>A")
+    assert posthoc.iloc[0]["difference"] == pytest.approx(np.mean(a) - np.mean(b))

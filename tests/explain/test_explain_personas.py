@@ -11,7 +11,9 @@ from flexpersona.explain import survey as sv
 from flexpersona.explain.tests_battery import run_battery
 from flexpersona.explain.variables import assemble_predictors
 
-FAST = Config().replace(explain={"bootstrap_replicates": 200, "permutation_repeats": 3, "outer_folds": 4})
+FAST = Config().replace(
+    explain={"bootstrap_replicates": 150, "permutation_repeats": 2, "outer_folds": 3, "inner_folds": 2}
+)
 ENGAGEMENT = [sv.BY_QUESTION[q].name for q in ("Q180", "Q189", "Q197", "Q186", "Q187")]
 CLIMATE = sv.BY_QUESTION["Q335"].name
 
@@ -29,9 +31,10 @@ def _battery(seed):
     return run_battery(pt.frame, var_set, cat, alpha=0.05, seed=seed)
 
 
-def test_engagement_items_differ_and_climate_item_is_null_in_9_of_10_seeds():
+def test_engagement_items_differ_and_climate_item_is_null():
+    # 3 seeds here; the 10-seed acceptance runs on the project's simulator (test_explain_simulated.py)
     climate_significant = 0
-    for seed in range(10):
+    for seed in range(3):
         tests, posthoc = _battery(seed)
         t = tests.set_index("variable")
         assert (t.loc[ENGAGEMENT, "q"] < 0.05).all(), seed
@@ -101,7 +104,7 @@ def test_trial_outcome_column_does_not_change_predictors_or_results():
 
 def test_no_prediction_when_personas_too_small():
     personas, lifestyle, households, _ = make_inputs(40, seed=6, survey=False)
-    personas["persona_name"] = np.where(np.arange(40) < 35, "big", "tiny")
+    personas["persona_name"] = np.where(np.arange(40) < 36, "big", "tiny")  # tiny: 4 < 3 + 2 folds
     res = explain_personas(personas, lifestyle, households, None, FAST)
     assert res.summary["best_model"] is None
     assert res.summary["excluded_from_prediction"] == ["tiny"]

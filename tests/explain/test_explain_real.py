@@ -65,7 +65,9 @@ def test_real_lifestyle_and_acorn_without_survey():
     rng = np.random.default_rng(2026)
     labels = rng.choice(["A", "B", "C"], size=len(ids))
     personas = pd.DataFrame({"household_id": ids, "persona_id": labels, "persona_name": labels})
-    cfg = Config().replace(explain={"bootstrap_replicates": 300, "permutation_repeats": 3})
+    cfg = Config().replace(
+        explain={"bootstrap_replicates": 200, "permutation_repeats": 2, "outer_folds": 3, "inner_folds": 2}
+    )
     res = explain_personas(personas, lifestyle, households, None, cfg)
     s = res.summary
     assert s["survey_given"] is False

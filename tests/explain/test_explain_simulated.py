@@ -45,8 +45,10 @@ def test_planted_survey_dependence_found_and_climate_item_null_in_9_of_10_seeds(
 
 
 def test_simulated_trial_end_to_end_with_survey():
-    tr, personas = _trial(3, n=300)
-    cfg = Config().replace(explain={"bootstrap_replicates": 200, "permutation_repeats": 3})
+    tr, personas = _trial(3, n=250)
+    cfg = Config().replace(
+        explain={"bootstrap_replicates": 150, "permutation_repeats": 2, "outer_folds": 3, "inner_folds": 2}
+    )
     res = explain_personas(personas, None, tr.households, tr.survey, cfg)
     s = res.summary
     assert s["survey_given"]

@@ -141,7 +141,8 @@ def _numeric_test(
         effect, effect_name, test = stat / (n - 1), "epsilon_squared", "kruskal"
         frame = pd.DataFrame({"v": v, "g": g.astype(str)})
         mat = sp.posthoc_dunn(frame, val_col="v", group_col="g", p_adjust=None)
-        medians = frame.groupby("g")["v"].median()
+        group_means = frame.groupby("g")["v"].mean()
+        mean_ranks = frame.assign(r=stats.rankdata(frame["v"])).groupby("g")["r"].mean()
         combos = list(itertools.combinations(sorted(mat.index), 2))
         adjusted = holm(np.array([float(mat.loc[a, b]) for a, b in combos]))
         for (a, b), padj in zip(combos, adjusted):
@@ -150,15 +151,21 @@ def _numeric_test(
                     "method": "dunn_holm",
                     "group_a": a,
                     "group_b": b,
-                    "difference": float(medians[a] - medians[b]),
+                    "difference": float(group_means[a] - group_means[b]),
+                    "rank_difference": float(mean_ranks[a] - mean_ranks[b]),
                     "p_adj": float(padj),
                 }
             )
     for pr in pairs:
         pr["significant"] = bool(pr["p_adj"] < alpha)
     ordered = sorted(means, key=means.get, reverse=True)
+    # Direction of a pair: by mean ranks for Dunn (what the test compares), by means for Tukey.
     summary_bits = [
-        (f"{pr['group_a']}>{pr['group_b']}" if pr["difference"] > 0 else f"{pr['group_b']}>{pr['group_a']}")
+        (
+            f"{pr['group_a']}>{pr['group_b']}"
+            if pr.get("rank_difference", pr["difference"]) > 0
+            else f"{pr['group_b']}>{pr['group_a']}"
+        )
         for pr in pairs
         if pr["significant"]
     ]
