@@ -96,3 +96,28 @@ def test_question_columns_without_leading_zero_are_found():
     assert enc.items[sv.BY_QUESTION["Q01"].name].iloc[0] == 5.0
     assert enc.items[sv.BY_QUESTION["Q03"].name].iloc[0] == 1.0
     assert np.isnan(enc.items[sv.BY_QUESTION["Q02"].name].iloc[0])
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    text=st.sampled_from(sorted(sv.AGREE)),
+    upper=st.booleans(),
+    pad=st.sampled_from(["", " ", "  ", "\t"]),
+)
+def test_agree_scale_ignores_case_and_padding(text, upper, pad):
+    raw = pad + (text.upper() if upper else text.title()) + pad
+    enc = sv.encode_survey(_one(Q142=raw))
+    assert enc.items[sv.BY_QUESTION["Q142"].name].iloc[0] == sv.AGREE[text]
+    assert enc.unknown["n_unknown"].sum() == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=30).filter(lambda t: " ".join(t.split()).lower() not in sv.AGREE and t.strip()))
+def test_any_other_text_is_unknown_and_counted(text):
+    enc = sv.encode_survey(_one(Q142=text))
+    assert np.isnan(enc.items[sv.BY_QUESTION["Q142"].name].iloc[0])
+    assert enc.unknown.set_index("question").loc["Q142", "n_unknown"] == 1

@@ -12,6 +12,7 @@ Entry point: :func:`explain_personas`. Tables it returns (``ExplainResult.tables
 ``survey_coverage``             who answered the survey, by persona
 ``survey_unknown``              answers outside the codebook, per item (for the ledger)
 ``predictors``                  every predictor used, with its set
+``predictions``                 outer-fold (never-seen) prediction of every model for every household
 
 ``ExplainResult.summary`` holds plain-language statements whose numbers all come from these tables.
 """
@@ -171,6 +172,7 @@ def _explain(personas, lifestyle, households, survey, cfg) -> ExplainResult:
         seed=cfg.seed,
     )
     tables["model_comparison"] = pred.comparison
+    tables["predictions"] = pred.predictions
     imp = pred.importance.copy()
     imp.insert(1, "variable_set", [var_set.get(v, "") for v in imp["variable"]])
     imp.insert(0, "model", pred.best or "")
@@ -210,8 +212,10 @@ def _summary(pt, enc, tables, pred, coverage_p, logit_note, alpha) -> dict[str, 
     s["predictors"] = pt.predictors
     s["dropped_all_nan_columns"] = pt.dropped_all_nan
     s["refused_outcome_columns"] = pt.refused
+    s["n_low_confidence"] = pt.n_low_confidence
     s["households_statement"] = (
-        f"{len(frame)} households with a persona were analysed; {pt.n_unassigned} without a persona were excluded."
+        f"{len(frame)} households with a persona were analysed ({pt.n_low_confidence} flagged low-confidence, "
+        f"kept); {pt.n_unassigned} without a persona were excluded."
     )
     if pt.dropped_all_nan:
         s["dropped_statement"] = (

@@ -92,6 +92,8 @@ class PredictorTable:
         Households without a persona (excluded).
     n_without_lifestyle
         Assigned households absent from the lifestyle table (kept, predictors missing).
+    n_low_confidence
+        Assigned households flagged ``low_confidence`` by the personas stage (kept).
     """
 
     frame: pd.DataFrame
@@ -102,6 +104,7 @@ class PredictorTable:
     refused: list[str] = field(default_factory=list)
     n_unassigned: int = 0
     n_without_lifestyle: int = 0
+    n_low_confidence: int = 0
 
     @property
     def predictors(self) -> list[str]:
@@ -152,6 +155,10 @@ def assemble_predictors(
     PredictorTable
     """
     frame, n_unassigned = persona_labels(personas)
+    n_low = 0
+    if "low_confidence" in personas.columns:
+        assigned = personas["persona_id"].notna().to_numpy()
+        n_low = int(personas.loc[assigned, "low_confidence"].fillna(False).astype(bool).sum())
     refused: set[str] = set()
     numeric: list[str] = []
     categorical: list[str] = []
@@ -217,4 +224,5 @@ def assemble_predictors(
         refused=sorted(refused),
         n_unassigned=n_unassigned,
         n_without_lifestyle=n_without,
+        n_low_confidence=n_low,
     )
