@@ -52,6 +52,9 @@ class DataConfig:
     normal_price: float = BAND_PRICES["Normal"]
     low_price: float = BAND_PRICES["Low"]
     flat_price: float = FLAT_PRICE
+    #: Memory limit of every DuckDB connection of ingest and features (DuckDB syntax, e.g. ``"1500MB"``);
+    #: bigger operations spill to a temp folder under the store.
+    duckdb_memory_limit: str = "1500MB"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,12 @@ class FeaturesConfig:
     #: ``auto`` reference picks the baseline when at least this share of treatment households has
     #: half-hourly baseline-year coverage of ``data.min_baseline_coverage``.
     auto_baseline_share: float = 0.5
+    #: Same-day adjustment of the counterfactual: ``same_day`` scales ŷ of a day's High/Low/rebound/pseudo
+    #: half-hours by the household's Σy/Σŷ over that day's other Normal half-hours (shrunk towards 1 by
+    #: ``day_adjustment_shrink`` pseudo half-hours); ``none`` (default) is the plain METHODS B.1
+    #: counterfactual. same_day narrows intervals on the simulator but widens them on real LCL data.
+    day_adjustment: str = "none"
+    day_adjustment_shrink: float = 5.0
 
 
 @dataclass(frozen=True)

@@ -94,3 +94,16 @@ def test_no_baseline_no_daily_uses_event_free_trial_days(tmp_path):
     assert (life["lifestyle_source"] == "within_trial_normal").all()
     assert life[["baseload_kwh", "evening_share", "mean_daily_kwh", "morning_evening_peak_ratio"]].notna().all().all()
     assert res.features["lifestyle_source"].eq("within_trial_normal").all()
+
+
+def test_same_day_adjustment_option(trial):
+    base = compute_features(trial.store, Config().replace(features={"bootstrap_replicates": 30}))
+    adj = compute_features(
+        trial.store, Config().replace(features={"bootstrap_replicates": 30, "day_adjustment": "same_day"})
+    )
+    assert base.info["day_adjustment"] == {"method": "none"}
+    assert adj.info["day_adjustment"]["method"] == "same_day"
+    a, b = adj.features["high_response_pct"], base.features["high_response_pct"]
+    assert a.notna().all() and not np.allclose(a, b)
+    assert np.corrcoef(a, b)[0, 1] > 0.8  # same signal, different noise
+    np.testing.assert_allclose(adj.features["normal_response_pct"], base.features["normal_response_pct"])

@@ -127,3 +127,24 @@ def test_bills_decompose_the_saving():
     assert b["bill_flat_gbp"] == pytest.approx(101 * d.flat_price)
     assert b["bill_saving_structural_pct"] == pytest.approx(100 * (flat_yh - dyn_yh) / flat_yh)
     assert b["bill_saving_behavioural_pct"] == pytest.approx(100 * (dyn_yh - dyn_y) / flat_yh)
+
+
+def test_same_day_adjustment_scales_non_normal_categories():
+    from flexpersona.features.calendar import CATEGORIES, INTERVAL_CATS
+    from flexpersona.features.response import DayArrays, day_adjustment
+
+    H, D = 2, 3
+    ones = np.ones((H, D))
+    y = {c: ones.copy() for c in CATEGORIES}
+    yhat = {c: ones.copy() for c in CATEGORIES}
+    n = {c: ones.copy() * 4 for c in CATEGORIES}
+    y["normal"] = np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
+    n["normal"][0, 2] = 0  # no Normal half-hour that day -> factor 1
+    arr = DayArrays(np.array(["a", "b"]), np.array(["treatment", "control"]), np.zeros(D, bool), y, yhat, n,
+                    np.zeros(D, bool), {c: np.zeros((H, D)) for c in INTERVAL_CATS}, None)  # fmt: skip
+    adj, a = day_adjustment(arr, shrink=0.0)
+    np.testing.assert_allclose(a, [[2.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
+    np.testing.assert_allclose(adj.yhat["high_evening"], a)
+    np.testing.assert_allclose(adj.yhat["normal"], yhat["normal"])
+    _, a5 = day_adjustment(arr, shrink=4.0)  # 4 pseudo half-hours at the day's mean ŷ (0.25 each)
+    assert a5[0, 0] == pytest.approx((2.0 + 1.0) / (1.0 + 1.0))

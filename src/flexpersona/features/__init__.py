@@ -34,7 +34,15 @@ from .calendar import REFERENCES, TOD_NAMES, build_calendar
 from .engine import Engine, make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 from .placebo import calibrate
-from .response import day_arrays, estimate_responses, event_table, events_per_household, make_weights
+from .response import (
+    adjust_events,
+    day_adjustment,
+    day_arrays,
+    estimate_responses,
+    event_table,
+    events_per_household,
+    make_weights,
+)
 from .seed import SEED_COLUMNS, seed_features
 
 logger = logging.getLogger(__name__)
@@ -110,6 +118,12 @@ def _validate(config: Config) -> None:
         raise ConfigError(msg)
     if f.bootstrap_block_days < 1:
         msg = f"features.bootstrap_block_days must be at least 1, got {f.bootstrap_block_days}"
+        raise ConfigError(msg)
+    if f.day_adjustment not in ("same_day", "none"):
+        msg = f"features.day_adjustment must be same_day or none, got {f.day_adjustment!r}"
+        raise ConfigError(msg)
+    if f.day_adjustment_shrink < 0:
+        msg = f"features.day_adjustment_shrink must be >= 0, got {f.day_adjustment_shrink}"
         raise ConfigError(msg)
     if not 0 < f.fdr_alpha < 1:
         msg = f"features.fdr_alpha must be in (0, 1), got {f.fdr_alpha}"
@@ -285,12 +299,22 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     arr = day_arrays(
         raw["day_agg"], raw["ref_influence"], hh, cal.table, within_trial=choice["reference"] == "within_trial"
     )
+    event_agg = raw["event_agg"]
+    if f.day_adjustment == "same_day":
+        arr, factor = day_adjustment(arr, shrink=f.day_adjustment_shrink)
+        tdays = np.sort(cal.table.loc[cal.table["is_trial"] == 1, "day"].unique())
+        event_agg = adjust_events(event_agg, cal.events, arr, factor, tdays)
+        fin = factor[arr.groups == TREATMENT]
+        info["day_adjustment"] = {"method": "same_day", "shrink": f.day_adjustment_shrink,
+                                  "factor_p05_p50_p95": np.percentile(fin, [5, 50, 95]).round(4).tolist()}  # fmt: skip
+    else:
+        info["day_adjustment"] = {"method": "none"}
     weights = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
     per, cohort = estimate_responses(arr, weights)
     info["cohort_response"] = cohort
     info["households_all_zero_trial"] = per.loc[per["all_zero_trial"], "household_id"].astype(str).tolist()
     info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
-    n_events = events_per_household(raw["event_agg"], cal.events)
+    n_events = events_per_household(event_agg, cal.events)
     resp = _rename_responses(per, n_events)
     is_t = per["grp"].to_numpy() == TREATMENT
     resp_t = resp[is_t].reset_index(drop=True)
@@ -338,7 +362,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     feats["responder"] = feats["responder"].fillna(False).astype(bool)
     placebo = resp_c.merge(plabels, on="household_id", how="left").sort_values("household_id").reset_index(drop=True)
     placebo["responder"] = placebo["responder"].fillna(False).astype(bool)
-    events = event_table(raw["event_agg"], cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
+    events = event_table(event_agg, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
     info["timings_s"] = {"engine": round(t_engine, 3), "total": round(time.perf_counter() - t0, 3)}
     logger.info(
         "features: %d treatment, %d control households, reference %s, cohort High %.2f%%",

@@ -14,7 +14,7 @@ otherwise): ``Σy* = Σ_d w_d Y_d``, ``Σŷ* = Σ_d w_d Ŷ_d + Σ_d' v_d' E_d'``
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -121,6 +121,23 @@ def day_arrays(
         e={c: e[f"e_{c}"] for c in INTERVAL_CATS},
         ref_in_trial=ref_in_trial,
     )
+
+
+def day_adjustment(arr: DayArrays, *, shrink: float) -> tuple[DayArrays, np.ndarray]:
+    """Same-day adjusted counterfactual: ŷ of non-Normal categories times the day's Normal ratio.
+
+    ``A_hd = (Σ_N y + k·m) / (Σ_N ŷ + k·m)`` over household h's Normal half-hours of day d (rebound and
+    time-placebo half-hours are not Normal), with ``m`` the mean ŷ per Normal half-hour of that day and
+    ``k = shrink`` pseudo half-hours that pull A towards 1; ``A = 1`` on a day without Normal half-hours.
+    The Normal category itself is left unadjusted (it defines A). Returns the adjusted arrays and A.
+    """
+    yn, yhn, nn = arr.y["normal"], arr.yhat["normal"], arr.n["normal"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m = np.where(nn > 0, yhn / np.where(nn > 0, nn, 1.0), 0.0)
+        num, den = yn + shrink * m, yhn + shrink * m
+        a = np.where((nn > 0) & (den > 0), num / np.where(den > 0, den, 1.0), 1.0)
+    yhat = {c: (v if c == "normal" else v * a) for c, v in arr.yhat.items()}
+    return replace(arr, yhat=yhat), a
 
 
 @dataclass
@@ -238,6 +255,23 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
                 "n_households": int(sel.sum()),
             }
     return pd.DataFrame(out), cohort
+
+
+def adjust_events(
+    event_agg: pd.DataFrame, events: pd.DataFrame, arr: DayArrays, factor: np.ndarray, trial_days: np.ndarray
+) -> pd.DataFrame:
+    """Apply the same-day factor of each event's first day to the per household x event Σŷ."""
+    if len(event_agg) == 0:
+        return event_agg
+    start_day = (pd.to_datetime(events["start"]) - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)
+    day_of = pd.Series(np.searchsorted(trial_days, start_day.to_numpy()), index=events["event_id"].to_numpy())
+    pos = pd.Series(np.arange(len(arr.households)), index=arr.households)
+    r = pos.reindex(event_agg["household_id"].to_numpy()).to_numpy()
+    d = day_of.reindex(event_agg["event_id"].astype("int64").to_numpy()).to_numpy()
+    ok = ~np.isnan(r.astype(float))
+    f = np.ones(len(event_agg))
+    f[ok] = factor[r[ok].astype(np.int64), d[ok].astype(np.int64)]
+    return event_agg.assign(syh=event_agg["syh"].to_numpy(dtype=float) * f)
 
 
 def event_table(
