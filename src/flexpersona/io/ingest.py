@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import shutil
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from .. import quality
 from ..config import Config
 from ..errors import InputError, QualityIssue
 from ..store import Store, atomic_path, file_fingerprint
-from . import datastore, day48, generic, kaggle, ukds
+from . import datastore, day48, fastpath, generic, kaggle, ukds
 from .dates import ISO, DateFormat, infer_datetime_format
 from .detect import detect_kind
 from .households import canonical_group, read_households
@@ -42,6 +43,8 @@ DISK_BACKED_ABOVE_BYTES = 2 * 1024**3
 #: Row-level rejection reasons (besides ``duplicate_timestamp``), in the order they are checked.
 REJECT_REASONS = ("missing_household_id", "unparseable_timestamp", "off_grid_timestamp", "unparseable_value",
                   "negative_value", "above_cap")
+#: ``DataConfig`` fields that do not change what an ingest writes (not part of the re-use key).
+_NOT_IN_KEY = ("duckdb_memory_limit",)
 _SELECTS = {
     datastore.LAYOUT: datastore.staged_select,
     kaggle.HALFHOURLY: kaggle.staged_select_halfhourly,
@@ -215,22 +218,25 @@ def ingest(
     else:
         con = duckdb.connect()
     try:
-        con.execute("SET enable_progress_bar = false")
-        con.execute("SET temp_directory = $d", {"d": str(tmpdir)})
+        configure_connection(con, config, tmpdir)
         con.execute("SET preserve_insertion_order = true")
-        result = _ingest_readings(con, store, readings, mapping, config, progress, issues)
+        result = None
+        if fastpath.eligible(readings):
+            result = fastpath.ingest_fast(con, tmpdir / "stream", readings, config, progress)
+        if result is not None:
+            result["accounting"] = _accounting(con, result["layouts"])
+        else:
+            result = _ingest_readings(con, store, readings, mapping, config, progress, issues)
         hh_tables = [read_households(s, issues=issues) for s in side["households"]]
         households_df, in_both = _resolve_households(con, hh_tables, issues)
         stats = _household_stats(con, config)
         led = quality.build_ledger(stats, households_df, config, in_both_groups=in_both)
         households_df = households_df[households_df["household_id"].isin(set(led["household_id"]))]
-        _write_readings(con, store)
+        _write_readings(con, store, result.get("parts"))
         daily_n = _write_daily(con, store, side["daily"])
         issues_df = _issues_table(con, result["files"], issues)
     finally:
         con.close()
-        import shutil
-
         shutil.rmtree(tmpdir, ignore_errors=True)
 
     tariff_info: dict[str, Any] | None = None
@@ -287,6 +293,26 @@ def ingest(
     return rep
 
 
+def configure_connection(con: duckdb.DuckDBPyConnection, config: Config, temp_dir: Path) -> None:
+    """Bound a DuckDB connection's memory (``config.data.duckdb_memory_limit``); big operations spill to ``temp_dir``.
+
+    Raises
+    ------
+    ConfigError
+        When DuckDB does not accept the memory limit (e.g. ``"1.5 gigs"``).
+    """
+    from ..errors import ConfigError
+
+    con.execute("SET enable_progress_bar = false")
+    try:
+        con.execute("SET memory_limit = $m", {"m": str(config.data.duckdb_memory_limit)})
+    except duckdb.Error as exc:
+        msg = (f"data.duckdb_memory_limit {config.data.duckdb_memory_limit!r} is not a memory size ({exc}); "
+               "write it like '1500MB' or '2GB'")
+        raise ConfigError(msg) from None
+    con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
+
+
 def _ingest_key(readings, side, layout, mapping, config: Config) -> str:
     payload = {
         "v": INGEST_VERSION,
@@ -294,7 +320,7 @@ def _ingest_key(readings, side, layout, mapping, config: Config) -> str:
         "side": {k: [[s.name, _fingerprint(s)] for s in v] for k, v in side.items()},
         "layout": layout,
         "map": mapping,
-        "data": dataclasses.asdict(config.data),
+        "data": {k: v for k, v in dataclasses.asdict(config.data).items() if k not in _NOT_IN_KEY},
     }
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()[:24]
 
@@ -433,8 +459,18 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
                max(ts) AS last
         FROM parsed GROUP BY ALL
     """)
+    return {
+        "files": files_df,
+        "files_by_layout": {k: int(v) for k, v in files_df["layout"].value_counts().items()},
+        "accounting": _accounting(con, layouts),
+        "date_formats": {files[i]["file"]: f.name for i, f in formats.items()},
+    }
+
+
+def _accounting(con, layouts: list[str]) -> dict[str, dict[str, Any]]:
+    """Per layout ``read = kept + rejected`` (by reason) from the ``summary`` and ``dupinfo`` tables."""
     counts = con.execute("SELECT layout, reason, sum(n) FROM summary GROUP BY ALL").fetchall()
-    dups = dict(con.execute(f"SELECT first_layout, count(*) FROM dupinfo GROUP BY ALL").fetchall())
+    dups = dict(con.execute("SELECT first_layout, count(*) FROM dupinfo GROUP BY ALL").fetchall())
     sums = ", ".join('sum("n_' + lay + '")' for lay in layouts)
     in_dups = con.execute(f"SELECT {sums} FROM dupinfo").fetchall()[0]
     acc: dict[str, dict[str, Any]] = {}
@@ -451,12 +487,7 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
             msg = f"row accounting broken for layout {lay}: {entry}"
             raise AssertionError(msg)
         acc[lay] = entry
-    return {
-        "files": files_df,
-        "files_by_layout": {k: int(v) for k, v in files_df["layout"].value_counts().items()},
-        "accounting": acc,
-        "date_formats": {files[i]["file"]: f.name for i, f in formats.items()},
-    }
+    return acc
 
 
 def _resolve_households(con, hh_tables: list[pd.DataFrame], issues: list[QualityIssue]):
@@ -542,9 +573,14 @@ def _household_stats(con, config: Config) -> pd.DataFrame:
     return out.reset_index(drop=True)
 
 
-def _write_readings(con, store: Store) -> None:
+def _write_readings(con, store: Store, parts: list[Path] | None = None) -> None:
+    """Readings into the store: the streaming path's Parquet ``parts`` are moved, else one sorted COPY."""
     with atomic_path(store.readings_dir) as tmp:
         tmp.mkdir()
+        if parts is not None:
+            for i, part in enumerate(parts):
+                shutil.move(str(part), tmp / f"part-{i:05d}.parquet")
+            return
         target = str(tmp / "part-00000.parquet").replace("'", "''")
         con.execute(f"""
             COPY (SELECT hh AS household_id, ts, kwh FROM final ORDER BY hh, ts)
