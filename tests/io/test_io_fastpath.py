@@ -1,0 +1,141 @@
+"""The streaming readings path gives the same store as the general staging path (planted problems)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+
+import duckdb
+import pandas as pd
+import pytest
+
+from flexpersona.config import Config, DataConfig
+from flexpersona.errors import ConfigError
+from flexpersona.io import fastpath, ingest
+
+HEADER = "LCLid,stdorToU,DateTime,KWH/hh (per half hour) \r\n"
+
+
+def ds_rows(hid: str, grp: str, start: str, values: list[str]) -> str:
+    ts = pd.date_range(start, periods=len(values), freq="30min")
+    return "".join(f"{hid},{grp},{t:%Y-%m-%d %H:%M:%S}.0000000, {v} \r\n" for t, v in zip(ts, values))
+
+
+def write(path, text: str):
+    path.write_bytes(text.encode())
+    return path
+
+
+def planted(tmp_path):
+    """Two pieces: MAC2 straddles them with an overlap (one conflicting value), rejects of every kind."""
+    a = HEADER + ds_rows("MAC1", "Std", "2012-12-31 22:00", ["0.1", "Null", "-0.5", "0.2", "55", "abc", "0.3"])
+    a += "MAC1,Std,2013-01-01 03:10:00.0000000, 0.2 \r\n,Std,2013-01-01 05:00:00, 1 \r\n"
+    a += ds_rows("MAC2", "ToU", "2013-01-01", ["0.5", "0.6", "Null"])
+    b = HEADER + ds_rows("MAC2", "ToU", "2013-01-01 00:30", ["0.9", "0.7", "0.8"])  # 00:30 conflicts, 01:00 fills
+    b += ds_rows("MAC3", "ToU", "2013-01-02", ["0.4"] * 4) + ds_rows("MAC4", "Std", "2013-01-02", ["0.1"] * 3)
+    b += ds_rows("MAC4", "ToU", "2013-01-03", ["0.1"] * 2)  # both groups
+    return [write(tmp_path / "p_0.csv", a), write(tmp_path / "p_1.csv", b)]
+
+
+def _store(path):
+    con = duckdb.connect()
+    try:
+        r = con.execute("SELECT * FROM read_parquet($g) ORDER BY ALL", {"g": str(path / "readings" / "*.parquet")}).df()
+    finally:
+        con.close()
+    return {"readings": r, **{t: pd.read_parquet(path / f"{t}.parquet") for t in ("ledger", "households", "issues")}}
+
+
+def both(tmp_path, files, monkeypatch, config=Config()):
+    calls = []
+    real = fastpath.ingest_fast
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(fastpath, "ingest_fast", spy)
+    fast = ingest(files, tmp_path / "fast", config=config)
+    monkeypatch.setattr(fastpath, "eligible", lambda readings: False)
+    slow = ingest(files, tmp_path / "slow", config=config)
+    return fast, slow, calls
+
+
+def assert_same(tmp_path):
+    f, s = _store(tmp_path / "fast"), _store(tmp_path / "slow")
+    for name in f:
+        pd.testing.assert_frame_equal(f[name], s[name], obj=name)
+
+
+@pytest.mark.parametrize("marks", ["start", "end"])
+def test_streaming_path_matches_general_path(tmp_path, monkeypatch, marks):
+    files = planted(tmp_path)
+    cfg = Config(data=DataConfig(timestamp_marks=marks))
+    fast, slow, calls = both(tmp_path, files, monkeypatch, cfg)
+    assert calls == [True]  # the streaming path ran (and did not fall back)
+    assert fast.accounting == slow.accounting
+    acc = fast.accounting["datastore"]
+    assert acc["read"] == 24 and acc["read"] == acc["kept"] + acc["rejected"]
+    assert acc["rejected_by_reason"] == {"negative_value": 1, "above_cap": 1, "unparseable_value": 1,
+                                        "off_grid_timestamp": 1, "missing_household_id": 1,
+                                        "duplicate_timestamp": 2}
+    assert_same(tmp_path)
+    led = _store(tmp_path / "fast")["ledger"].set_index("household_id")
+    assert (led.loc["MAC2", "n_duplicates"], led.loc["MAC2", "n_conflicting"], led.loc["MAC2", "n_readings"]) == (2, 1, 4)
+    assert led.loc["MAC4", "reason"] == "in_both_groups"
+    r = _store(tmp_path / "fast")["readings"]
+    mac2 = r[r.household_id == "MAC2"]["kwh"].tolist()
+    assert mac2 == [0.5, 0.6, 0.7, 0.8]  # first value kept at 00:30; the Null at 01:00 filled
+    iss = _store(tmp_path / "fast")["issues"].set_index("code")
+    assert iss.loc["negative_value", "line"] == 4 and iss.loc["missing_household_id", "line"] == 10
+
+
+def test_readings_unique_per_household_and_half_hour(tmp_path):
+    files = planted(tmp_path)
+    files.append(files[1].with_name("p_2.csv"))  # a repeated piece: every row of it a duplicate
+    files[2].write_bytes(files[1].read_bytes())
+    rep = ingest(files, tmp_path / "fast")
+    assert rep.accounting["datastore"]["rejected_by_reason"]["duplicate_timestamp"] == 2 + 12
+    con = duckdb.connect()
+    r = con.execute("SELECT * FROM read_parquet($g)", {"g": str(tmp_path / "fast" / "readings" / "*.parquet")}).df()
+    con.close()
+    assert not r.duplicated(["household_id", "ts"]).any()
+    assert len(r) == rep.accounting["datastore"]["kept"] == 17
+
+
+@pytest.mark.parametrize("extra", [
+    "MAC9,Std,2013-13-45 00:00:00.0000000, 0.2 \r\n",  # unparseable ISO-like timestamp
+    "MAC9,Standard,2013-01-05 00:00:00.0000000, 0.2 \r\n",  # unknown group label
+])
+def test_unusual_rows_fall_back_to_the_general_path(tmp_path, monkeypatch, extra):
+    files = planted(tmp_path)
+    files[1].write_bytes(files[1].read_bytes() + extra.encode())
+    fast, slow, calls = both(tmp_path, files, monkeypatch)
+    assert calls == [False]
+    assert fast.accounting == slow.accounting
+    assert_same(tmp_path)
+
+
+def test_slash_dates_are_not_streamed(tmp_path):
+    f = write(tmp_path / "x.csv", HEADER + "MAC1,Std,1/2/2013 0:00, 0.1 \r\nMAC1,Std,1/2/2013 0:30, 0.2 \r\n")
+    assert not fastpath.eligible([(fastpath.SourceFile(f), HEADER.strip().split(","), "datastore")])
+
+
+def test_memory_limit_is_set_and_not_part_of_the_reuse_key(tmp_path, monkeypatch):
+    f = planted(tmp_path)
+    seen = []
+    real = sys.modules["flexpersona.io.ingest"].configure_connection
+
+    def spy(con, config, temp_dir):
+        real(con, config, temp_dir)
+        seen.append(con.execute("SELECT current_setting('memory_limit')").fetchall()[0][0])
+
+    monkeypatch.setattr(sys.modules["flexpersona.io.ingest"], "configure_connection", spy)
+    cfg = Config(data=DataConfig(duckdb_memory_limit="700MB"))
+    ingest(f, tmp_path / "s", config=cfg)
+    assert seen and seen[0].replace(" ", "").lower() in ("700.0mb", "667.5mib", "700mb")
+    again = ingest(f, tmp_path / "s", config=dataclasses.replace(cfg, data=DataConfig(duckdb_memory_limit="900MB")))
+    assert again.skipped
+    with pytest.raises(ConfigError, match="duckdb_memory_limit"):
+        ingest(f, tmp_path / "t", config=Config(data=DataConfig(duckdb_memory_limit="lots")))
