@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from flexpersona import Config
 from flexpersona.personas import build_personas
-from flexpersona.personas.seed import SEED_RESPONSE_FEATURES
+from flexpersona.personas.model import single_threaded
 
 pytestmark = pytest.mark.slow  # 360 mixtures x 10 restarts, as the seed; about 10 s
 
@@ -40,6 +40,7 @@ def seed_features(n: int = 160, seed: int = 0) -> pd.DataFrame:
     return df
 
 
+@single_threaded
 def direct_seed(df: pd.DataFrame):
     """The seed's procedure written directly in scikit-learn (METHODS A)."""
     cols = ["peak_reduction_weekday", "load_shift_weekday", "peak_reduction_weekend",

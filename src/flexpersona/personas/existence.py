@@ -38,7 +38,7 @@ from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from .model import PersonaModel
+from .model import PersonaModel, single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +106,7 @@ def _log_w(X: np.ndarray, k: int, seed: int) -> float:
     return float(np.log(max(w, 1e-300)))
 
 
+@single_threaded
 def gap_statistic(
     X: np.ndarray,
     *,
@@ -180,6 +181,7 @@ def gap_statistic(
     )
 
 
+@single_threaded
 def bootstrap_stability(
     model: PersonaModel,
     X: np.ndarray,
@@ -233,6 +235,7 @@ def bootstrap_stability(
     }
 
 
+@single_threaded
 def split_half_stability(
     model: PersonaModel,
     halves: tuple[np.ndarray, np.ndarray] | None,

@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from .model import PersonaModel
+from .model import PersonaModel, single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +89,7 @@ def _fit(model: PersonaModel, X: np.ndarray) -> PersonaModel | None:
         return None
 
 
+@single_threaded
 def select_model(
     X: np.ndarray,
     *,
