@@ -8,6 +8,7 @@ bodies are identical. Tables travel as Arrow in both directions.
 from __future__ import annotations
 
 import logging
+import tempfile
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -44,7 +45,7 @@ def _from_arrow(table: pa.Table) -> pd.DataFrame:
 
 
 class DuckDBEngine:
-    """Embedded DuckDB (default): an explicit in-memory connection.
+    """Embedded DuckDB (default): an explicit in-memory connection, bounded by ``data.duckdb_memory_limit``.
 
     Parameters
     ----------
@@ -61,10 +62,17 @@ class DuckDBEngine:
         import duckdb
 
         self.con = duckdb.connect()
+        # joins and aggregations larger than the memory limit spill here (removed on close)
+        self._tmp = tempfile.TemporaryDirectory(prefix="flexpersona-duckdb-")
+        self.con.execute("SET temp_directory = $d", {"d": self._tmp.name})
         if threads is not None:
             self.con.execute(f"SET threads = {int(threads)}")
-        if memory_limit is not None:
-            self.con.execute("SET memory_limit = $m", {"m": memory_limit})
+        if memory_limit:
+            try:
+                self.con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
+            except duckdb.Error as exc:
+                msg = f"data.duckdb_memory_limit {memory_limit!r} is not a memory size ({exc}); use e.g. '4GB'"
+                raise ConfigError(msg) from None
 
     def register(self, name: str, df: pd.DataFrame) -> None:
         # copied into a DuckDB table (not an Arrow view) so that the optimiser knows its size
@@ -87,6 +95,7 @@ class DuckDBEngine:
 
     def close(self) -> None:
         self.con.close()
+        self._tmp.cleanup()
 
 
 class SparkEngine:
@@ -150,7 +159,7 @@ def make_engine(config: Config) -> Engine:
     """The engine named by ``config.features.engine`` (``duckdb`` | ``spark``)."""
     name = config.features.engine
     if name == "duckdb":
-        return DuckDBEngine()
+        return DuckDBEngine(memory_limit=getattr(config.data, "duckdb_memory_limit", None))
     if name == "spark":
         return SparkEngine(config.features.spark_master)
     msg = f"features.engine must be one of {', '.join(ENGINES)}, got {name!r}; use --engine duckdb"
