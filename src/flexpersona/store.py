@@ -139,7 +139,7 @@ class Store:
     Layout (all tables in the canonical schema of :mod:`flexpersona.schema`)::
 
         STORE/
-          readings/part-*.parquet   household_id, ts, kwh (sorted by household_id, ts)
+          readings/part-*.parquet   household_id, ts, kwh (one row per household x half-hour; no order)
           households.parquet        household_id, group, acorn, acorn_grouped
           tariff.parquet            ts, band, price
           survey.parquet            household_id, Q01.. (strings; may be absent)

@@ -26,7 +26,7 @@ def staged_select(rel: str, header: list[str], file_idx: int, file: str) -> str:
     grp = find_column(header, "stdorToU", file, required=False)
     acorn = find_column(header, "Acorn", file, required=False)
     acg = find_column(header, "Acorn_grouped", file, required=False)
-    opt = lambda i: f"NULLIF(trim(c{i}), '')" if i is not None else "NULL"  # noqa: E731
+    opt = lambda i: id_sql(f"c{i}") if i is not None else "NULL"  # noqa: E731
     return (
         f"SELECT {file_idx} AS file_idx, {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, "
         f"c{ts} AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "

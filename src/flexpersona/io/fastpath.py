@@ -2,7 +2,7 @@
 
 For the common, big case -- London Datastore (or Kaggle half-hourly) CSV files on disk with ISO timestamps --
 every file is read once by DuckDB and written at once as Parquet, partitioned by a small code
-``<reason>_<group>`` (``0`` = a kept row; the group as ``treatment``/``control``/``none``). The kept
+``4 * reason + group`` (reason ``0`` = a kept row; group none/control/treatment/other). The kept
 partition *is* the readings table; everything else is computed from the Parquet with columnar aggregations:
 
 * row accounting, ledger counts and group evidence per household from one ``GROUP BY`` of the (few) files;
@@ -47,6 +47,8 @@ REASON_CODES = {1: "missing_household_id", 2: "unparseable_timestamp", 3: "off_g
 BITMAP_BYTES = 256 * 1024**2
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}")
 _LABEL = {"treatment": "ToU", "control": "Std"}
+#: Group code ``g`` of :func:`_rows_sql` -> group.
+_GROUPS = ("none", "control", "treatment", "other")
 
 
 def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
@@ -68,16 +70,17 @@ def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
 
 
 def _rows_sql(layout_select: str, cap: float, shift: str) -> str:
-    """Typed rows with their code ``r`` (0 kept, else :data:`REASON_CODES`) and group code ``g``."""
+    """Typed rows with their code ``r`` (0 kept, else :data:`REASON_CODES`) and group code ``g`` (:data:`_GROUPS`)."""
     treat = ", ".join(f"'{k}'" for k, v in GROUP_LABELS.items() if v == "treatment")
     ctrl = ", ".join(f"'{k}'" for k, v in GROUP_LABELS.items() if v == "control")
     return f"""
         SELECT line, household_id, ts, kwh,
             CASE WHEN household_id IS NULL THEN 1 WHEN ts IS NULL THEN 2
-                 WHEN minute(ts) % 30 <> 0 OR microsecond(ts) <> 0 THEN 3 WHEN bad_value THEN 4
+                 WHEN epoch_us(ts) % 1800000000 <> 0 THEN 3 WHEN bad_value THEN 4
                  WHEN kwh < 0 THEN 5 WHEN kwh > CAST('{cap!r}' AS DOUBLE) THEN 6 ELSE 0 END AS r,
-            CASE WHEN grp_raw IS NULL THEN 'none' WHEN lower(grp_raw) IN ({treat}) THEN 'treatment'
-                 WHEN lower(grp_raw) IN ({ctrl}) THEN 'control' ELSE 'other' END AS g
+            CASE grp_raw WHEN 'Std' THEN 1 WHEN 'ToU' THEN 2 ELSE
+                CASE WHEN grp_raw IS NULL THEN 0 WHEN lower(grp_raw) IN ({ctrl}) THEN 1
+                     WHEN lower(grp_raw) IN ({treat}) THEN 2 ELSE 3 END END AS g
         FROM (SELECT line, household_id, CASE WHEN isnan(kwh) THEN NULL ELSE kwh END AS kwh, bad_value, grp_raw,
                      CASE WHEN ts_raw[5] = '-' THEN try_cast(ts_raw AS TIMESTAMP) END {shift} AS ts
               FROM ({layout_select}))
@@ -139,7 +142,7 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
         line_selects[idx] = (_rows_sql(with_line, cap, shift), params)
         target = _q(workdir / f"f{idx}")
         _run(con, f"""
-            COPY (SELECT household_id, ts, kwh, r || '_' || g AS p FROM ({_rows_sql(no_line, cap, shift)}))
+            COPY (SELECT household_id, ts, kwh, r * 4 + g AS p FROM ({_rows_sql(no_line, cap, shift)}))
             TO '{target}' (FORMAT parquet, PARTITION_BY (p), COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
         """, params, src.name)
         files.append({"file_idx": idx, "file": src.name, "layout": kind})
@@ -148,8 +151,8 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
     parts = []
     for f in files:
         for p in sorted((workdir / f"f{f['file_idx']}").glob("p=*/*.parquet")):
-            r, g = p.parent.name[2:].split("_", 1)
-            parts.append((str(p), f["file_idx"], int(r), g, f["layout"]))
+            r, g = divmod(int(p.parent.name[2:]), 4)
+            parts.append((str(p), f["file_idx"], r, _GROUPS[g], f["layout"]))
     if not parts or any(r == 2 or g == "other" for _, _, r, g, _ in parts):
         logger.info("non-ISO timestamps, unknown group labels or no rows: the general ingest path runs")
         shutil.rmtree(workdir, ignore_errors=True)
