@@ -32,4 +32,4 @@ def run_demo(
         trial = simulate_trial(n_treatment, n_control, seed=seed, personas="four", predictable=True)
         write_trial(trial, data, "ukds")
         write_json(spec, spec_path)
-    return run([data], out, config=config, layout="ukds", progress=progress)
+    return run([data], out, config=config, progress=progress)
