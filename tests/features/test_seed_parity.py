@@ -128,3 +128,13 @@ def test_feature_table_contract(result):
     assert {"event_id", "band", "start", "end", "n_halfhours", "response_pct", "ci_low", "ci_high",
             "n_households", "mean_kw_change"} <= set(ev.columns)  # fmt: skip
     assert (ev["n_households"] <= 20).all()
+
+
+def test_split_half_responses(result):
+    f = result.features
+    for m in ("high", "low"):
+        a, b, full = f[f"{m}_response_pct_h1"], f[f"{m}_response_pct_h2"], f[f"{m}_response_pct"]
+        assert a.notna().all() and b.notna().all()
+        assert not np.allclose(a, b)
+        # the full-year estimate lies between the two halves (a ratio of pooled sums)
+        assert ((full >= np.minimum(a, b) - 1e-9) & (full <= np.maximum(a, b) + 1e-9)).all()

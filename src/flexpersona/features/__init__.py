@@ -57,6 +57,7 @@ RESPONSE_COLUMNS = (
     "high_response_pct_weekday", "high_response_pct_weekend",
     *(f"high_response_pct_{t}" for t in TOD_NAMES),
     "rebound_pct", "rebound_ci_low", "rebound_ci_high", "normal_response_pct",
+    "high_response_pct_h1", "high_response_pct_h2", "low_response_pct_h1", "low_response_pct_h2",
     "n_high_halfhours", "n_low_halfhours",
 )  # fmt: skip
 
@@ -246,6 +247,9 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
         r["rebound_ci_low"] = per["rebound_ci_low"].to_numpy()
         r["rebound_ci_high"] = per["rebound_ci_high"].to_numpy()
         r["normal_response_pct"] = per["normal_pct"].to_numpy()
+        for m in ("high", "low"):
+            for h in ("h1", "h2"):
+                r[f"{m}_response_pct_{h}"] = per[f"{m}_{h}_pct"].to_numpy()
         r["n_high_halfhours"] = per["high_n"].to_numpy(dtype="int64")
         r["n_low_halfhours"] = per["low_n"].to_numpy(dtype="int64")
     return r

@@ -35,6 +35,8 @@ MEASURES: dict[str, tuple[tuple[str, ...], int | None]] = {
     "pseudo": (("pseudo",), None),
     "normal": (("normal",), None),
 }
+#: Point estimates on the first (h1) and second (h2) half of the observed trial days (split-half stability).
+HALF_MEASURES = {f"{m}_{h}": m for m in ("high", "low") for h in ("h1", "h2")}
 
 
 def block_weights(n_days: int, block_days: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -254,6 +256,19 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
                 "ci_high": float(_nanpercentile(cr[None, :], [97.5])[0, 0]),
                 "n_households": int(sel.sum()),
             }
+    # halves of the observed trial period (the days with any reading), split at its middle day
+    D = len(arr.wkend)
+    observed = np.flatnonzero(sum(arr.n[c].sum(axis=0) for c in CATEGORIES) > 0)
+    cut = int(observed[len(observed) // 2]) if len(observed) else D // 2
+    for name, m in HALF_MEASURES.items():
+        cats = MEASURES[m][0]
+        mask = np.arange(D) < cut if name.endswith("h1") else np.arange(D) >= cut
+        Y = _sum_cats(arr.y, cats, mask.astype(float)).sum(axis=1)
+        YH = _sum_cats(arr.yhat, cats, mask.astype(float)).sum(axis=1)
+        N = _sum_cats(arr.n, cats, mask.astype(float)).sum(axis=1)
+        pct = _pct(Y - YH, YH)
+        pct[(N == 0) | dead] = np.nan
+        out[f"{name}_pct"] = pct
     return pd.DataFrame(out), cohort
 
 
