@@ -92,7 +92,7 @@ def test_no_structure_gives_the_continuum():
     assert (res.personas["persona_id"] == "P0").all() and (res.personas["persona_name"] == "continuum").all()
     assert res.personas["membership"].isna().all()
     assert "No persona structure exists" in res.stability["message"]
-    assert not res.selection["chosen"].any()
+    assert not res.selection["chosen"].any() and res.stability["chosen"] is None
 
 
 def test_name_override_from_config():
@@ -128,3 +128,8 @@ def test_save_and_cli(tmp_path, planted):
         assert (run / name).exists()
     missing = CliRunner().invoke(main, ["personas", str(tmp_path / "run"), "--method", "seed"])
     assert missing.exit_code == 2 and "peak_reduction_weekday" in missing.output
+
+
+def test_cli_help_has_an_example():
+    result = CliRunner().invoke(main, ["personas", "--help"])
+    assert result.exit_code == 0 and "flexpersona personas run1" in result.output

@@ -265,7 +265,7 @@ def _build_default(
         names = pd.DataFrame({"persona_id": ["P0"], "persona_name": ["continuum"],
                               "persona_rationale": [NO_STRUCTURE_MESSAGE]})
         stability.update(message=NO_STRUCTURE_MESSAGE, bootstrap_ari_mean=None, split_half_ari=None,
-                         split_half_available=False)
+                         split_half_available=False, chosen=None, best_candidate_without_structure=sel.chosen)
         selection = sel.table.assign(chosen=False)
         model = None
     else:
