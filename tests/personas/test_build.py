@@ -133,3 +133,18 @@ def test_save_and_cli(tmp_path, planted):
 def test_cli_help_has_an_example():
     result = CliRunner().invoke(main, ["personas", "--help"])
     assert result.exit_code == 0 and "flexpersona personas run1" in result.output
+
+
+def test_a_feature_without_values_names_the_fix():
+    df = planted_features(60, seed=1)
+    df["low_response_pct"] = np.nan
+    with pytest.raises(StageError, match="low_response_pct has no value at all"):
+        build_personas(df, Config())
+
+
+def test_without_mixtures_k_is_the_majority_of_internal_indices():
+    df = planted_features(200, seed=1)
+    res = build_personas(df, Config().replace(personas={**FAST, "algorithms": ["kmeans", "ward"]}))
+    votes = res.stability["votes"]
+    assert "bic" not in votes and res.stability["chosen"]["k"] == votes["internal_majority"]
+    assert res.stability["chosen"]["algorithm"] in {"kmeans", "ward"}

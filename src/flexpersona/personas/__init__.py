@@ -223,7 +223,9 @@ def _build_default(
     ok, reasons = _finite_rows(features, cols)
     n_ok = int(ok.sum())
     if n_ok < 10:
-        msg = f"only {n_ok} households have finite {', '.join(cols)}; personas need at least 10"
+        empty = [c for c in cols if not np.isfinite(pd.to_numeric(features[c], errors="coerce").astype(float)).any()]
+        hint = f" ({', '.join(empty)} has no value at all: drop it from personas.features)" if empty else ""
+        msg = f"only {n_ok} households have finite {', '.join(cols)}{hint}; personas need at least 10"
         raise StageError(msg)
     ids = features.loc[ok, "household_id"].astype(str)
     X = features.loc[ok, cols].astype(float).to_numpy()

@@ -206,7 +206,8 @@ def select_model(
         counts = pd.Series(internal).value_counts()
         majority = int(min(counts[counts == counts.max()].index))
         votes["internal_majority"] = majority
-        votes["agree_with_bic"] = bool(majority == k_star)
+        if "bic" in votes:
+            votes["agree_with_bic"] = bool(majority == k_star)
     key = (str(chosen_row["algorithm"]), int(chosen_row["k"]), str(chosen_row["covariance_type"]))
     table["chosen"] = (
         (table["algorithm"] == key[0]) & (table["k"] == key[1]) & (table["covariance_type"] == key[2])
