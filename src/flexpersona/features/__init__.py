@@ -26,7 +26,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import ConfigError, StageError
-from ..schema import CONTROL, GROUPS, TREATMENT
+from ..schema import GROUPS, TREATMENT
 from ..store import Store
 from . import definitions as q
 from .bills import bill_decomposition

@@ -31,7 +31,7 @@ results are per household or smaller):
 
 from __future__ import annotations
 
-from .calendar import CATEGORIES, INTERVAL_CATS
+from .calendar import INTERVAL_CATS
 
 # -- conditional means: name -> condition over rd --------------------------------------------------------
 #: Seed (METHODS A) subsets of the baseline and trial years; means are Σ kWh / n over the subset.
