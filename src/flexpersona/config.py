@@ -8,7 +8,7 @@ Every option of every stage lives here, so that a run is fully described by its 
     [features]
     engine = "duckdb"
     [personas]
-    names = { 0 = "Early birds" }
+    names = { P1 = "Early birds" }
 
 Each stage owns its section; add fields with defaults only.
 """
