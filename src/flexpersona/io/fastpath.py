@@ -211,16 +211,26 @@ def _duplicate_households(con: duckdb.DuckDBPyConnection, kept_paths: list[str])
         SELECT epoch_us(min(f.first)), epoch_us(max(f.last)), count(DISTINCT f.hh)
         FROM fsum f JOIN filemap m USING (path) WHERE m.r = 0
     """).fetchall()[0]
-    span = int((hi - lo) // 1_800_000_000) + 1
-    if span * n_hh / 8 <= BITMAP_BYTES:
-        sql = f"""
-            SELECT household_id FROM read_parquet($p) GROUP BY household_id
-            HAVING count(*) > bit_count(bitstring_agg(CAST((epoch_us(ts) - {int(lo)}) // 1800000000 AS BIGINT),
+    sql = duplicate_households_sql("SELECT household_id AS hh, ts FROM read_parquet($p)", lo, hi, n_hh)
+    return sorted(r[0] for r in con.execute(sql, {"p": kept_paths}).fetchall())
+
+
+def duplicate_households_sql(rows: str, lo_us: int, hi_us: int, n_hh: int) -> str:
+    """SQL listing the households (``hh``) of ``rows`` (``hh``, on-grid ``ts``) with two rows at one half-hour.
+
+    Per household, ``count(*)`` against the number of distinct half-hours, counted as the set bits of a
+    bitmap over ``[lo_us, hi_us]`` (epoch microseconds): a fixed-size state per household instead of a hash
+    table over every (household, half-hour). When the bitmaps would exceed :data:`BITMAP_BYTES` in total
+    (decades of data), a hash aggregate that spills to the temp directory.
+    """
+    span = int((hi_us - lo_us) // 1_800_000_000) + 1
+    if span * max(n_hh, 1) / 8 <= BITMAP_BYTES:
+        return f"""
+            SELECT hh FROM ({rows}) GROUP BY hh
+            HAVING count(*) > bit_count(bitstring_agg(CAST((epoch_us(ts) - {int(lo_us)}) // 1800000000 AS BIGINT),
                                                       0, {span - 1}))
         """
-    else:  # pragma: no cover - decades of data: a hash aggregate that spills to the temp directory
-        sql = "SELECT DISTINCT household_id FROM read_parquet($p) GROUP BY household_id, ts HAVING count(*) > 1"
-    return sorted(r[0] for r in con.execute(sql, {"p": kept_paths}).fetchall())
+    return f"SELECT DISTINCT hh FROM ({rows}) GROUP BY hh, ts HAVING count(*) > 1"
 
 
 def _resolve_duplicates(con, workdir: Path, dup_hh: list[str], line_selects, files, layouts, parts) -> None:

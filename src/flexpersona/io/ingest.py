@@ -434,7 +434,23 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
     # parsed stays a view over staged: cheaper than materialising it again
     _lap("parse timestamps")
     layouts = sorted({f["layout"] for f in files})
-    con.execute("CREATE TABLE dupkeys AS SELECT hh, ts FROM parsed WHERE reason IS NULL GROUP BY ALL HAVING count(*) > 1")
+    # one pass for every per-household and per-layout count (the result is small)
+    con.execute("""
+        CREATE TABLE summary AS
+        SELECT hh, layout, year(ts) AS y, reason, count(*) AS n, count(kwh) AS n_values, min(ts) AS first,
+               max(ts) AS last
+        FROM parsed GROUP BY ALL
+    """)
+    # duplicates: first the households that have any (bitmap per household), then their (hh, ts) keys
+    lo, hi, n_hh = con.execute("SELECT epoch_us(min(first)), epoch_us(max(last)), count(DISTINCT hh) "
+                               "FROM summary WHERE reason IS NULL").fetchall()[0]
+    if lo is None:
+        con.execute("CREATE TABLE dup_hh (hh VARCHAR)")
+    else:
+        rows = "SELECT hh, ts FROM parsed WHERE reason IS NULL"
+        con.execute(f"CREATE TABLE dup_hh AS {fastpath.duplicate_households_sql(rows, lo, hi, n_hh)}")
+    con.execute("CREATE TABLE dupkeys AS SELECT hh, ts FROM parsed SEMI JOIN dup_hh USING (hh) WHERE reason IS NULL "
+                "GROUP BY ALL HAVING count(*) > 1")
     lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in layouts)
     con.execute(f"""
         CREATE TABLE dupinfo AS
@@ -452,13 +468,6 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
         UNION ALL SELECT hh, ts, kwh FROM dupinfo
     """)
     _lap("merge duplicates")
-    # one pass for every per-household and per-layout count (the result is small)
-    con.execute("""
-        CREATE TABLE summary AS
-        SELECT hh, layout, year(ts) AS y, reason, count(*) AS n, count(kwh) AS n_values, min(ts) AS first,
-               max(ts) AS last
-        FROM parsed GROUP BY ALL
-    """)
     return {
         "files": files_df,
         "files_by_layout": {k: int(v) for k, v in files_df["layout"].value_counts().items()},
