@@ -134,6 +134,7 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
     con.execute("SET preserve_insertion_order = false")
     workdir.mkdir(parents=True, exist_ok=True)
     files: list[dict[str, Any]] = []
+    parts: list[tuple[str, int, int, str, str]] = []  # (path, file_idx, reason code, group, layout)
     line_selects: dict[int, tuple[str, dict[str, str]]] = {}
     for idx, (src, header, kind) in enumerate(tqdm(readings, desc="reading", unit="file", disable=not progress)):
         rel, params = register_relation(con, src, header)
@@ -146,15 +147,16 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
             TO '{target}' (FORMAT parquet, PARTITION_BY (p), COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
         """, params, src.name)
         files.append({"file_idx": idx, "file": src.name, "layout": kind})
-    logger.info("ingest step stream files to Parquet: %.2f s", time.perf_counter() - t0)
-
-    parts = []
-    for f in files:
-        for p in sorted((workdir / f"f{f['file_idx']}").glob("p=*/*.parquet")):
+        for p in sorted((workdir / f"f{idx}").glob("p=*/*.parquet")):
             r, g = divmod(int(p.parent.name[2:]), 4)
-            parts.append((str(p), f["file_idx"], r, _GROUPS[g], f["layout"]))
-    if not parts or any(r == 2 or g == "other" for _, _, r, g, _ in parts):
-        logger.info("non-ISO timestamps, unknown group labels or no rows: the general ingest path runs")
+            parts.append((str(p), idx, r, _GROUPS[g], kind))
+        if any(r == 2 or g == "other" for _, i, r, g, _ in parts if i == idx):
+            logger.info("%s: a timestamp that is not ISO or an unknown group label: the general ingest path runs",
+                        src.name)
+            parts = []
+            break
+    logger.info("ingest step stream files to Parquet: %.2f s", time.perf_counter() - t0)
+    if not parts:  # no rows at all, or a file needs the general path
         shutil.rmtree(workdir, ignore_errors=True)
         con.execute("SET preserve_insertion_order = true")
         return None
