@@ -87,3 +87,20 @@ def test_partial_run_and_force(tmp_path, fake_stages):
     assert res.ran == ["personas"]
     res = pipeline.run(None, out, start="personas", stop="personas", force=True)
     assert res.ran == ["personas"]
+
+
+def test_failed_stage_leaves_manifest_of_finished_stages(tmp_path, fake_stages, monkeypatch):
+    def boom(ctx):
+        raise StageError("planted failure")
+
+    broken = pipeline.STAGE_DEFS["personas"]
+    monkeypatch.setitem(pipeline.STAGE_DEFS, "personas",
+                        pipeline.Stage("personas", broken.sections, broken.reads, broken.writes, boom))
+    data = tmp_path / "data.csv"
+    data.write_text("x\n1\n")
+    out = tmp_path / "run"
+    with pytest.raises(StageError, match="planted failure"):
+        pipeline.run([data], out)
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["stages"]) == {"ingest", "features"}
+    assert manifest["inputs"]["inputs"] == [str(data.resolve())]

@@ -354,18 +354,26 @@ def run(
             "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         }
         ran.append(name)
-    manifest = {
-        "flexpersona": __version__,
-        "config": config.to_dict(),
-        "inputs": ctx.run_inputs.to_dict() if ctx.run_inputs else {},
-        "input_fingerprints": {str(p): file_fingerprint(p) for p in _input_files(ctx.run_inputs)},
-        "versions": _versions(config),
-        "stages": stages_state,
-        "last_run": {"ran": ran, "reused": reused, "seconds": round(time.perf_counter() - t_all, 3)},
-        "counts": _summary_counts(ctx),
-    }
+        # Written after every stage, so that a later failure still leaves an honest record.
+        manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
+        write_json(manifest, manifest_path)
+    manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
     write_json(manifest, manifest_path)
     return RunResult(run_dir=run_dir, ran=ran, reused=reused, manifest=manifest)
+
+
+def _manifest(ctx: RunContext, stages_state: dict[str, Any], ran: list[str], reused: list[str],
+              seconds: float) -> dict[str, Any]:
+    return {
+        "flexpersona": __version__,
+        "config": ctx.config.to_dict(),
+        "inputs": ctx.run_inputs.to_dict() if ctx.run_inputs else {},
+        "input_fingerprints": {str(p): file_fingerprint(p) for p in _input_files(ctx.run_inputs)},
+        "versions": _versions(ctx.config),
+        "stages": stages_state,
+        "last_run": {"ran": ran, "reused": reused, "seconds": round(seconds, 3)},
+        "counts": _summary_counts(ctx),
+    }
 
 
 def _versions(config: Config) -> dict[str, str]:

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Config
 from ..errors import StageError
+from ..explain.runfolder import read_explain_tables
 from ..store import atomic_path, read_json
 from . import figures as F
 
@@ -86,8 +87,7 @@ def load_run(run_dir: str | Path) -> RunTables:
         p = run / name
         return read_json(p) if p.exists() else None
 
-    explain_dir = run / "explain"
-    explain = {p.stem: pd.read_csv(p) for p in sorted(explain_dir.glob("*.csv"))} if explain_dir.is_dir() else {}
+    explain = read_explain_tables(run)
     personas = table("personas.parquet")
     pca = table("persona_pca.csv")  # the personas stage's PCA picture (household_id, pc1, pc2)
     if personas is not None and pca is not None and {"pc1", "pc2"} <= set(pca.columns) and "pc1" not in personas.columns:

@@ -355,8 +355,10 @@ def read_explain(run_dir: str | Path) -> dict[str, Any]:
     """Explain tables of a run folder by name (``explain/*.csv``) plus ``summary`` (``summary.json``)."""
     from ..store import read_json
 
+    from ..explain.runfolder import read_explain_tables
+
     d = Path(run_dir) / "explain"
-    out: dict[str, Any] = {p.stem: pd.read_csv(p) for p in sorted(d.glob("*.csv"))} if d.is_dir() else {}
+    out: dict[str, Any] = dict(read_explain_tables(run_dir))
     if (d / "summary.json").exists():
         out["summary"] = read_json(d / "summary.json")
     return out
