@@ -1,0 +1,68 @@
+"""The whole pipeline on real LCL fragments (issue 6 and 8 acceptance): hh2013 pieces + the real tariff,
+households file and Kaggle daily baseline → a report; ``flexpersona eda`` works on the finished run."""
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+from flexpersona.cli import main
+from flexpersona.config import Config
+from flexpersona.pipeline import STAGES, run
+
+LCL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lcl"
+pytestmark = [
+    pytest.mark.skipif(not (LCL / "hh2013").is_dir(), reason="../shared/data/lcl is absent"),
+    pytest.mark.slow,
+]
+
+# Two control pieces and two dToU pieces (the hh2013 folder holds pieces 1-20 Std and 135-149 ToU).
+PIECES = ["block2sep.csv", "block3sep.csv", "block137sep.csv", "block138sep.csv"]
+
+
+@pytest.fixture(scope="module")
+def real_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("real-run")
+    cfg = Config().replace(features={"bootstrap_replicates": 100}, personas={"bootstrap_resamples": 20})
+    result = run(
+        [LCL / "hh2013" / p for p in PIECES],
+        out,
+        config=cfg,
+        tariff=LCL / "tariffs" / "Tariffs.xlsx",
+        households=LCL / "households" / "informations_households.csv",
+        daily=[LCL / "kaggle_daily"],
+    )
+    return out, result
+
+
+def test_real_run_ends_with_a_report(real_run):
+    out, result = real_run
+    assert result.ran == list(STAGES)
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script src=" not in html and '<link rel="stylesheet" href="http' not in html
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert set(manifest["stages"]) == set(STAGES)
+    info = manifest["stages"]["features"]["counts"]["info"]
+    assert info["reference"] == "within_trial"  # real 2013-only files: no half-hourly baseline
+    features = pd.read_parquet(out / "features.parquet")
+    ledger = pd.read_parquet(out / "ledger.parquet")
+    kept_treatment = ledger[(ledger["group"] == "treatment") & (ledger["status"] == "kept")]
+    assert set(features["household_id"]) == set(kept_treatment["household_id"])
+    # Every input household is accounted for in the ledger.
+    ids = set()
+    for p in PIECES:
+        ids |= set(pd.read_csv(LCL / "hh2013" / p, usecols=["LCLid"])["LCLid"])
+    assert ids == set(ledger["household_id"])
+    summary = json.loads((out / "explain" / "summary.json").read_text())
+    assert summary["survey_given"] is False
+    assert (out / "toolkit.md").exists() and (out / "targets.csv").exists()
+
+
+def test_eda_command_on_the_finished_real_run(real_run):
+    out, _ = real_run
+    result = CliRunner().invoke(main, ["eda", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (out / "eda" / "summary.json").exists()
+    assert list((out / "figures").glob("eda_*.png"))
