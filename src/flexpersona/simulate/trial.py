@@ -122,6 +122,8 @@ def plan_trial(
     missing_share: float = 0.01,
     late_joiner_share: float = 0.05,
     trend_pct: float = -3.0,
+    persona_centres: dict[str, tuple[float, float]] | None = None,
+    persona_spread: float | None = None,
 ) -> TrialPlan:
     """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
     if n_treatment < 0 or n_control < 0 or n_treatment + n_control == 0:
@@ -133,6 +135,10 @@ def plan_trial(
     if personas not in ("four", "none"):
         msg = f"unknown personas={personas!r}; use 'four' or 'none'"
         raise ConfigError(msg)
+    if personas != "four" and (persona_centres is not None or persona_spread is not None):
+        msg = "persona_centres and persona_spread apply to planted personas only: use personas='four'"
+        raise ConfigError(msg)
+    _personas.resolve_centres(persona_centres, persona_spread)  # fail early on a bad override
     s, e = _parse_period(start, end, baseline_year, trial_year)
     axis = time_axis(s, e)
     n = n_treatment + n_control
@@ -162,7 +168,9 @@ def plan_trial(
     persona[t_idx] = _personas.assign_personas(
         prng, len(t_idx), personas, lifestyle_trait=lifestyle_trait[t_idx] if predictable else None
     )
-    high[t_idx], low[t_idx] = _personas.draw_effects(prng, persona[t_idx])
+    high[t_idx], low[t_idx] = _personas.draw_effects(
+        prng, persona[t_idx], centres=persona_centres, spread=persona_spread
+    )
     if volatility_effect and len(t_idx) > 1:
         v = volatility_trait[t_idx]
         high[t_idx] += volatility_effect * (v - v.mean()) / (v.std() + 1e-12)
@@ -216,6 +224,10 @@ def plan_trial(
         "predictable": predictable, "missing_share": missing_share, "late_joiner_share": late_joiner_share,
         "trend_pct": trend_pct,
     }  # fmt: skip
+    if persona_centres is not None or persona_spread is not None:
+        cen, sd = _personas.resolve_centres(persona_centres, persona_spread)
+        info["persona_centres"] = {k: list(v) for k, v in cen.items()}
+        info["persona_spread"] = sd
     return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info)
 
 
@@ -334,6 +346,8 @@ def simulate_trial(
     late_joiner_share: float = 0.05,
     trend_pct: float = -3.0,
     daily: bool = True,
+    persona_centres: dict[str, tuple[float, float]] | None = None,
+    persona_spread: float | None = None,
 ) -> SimulatedTrial:
     """Simulate a dynamic-pricing trial with planted personas (in memory).
 
@@ -367,6 +381,12 @@ def simulate_trial(
         Trial-year trend common to all households [%] (mean over the trial year).
     daily
         Also compute the daily aggregates.
+    persona_centres
+        Overrides of the planted persona centres, ``persona -> (High %, Low %)`` (some or all of the four);
+        None keeps :data:`flexpersona.simulate.personas.CENTRES`. Only with ``personas="four"``.
+    persona_spread
+        Standard deviation of household effects around their persona centre [percentage points]; None keeps
+        :data:`flexpersona.simulate.personas.SPREAD_PCT` (2.5). Only with ``personas="four"``.
 
     Returns
     -------
@@ -382,7 +402,8 @@ def simulate_trial(
         n_treatment, n_control, seed=seed, baseline_year=baseline_year, trial_year=trial_year, start=start,
         end=end, personas=personas, schedule=schedule, volatility_effect=volatility_effect,
         predictable=predictable, survey=survey, missing_share=missing_share,
-        late_joiner_share=late_joiner_share, trend_pct=trend_pct,
+        late_joiner_share=late_joiner_share, trend_pct=trend_pct, persona_centres=persona_centres,
+        persona_spread=persona_spread,
     )  # fmt: skip
     idx = np.arange(plan.n)
     kwh, present = generate_block(plan, idx)
