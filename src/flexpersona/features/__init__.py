@@ -168,12 +168,16 @@ def _choose_reference(coverage: pd.DataFrame, hh: pd.DataFrame, n_base: int, con
 def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) -> dict[str, Any]:
     """All passes over the readings; returns small pandas tables and the calendar."""
     out: dict[str, Any] = {}
-    engine.register("hh", hh)
+    # hid: the household's position, part of the integer cell key ``hcell`` of the SQL
+    engine.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
     engine.readings(store.readings_glob)
     tariff = store.read("tariff")
     cal0 = build_calendar(tariff, config, reference="baseline", lifestyle_source="halfhourly")
     engine.register("cal", cal0.table)
     engine.view("rd", q.RD)
+    # pass 1: per household x day and per household x class of half-hours (any reference)
+    for name, sql in q.PASS1:
+        engine.table(name, sql)
     coverage = engine.fetch(q.COVERAGE)
     n_base = int((cal0.table["is_base"] == 1).sum())
     choice = _choose_reference(coverage, hh, n_base, config)
@@ -188,13 +192,16 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) 
     cal = build_calendar(tariff, config, reference=choice["reference"], lifestyle_source=life_source)
     engine.register("cal", cal.table)
     engine.view("rd", q.RD)
+    engine.view("hday_l", q.with_life("hday", life_source))
+    engine.view("hcls_l", q.with_life("hcls", life_source))
     for name, sql in q.TABLES:
         engine.table(name, sql)
     for name, sql in q.VIEWS_AFTER_REF:
         engine.view(name, sql)
     for name, sql in q.REUSED:
         (engine.table if engine.cache_reused else engine.view)(name, sql)
-    engine.table("kt", q.KT)
+    for name, sql in q.TABLES_AFTER_TRH:
+        engine.table(name, sql)
     out["household_means"] = engine.fetch(q.HOUSEHOLD_MEANS)
     out["seed_daily"] = engine.fetch(q.SEED_DAILY)
     out["daily_stats"] = engine.fetch(q.DAILY_STATS) if life_source != "daily" else None

@@ -15,8 +15,10 @@ Columns of the calendar
 [GBP/kWh] (band price from ``Config.data``; baseline: null), ``peak`` (seed peak windows 07:00-09:00 and
 16:00-20:00), ``daytime`` (07:00-18:59), ``cat`` (response category of a trial half-hour, see
 :data:`CATEGORIES`), ``event_id`` (index of the tariff event, a run of consecutive High or Low half-hours;
-null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference) and ``life`` (1 if it
-feeds the half-hourly lifestyle features).
+null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference), ``life`` (1 if it
+feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the ``within_trial_normal`` lifestyle selection, whatever
+the source), ``mwin``/``ewin`` (windows 07:00-08:59 and 16:00-19:59 by slot) and ``cell`` (integer key of
+the reference cell, ``slot + 48·wkend + 96·(period − 1)``).
 
 Time of day of High half-hours (by the start of the half-hour): night 00:00-05:59, morning 06:00-11:59,
 afternoon 12:00-16:59, evening 17:00-23:59.
@@ -58,6 +60,8 @@ CATEGORIES = (*HIGH_CATS, "low", "rebound", "pseudo", "normal")
 INTERVAL_CATS = CATEGORIES[:-1]
 
 REFERENCES = ("auto", "baseline", "within_trial")
+#: Number of integer cell keys ``cell = slot + 48·wkend + 96·(period − 1)`` (period <= 12).
+CELL_KEYS = 1152
 
 
 def tod_of_slot(slot: np.ndarray) -> np.ndarray:
@@ -150,9 +154,14 @@ def build_calendar(
     else:
         msg = f"features.reference_period must be month or season, got {f.reference_period!r}"
         raise ConfigError(msg)
+    # integer key of the reference cell (slot x day type x period), dense in 0..CELL_KEYS-1
+    cal["cell"] = cal["slot"] + 48 * cal["wkend"] + 96 * (cal["period"] - 1)
     hour = ts.dt.hour
     cal["peak"] = hour.isin([7, 8, 16, 17, 18, 19]).astype("int64")
     cal["daytime"] = ((hour >= 7) & (hour <= 18)).astype("int64")
+    slot_v = cal["slot"].to_numpy()
+    cal["mwin"] = ((slot_v >= 14) & (slot_v < 18)).astype("int64")
+    cal["ewin"] = ((slot_v >= 32) & (slot_v < 40)).astype("int64")
     prices = {HIGH: d.high_price, NORMAL: d.normal_price, LOW: d.low_price}
     cal["price"] = cal["band"].map(prices).astype("float64")
 
@@ -236,11 +245,13 @@ def build_calendar(
         msg = f"reference must be baseline or within_trial here, got {reference!r}"
         raise ConfigError(msg)
     cal["ref"] = ref.astype("int64")
+    busy_days = np.unique(day[is_t & (cat != "normal")])
+    life_w = is_t & ~np.isin(day, busy_days)
+    cal["life_w"] = life_w.astype("int64")
     if lifestyle_source == "halfhourly":
         life = cal["is_base"].to_numpy() == 1
     elif lifestyle_source == "within_trial_normal":
-        busy_days = np.unique(day[is_t & (cat != "normal")])
-        life = is_t & ~np.isin(day, busy_days)
+        life = life_w
     else:
         life = np.zeros(n, dtype=bool)
     cal["life"] = life.astype("int64")
@@ -250,6 +261,6 @@ def build_calendar(
     info["rebound_halfhours"] = int(rebound.sum())
     cols = [
         "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
-        "daytime", "cat", "event_id", "ref", "life",
+        "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "mwin", "ewin",
     ]  # fmt: skip
     return TariffCalendar(table=cal[cols], events=events, info=info)

@@ -31,7 +31,7 @@ results are per household or smaller):
 
 from __future__ import annotations
 
-from .calendar import INTERVAL_CATS
+from .calendar import CELL_KEYS, INTERVAL_CATS
 
 # -- conditional means: name -> condition over rd --------------------------------------------------------
 #: Seed (METHODS A) subsets of the baseline and trial years; means are Σ kWh / n over the subset.
@@ -66,10 +66,10 @@ LIFE_MEANS: dict[str, str] = {
     "life_daytime": "life = 1 AND daytime = 1",
     "life_nighttime": "life = 1 AND daytime = 0",
     # 07:00-08:59 and 16:00-19:59 on weekdays (morning and evening peaks)
-    "life_weekday_morning": "life = 1 AND wkend = 0 AND slot >= 14 AND slot < 18",
-    "life_weekday_evening": "life = 1 AND wkend = 0 AND slot >= 32 AND slot < 40",
+    "life_weekday_morning": "life = 1 AND wkend = 0 AND mwin = 1",
+    "life_weekday_evening": "life = 1 AND wkend = 0 AND ewin = 1",
     # 16:00-19:59, every day (evening share)
-    "life_evening": "life = 1 AND slot >= 32 AND slot < 40",
+    "life_evening": "life = 1 AND ewin = 1",
 }
 #: Trial-year sums of the seed's bill and rationality features.
 TRIAL_SUMS: dict[str, tuple[str, str]] = {
@@ -84,19 +84,21 @@ NIGHT_SLOTS_END = 10
 
 
 def _cond_sums(defs: dict[str, str]) -> str:
+    # over ``hcls``: ``kwh`` is a class sum and ``n`` its number of readings
     parts = []
     for name, cond in defs.items():
         parts.append(f"SUM(CASE WHEN {cond} THEN kwh END) AS {name}_sum")
-        parts.append(f"COUNT(CASE WHEN {cond} THEN kwh END) AS {name}_n")
+        parts.append(f"CAST(COALESCE(SUM(CASE WHEN {cond} THEN n END), 0) AS BIGINT) AS {name}_n")
     return ",\n  ".join(parts)
 
 
 # -- relations -------------------------------------------------------------------------------------------
-RD = """
-SELECT r.household_id AS household_id, h.grp AS grp, c.ts AS ts, c.is_base AS is_base,
+# ``hcell``: integer key of household x reference cell (``hh.hid`` is the household's position).
+RD = f"""
+SELECT r.household_id AS household_id, h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.ts AS ts, c.is_base AS is_base,
   c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend, c.month AS month,
   c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
-  c.daytime AS daytime,
+  c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
   c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life, CAST(r.kwh AS DOUBLE) AS kwh
 FROM readings_raw r
 JOIN hh h ON r.household_id = h.household_id
@@ -104,16 +106,45 @@ JOIN cal c ON r.ts = c.ts
 WHERE r.kwh IS NOT NULL
 """
 
+# Pass 1 (independent of the reference and the lifestyle source): per household x day, and per household x
+# class of half-hours (every attribute a seed, lifestyle or bill condition tests).
+HDAY = f"""
+SELECT household_id, grp, day, is_base, is_trial, life_w, SUM(kwh) AS tot, COUNT(*) AS n,
+  MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
+FROM rd GROUP BY household_id, grp, day, is_base, is_trial, life_w
+"""
+
+HCLS = """
+SELECT household_id, grp, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w,
+  SUM(kwh) AS kwh, COUNT(*) AS n
+FROM rd GROUP BY household_id, grp, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w
+"""
+
+#: The ``life`` flag of the day/class tables by lifestyle source (a day-level selection in every case).
+LIFE_FLAG = {"halfhourly": "is_base", "within_trial_normal": "life_w", "daily": "0"}
+
+
+def with_life(table: str, lifestyle_source: str) -> str:
+    """``SELECT`` of a pass-1 table with its ``life`` flag for the lifestyle source."""
+    return f"SELECT *, {LIFE_FLAG[lifestyle_source]} AS life FROM {table}"
+
+
 COVERAGE = """
-SELECT household_id, grp, CAST(SUM(is_base) AS BIGINT) AS n_base, CAST(SUM(is_trial) AS BIGINT) AS n_trial
-FROM rd GROUP BY household_id, grp
+SELECT household_id, grp, CAST(SUM(is_base * n) AS BIGINT) AS n_base, CAST(SUM(is_trial * n) AS BIGINT) AS n_trial
+FROM hday GROUP BY household_id, grp
+"""
+
+REF_M = """
+SELECT household_id, grp, hcell, slot, wkend, period, season, AVG(kwh) AS b, COUNT(*) AS n, SUM(kwh) AS sk
+FROM rd WHERE ref = 1 GROUP BY household_id, grp, hcell, slot, wkend, period, season
 """
 
 
-def _ref(keys: str) -> str:
+def _ref_up(keys: str) -> str:
+    # coarser cells as sums of the reference-period cells (the season is a function of the period)
     return f"""
-SELECT household_id, grp, {keys}, AVG(kwh) AS b, COUNT(*) AS n
-FROM rd WHERE ref = 1 GROUP BY household_id, grp, {keys}
+SELECT household_id, grp, {keys}, SUM(sk) / SUM(n) AS b, CAST(SUM(n) AS BIGINT) AS n
+FROM ref_m GROUP BY household_id, grp, {keys}
 """
 
 
@@ -128,72 +159,97 @@ CTL_T = """
 SELECT ts, SUM(kwh) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
 """
 
+# Per household and trial cell: B_h of the finest cell level with a reference (1 reference period, 2 season,
+# 3 all months) and B_C (leave-one-out for control households, pseudo-treated against the other controls).
+BSEL = f"""
+SELECT hcell, bh, lvl,
+  CASE WHEN grp = 'control' THEN (sb - bh) / NULLIF(nc - 1, 0) ELSE sb / NULLIF(nc, 0) END AS b_c
+FROM (
+  SELECT h.hid * {CELL_KEYS} + c.cell AS hcell, h.grp AS grp,
+    COALESCE(m.b, s.b, a.b) AS bh,
+    CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl,
+    CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
+    CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc
+  FROM hh h
+  CROSS JOIN (SELECT DISTINCT slot, wkend, period, season, cell FROM cal WHERE is_trial = 1) c
+  LEFT JOIN ref_m m ON m.household_id = h.household_id AND m.slot = c.slot AND m.wkend = c.wkend
+    AND m.period = c.period
+  LEFT JOIN ref_s s ON s.household_id = h.household_id AND s.slot = c.slot AND s.wkend = c.wkend
+    AND s.season = c.season
+  LEFT JOIN ref_a a ON a.household_id = h.household_id AND a.slot = c.slot AND a.wkend = c.wkend
+  LEFT JOIN ctl_m cm ON cm.slot = c.slot AND cm.wkend = c.wkend AND cm.period = c.period
+  LEFT JOIN ctl_s cs ON cs.slot = c.slot AND cs.wkend = c.wkend AND cs.season = c.season
+  LEFT JOIN ctl_a ca ON ca.slot = c.slot AND ca.wkend = c.wkend
+) cells
+WHERE bh IS NOT NULL
+"""
+
+# C(t): leave-one-out for control households, all controls otherwise.
 TR = """
-SELECT d.household_id AS household_id, d.grp AS grp, d.ts AS ts, d.day AS day, d.slot AS slot,
-  d.wkend AS wkend, d.period AS period, d.cat AS cat, d.event_id AS event_id, d.price AS price, d.kwh AS y,
-  COALESCE(m.b, s.b, a.b) AS bh,
-  CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl,
-  CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
-  CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc,
-  t.s AS s_t, t.n AS n_t
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
+  CASE WHEN d.grp = 'control' THEN (t.s - d.kwh) / NULLIF(t.n - 1, 0) ELSE t.s / NULLIF(t.n, 0) END AS c_t
 FROM rd d
-LEFT JOIN ref_m m ON m.household_id = d.household_id AND m.slot = d.slot AND m.wkend = d.wkend
-  AND m.period = d.period
-LEFT JOIN ref_s s ON s.household_id = d.household_id AND s.slot = d.slot AND s.wkend = d.wkend
-  AND s.season = d.season
-LEFT JOIN ref_a a ON a.household_id = d.household_id AND a.slot = d.slot AND a.wkend = d.wkend
-LEFT JOIN ctl_m cm ON cm.slot = d.slot AND cm.wkend = d.wkend AND cm.period = d.period
-LEFT JOIN ctl_s cs ON cs.slot = d.slot AND cs.wkend = d.wkend AND cs.season = d.season
-LEFT JOIN ctl_a ca ON ca.slot = d.slot AND ca.wkend = d.wkend
-LEFT JOIN ctl_t t ON t.ts = d.ts
+JOIN bsel b ON b.hcell = d.hcell
+JOIN ctl_t t ON t.ts = d.ts
 WHERE d.is_trial = 1
 """
 
-# C(t) and B_C: leave-one-out for control households (pseudo-treated), all controls otherwise.
-TR_RATIO = """
-SELECT household_id, grp, day, slot, wkend, period, cat, event_id, price, y, bh, lvl,
-  CASE WHEN grp = 'control' THEN (s_t - y) / NULLIF(n_t - 1, 0) ELSE s_t / NULLIF(n_t, 0) END AS c_t,
-  CASE WHEN grp = 'control' THEN (sb - bh) / NULLIF(nc - 1, 0) ELSE sb / NULLIF(nc, 0) END AS b_c
+TRH = """
+SELECT hid, grp, hcell, day, cat, event_id, y, bh, lvl,
+  bh * c_t / NULLIF(b_c, 0) AS yhat, c_t / NULLIF(b_c, 0) AS k
 FROM tr
+WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 """
 
-TRH = """
-SELECT household_id, grp, day, slot, wkend, period, cat, event_id, price, y, bh, lvl,
-  bh * c_t / NULLIF(b_c, 0) AS yhat, c_t / NULLIF(b_c, 0) AS k
-FROM tr_ratio
-WHERE bh IS NOT NULL AND c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
+# Per household x trial day x category x cell level x event: one pass over the trial readings feeds both
+# ``day_agg`` and ``event_agg``.
+TAGG = """
+SELECT hid, day, cat, lvl, event_id, SUM(y) AS sy, SUM(yhat) AS syh, COUNT(*) AS n
+FROM trh GROUP BY hid, day, cat, lvl, event_id
 """
 
 DAY_AGG = """
-SELECT household_id, grp, day, cat, lvl, SUM(y) AS sy, SUM(yhat) AS syh, COUNT(*) AS n
-FROM trh GROUP BY household_id, grp, day, cat, lvl
+SELECT h.household_id AS household_id, h.grp AS grp, a.day AS day, a.cat AS cat, a.lvl AS lvl, a.sy AS sy,
+  a.syh AS syh, a.n AS n
+FROM (
+  SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, CAST(SUM(n) AS BIGINT) AS n
+  FROM tagg GROUP BY hid, day, cat, lvl
+) a JOIN hh h ON h.hid = a.hid
 """
 
 KT = (
-    "SELECT household_id, slot, wkend, period,\n  "
+    "SELECT hcell,\n  "
     + ",\n  ".join(f"SUM(CASE WHEN cat = '{c}' THEN k END) AS k_{c}" for c in INTERVAL_CATS)
-    + "\nFROM trh WHERE lvl = 1 AND cat <> 'normal' GROUP BY household_id, slot, wkend, period"
+    + "\nFROM trh WHERE lvl = 1 AND cat <> 'normal' GROUP BY hcell"
+)
+
+#: Reference cells with their trial ``K`` sums (one join for the influence pass).
+RK = (
+    "SELECT m.hcell AS hcell, m.b AS b, m.n AS n, "
+    + ", ".join(f"k.k_{c} AS k_{c}" for c in INTERVAL_CATS)
+    + """
+FROM ref_m m
+JOIN kt k ON k.hcell = m.hcell"""
 )
 
 # Influence of reference day d on Σŷ of a category: Σ_{reference half-hours of d} (y − B_h)·K/n, where
 # K = Σ_{trial half-hours of the category in the cell} C(t)/B_C. Σ over days is 0; the bootstrap reweights it.
 REF_INFLUENCE = (
     "SELECT d.household_id AS household_id, d.day AS day,\n  "
-    + ",\n  ".join(f"SUM((d.kwh - m.b) * k.k_{c} / m.n) AS e_{c}" for c in INTERVAL_CATS)
+    + ",\n  ".join(f"SUM((d.kwh - m.b) * m.k_{c} / m.n) AS e_{c}" for c in INTERVAL_CATS)
     + """
 FROM rd d
-JOIN ref_m m ON m.household_id = d.household_id AND m.slot = d.slot AND m.wkend = d.wkend
-  AND m.period = d.period
-JOIN kt k ON k.household_id = d.household_id AND k.slot = d.slot AND k.wkend = d.wkend
-  AND k.period = d.period
+JOIN rk m ON m.hcell = d.hcell
 WHERE d.ref = 1
 GROUP BY d.household_id, d.day"""
 )
 
 EVENT_AGG = """
-SELECT household_id, event_id, SUM(y) AS sy, SUM(yhat) AS syh, COUNT(*) AS n
-FROM trh WHERE event_id IS NOT NULL AND grp = 'treatment'
-GROUP BY household_id, event_id
+SELECT h.household_id AS household_id, a.event_id AS event_id, SUM(a.sy) AS sy, SUM(a.syh) AS syh,
+  CAST(SUM(a.n) AS BIGINT) AS n
+FROM tagg a JOIN hh h ON h.hid = a.hid
+WHERE a.event_id IS NOT NULL AND h.grp = 'treatment'
+GROUP BY h.household_id, a.event_id
 """
 
 HOUSEHOLD_MEANS = (
@@ -201,38 +257,39 @@ HOUSEHOLD_MEANS = (
     + _cond_sums({**SEED_MEANS, **LIFE_MEANS})
     + ",\n  "
     + ",\n  ".join(f"SUM(CASE WHEN {cond} THEN {expr} END) AS {name}" for name, (cond, expr) in TRIAL_SUMS.items())
-    + "\nFROM rd GROUP BY household_id, grp"
+    + "\nFROM hcls_l GROUP BY household_id, grp"
 )
 
 # Daily totals (days with at least one reading) of the lifestyle half-hours, and the night minimum.
-DAILY_STATS = f"""
+DAILY_STATS = """
 SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max,
   AVG(night_min) AS baseload_kwh, COUNT(*) AS n_days
-FROM (
-  SELECT household_id, day, SUM(kwh) AS tot,
-    MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
-  FROM rd WHERE life = 1 GROUP BY household_id, day
-) daily
+FROM hday_l WHERE life = 1
 GROUP BY household_id
 """
 
 # Seed daily totals over the baseline year (independent of the lifestyle source).
 SEED_DAILY = """
 SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max
-FROM (SELECT household_id, day, SUM(kwh) AS tot FROM rd WHERE is_base = 1 GROUP BY household_id, day) daily
+FROM hday WHERE is_base = 1
 GROUP BY household_id
 """
 
-VIEWS_BEFORE_REF = (("rd", RD),)
+#: Pass 1, on the calendar of any reference (tables).
+PASS1 = (("hday", HDAY), ("hcls", HCLS))
+#: After the reference is chosen (tables, in order).
 TABLES = (
-    ("ref_m", _ref("slot, wkend, period")),
-    ("ref_s", _ref("slot, wkend, season")),
-    ("ref_a", _ref("slot, wkend")),
+    ("ref_m", REF_M),
+    ("ref_s", _ref_up("slot, wkend, season")),
+    ("ref_a", _ref_up("slot, wkend")),
     ("ctl_m", _ctl("ref_m", "slot, wkend, period")),
     ("ctl_s", _ctl("ref_s", "slot, wkend, season")),
     ("ctl_a", _ctl("ref_a", "slot, wkend")),
     ("ctl_t", CTL_T),
+    ("bsel", BSEL),
 )
-VIEWS_AFTER_REF = (("tr", TR), ("tr_ratio", TR_RATIO))
-#: Reused by four queries: a view on DuckDB, a cached table on Spark.
+VIEWS_AFTER_REF = (("tr", TR),)
+#: Reused by two queries (``tagg``, ``kt``): a view on DuckDB, a cached table on Spark.
 REUSED = (("trh", TRH),)
+#: Materialised after ``trh`` (in order).
+TABLES_AFTER_TRH = (("tagg", TAGG), ("kt", KT), ("rk", RK))

@@ -8,7 +8,9 @@ bodies are identical. Tables travel as Arrow in both directions.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -36,6 +38,11 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+def _label(sql: str) -> str:
+    """A short label of a query for the timing log (its first line after SELECT)."""
+    return " ".join(sql.split())[:60]
+
+
 def _to_arrow(df: pd.DataFrame) -> pa.Table:
     return pa.Table.from_pandas(df, preserve_index=False)
 
@@ -50,7 +57,7 @@ class DuckDBEngine:
     Parameters
     ----------
     threads
-        Worker threads (``None``: DuckDB's default).
+        Worker threads (``None``: the machine's cores).
     memory_limit
         e.g. ``"4GB"`` (``None``: DuckDB's default).
     """
@@ -65,8 +72,9 @@ class DuckDBEngine:
         # joins and aggregations larger than the memory limit spill here (removed on close)
         self._tmp = tempfile.TemporaryDirectory(prefix="flexpersona-duckdb-")
         self.con.execute("SET temp_directory = $d", {"d": self._tmp.name})
-        if threads is not None:
-            self.con.execute(f"SET threads = {int(threads)}")
+        self.con.execute("SET threads = $n", {"n": int(threads or os.cpu_count() or 1)})
+        # no result here depends on row order: let DuckDB stream and aggregate without keeping it
+        self.con.execute("SET preserve_insertion_order = false")
         if memory_limit:
             try:
                 self.con.execute("SET memory_limit = $m", {"m": str(memory_limit)})
@@ -88,10 +96,15 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
 
     def table(self, name: str, sql: str) -> None:
+        t = time.perf_counter()
         self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}")
+        logger.debug("duckdb table %s: %.2f s", name, time.perf_counter() - t)
 
     def fetch(self, sql: str) -> pd.DataFrame:
-        return _from_arrow(self.con.sql(sql).to_arrow_table())
+        t = time.perf_counter()
+        out = _from_arrow(self.con.sql(sql).to_arrow_table())
+        logger.debug("duckdb fetch %s: %d rows, %.2f s", _label(sql), len(out), time.perf_counter() - t)
+        return out
 
     def close(self) -> None:
         self.con.close()
