@@ -9,10 +9,11 @@ reference -- the path real LCL ``hh2013`` data takes -- and a run costs about ha
 
 Measured noise of the estimated High response on this simulator (23:45-00:00 UTC, 120 treatment / 180
 control households, default estimator): sd of (estimate - planted) 4.3-6.4 pp over seeds 1-4 (two-year and
-2013-only trials), median bootstrap SE 3.2-3.8 pp; the Low response is as noisy. Nearly all of it is the
-households' own day-level shocks (the simulator's ``day_sigma``): the ``same_day`` day adjustment removes it
-(sd 5.3 -> 3.0 pp, ARI of the default personas 0.43 -> 0.91 on seed 1) but widens the intervals on real
-LCL data (median SE 4.84 -> 5.36 pp), so the default estimator stays as it is.
+2013-only trials), median bootstrap SE 3.2-4.0 pp; the Low response is as noisy. About 70 % of the variance
+is the households' own day-level shocks (seed 1, 2013 only: 5.49 pp; 3.00 pp without ``day_sigma``, 4.88 pp
+without the half-hourly noise, 0.51 pp without both): the ``same_day`` day adjustment removes most of it
+(sd 5.3 -> 3.0 pp, ARI of the default personas 0.43 -> 0.91 on seed 1, two years) but widens the intervals on
+real LCL data (median SE 4.84 -> 5.36 pp), so the default estimator stays as it is.
 """
 
 from __future__ import annotations
@@ -133,7 +134,7 @@ def test_issue4_planted_personas_recovered_end_to_end(separated_runs):
     """Default path: ARI >= 0.85 against the planted personas and names that match their meanings.
 
     Centres :data:`SEPARATED` (>= 24 pp apart, spread 2.5 pp) against a measured per-household noise sd of
-    4.3-6.4 pp (median bootstrap SE 3.2-3.8 pp). With the simulator's default centres (moderate_reducer and
+    4.3-6.4 pp (median bootstrap SE 3.2-4.0 pp). With the simulator's default centres (moderate_reducer and
     inert 10 pp apart, about 2 noise sd) moderate reducers and inert merge: ARI 0.43 (seed 1, two years).
     """
     for truth, _, personas, _, counts in separated_runs:
