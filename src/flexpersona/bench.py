@@ -38,8 +38,9 @@ SELECT LCLid,
 FROM (
     SELECT LCLid,
            strptime(left(DateTime, 19), '%Y-%m-%d %H:%M:%S') AS ts,
-           TRY_CAST(NULLIF(trim("KWH/hh (per half hour) "), 'Null') AS DOUBLE) AS kwh
-    FROM read_csv($files, header = true, all_varchar = true)
+           TRY_CAST(NULLIF(trim(kwh_text), 'Null') AS DOUBLE) AS kwh
+    FROM read_csv($files, header = true, auto_detect = false,
+                  columns = {'LCLid': 'VARCHAR', 'stdorToU': 'VARCHAR', 'DateTime': 'VARCHAR', 'kwh_text': 'VARCHAR'})
 )
 GROUP BY ALL
 """
@@ -96,6 +97,9 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
         f"n = con.execute({FLOOR_SQL!r}, {{'files': files}}).fetchall(); print(len(n))"
     )
     floor = _measure([py, "-c", floor_script, json.dumps(pieces)])
+    if floor.returncode != 0:
+        msg = "the floor query failed; see its error above"
+        raise RuntimeError(msg)
     run_dir = out / f"run-{scale:g}"
     if run_dir.exists():
         import shutil
