@@ -37,6 +37,8 @@ def test_report_renders_offline_without_errors(written_report):
                 ".filter(d => !d.querySelector('.js-plotly-plot .main-svg'))"
                 ".map(d => (d.querySelector('[id]') || {}).id)"
             )
+            n_exploration = page.evaluate(
+                "document.querySelectorAll('#exploration .fp-figure .js-plotly-plot .main-svg').length")
             page.evaluate("Plotly.Fx.hover('fig-caterpillar', [{curveNumber: 0, pointNumber: 0}])")
             page.wait_for_timeout(200)
             hover = page.evaluate("document.querySelector('#fig-caterpillar .hoverlayer').textContent")
@@ -47,4 +49,5 @@ def test_report_renders_offline_without_errors(written_report):
     assert not external, f"network requests: {external}"
     assert n_figures >= 12
     assert not missing, f"figures that did not render: {missing}"
+    assert n_exploration >= 4, "the Exploration (EDA) section has no rendered figures"
     assert "household D" in hover
