@@ -55,8 +55,10 @@ def build_store(out: Path, n_treatment: int, n_control: int, seed: int, chunk: i
     return store.path
 
 
-def measure(store_dir: str, replicates: int, engine: str, result_file: str) -> None:
-    """Child process: run the stage, write a summary."""
+def measure(store_dir: str, replicates: int, engine: str, result_file: str, verbose: bool = False) -> None:
+    """Child process: run the stage, write a summary (``verbose``: the engine's per-query timings on stderr)."""
+    import logging
+
     import numpy as np
     import pandas as pd
     from scipy.stats import spearmanr
@@ -65,6 +67,9 @@ def measure(store_dir: str, replicates: int, engine: str, result_file: str) -> N
     from flexpersona.features import compute_features
     from flexpersona.store import Store
 
+    if verbose:
+        logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
+        logging.getLogger("flexpersona.features").setLevel(logging.DEBUG)
     cfg = Config().replace(features={"bootstrap_replicates": replicates, "engine": engine})
     t = time.perf_counter()
     res = compute_features(Store(store_dir), cfg)
@@ -96,10 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--chunk", type=int, default=250, help="households simulated at a time")
     ap.add_argument("--replicates", type=int, default=200, help="bootstrap replicates")
     ap.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
+    ap.add_argument("--verbose", action="store_true", help="log the time of every engine query")
     ap.add_argument("--measure", nargs=2, metavar=("STORE", "RESULT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.measure:
-        measure(args.measure[0], args.replicates, args.engine, args.measure[1])
+        measure(args.measure[0], args.replicates, args.engine, args.measure[1], verbose=args.verbose)
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -108,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"store ready in {time.perf_counter() - t:.0f} s: {store}", flush=True)
     result = out / "result.json"
     cmd = [sys.executable, __file__, "--replicates", str(args.replicates), "--engine", args.engine,
-           "--measure", str(store), str(result)]  # fmt: skip
+           "--measure", str(store), str(result)] + (["--verbose"] if args.verbose else [])  # fmt: skip
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t

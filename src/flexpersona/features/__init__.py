@@ -178,6 +178,7 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) 
     # pass 1: per household x day and per household x class of half-hours (any reference)
     for name, sql in q.PASS1:
         engine.table(name, sql)
+    engine.view("hday_l", q.with_life("hday", "halfhourly"))
     coverage = engine.fetch(q.COVERAGE)
     n_base = int((cal0.table["is_base"] == 1).sum())
     choice = _choose_reference(coverage, hh, n_base, config)
@@ -189,25 +190,32 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) 
     else:
         life_source = "within_trial_normal"
     choice["lifestyle_source"] = life_source
+    engine.view("hday_l", q.with_life("hday", life_source))
+    engine.view("hcls_l", q.with_life("hcls", life_source))
+    out["household_means"] = engine.fetch(q.HOUSEHOLD_MEANS)
+    out["seed_daily"] = engine.fetch(q.SEED_DAILY)
+    out["daily_stats"] = engine.fetch(q.DAILY_STATS) if life_source != "daily" else None
+    # every relation is dropped as soon as no later query reads it (bounded memory at full scale)
+    engine.drop("hday", "hcls")
     cal = build_calendar(tariff, config, reference=choice["reference"], lifestyle_source=life_source)
     engine.register("cal", cal.table)
     engine.view("rd", q.RD)
-    engine.view("hday_l", q.with_life("hday", life_source))
-    engine.view("hcls_l", q.with_life("hcls", life_source))
     for name, sql in q.TABLES:
         engine.table(name, sql)
+    engine.drop("ref_s", "ref_a", "ctl_m", "ctl_s", "ctl_a")
     for name, sql in q.VIEWS_AFTER_REF:
         engine.view(name, sql)
     for name, sql in q.REUSED:
         (engine.table if engine.cache_reused else engine.view)(name, sql)
-    for name, sql in q.TABLES_AFTER_TRH:
-        engine.table(name, sql)
-    out["household_means"] = engine.fetch(q.HOUSEHOLD_MEANS)
-    out["seed_daily"] = engine.fetch(q.SEED_DAILY)
-    out["daily_stats"] = engine.fetch(q.DAILY_STATS) if life_source != "daily" else None
+    engine.table("tagg", q.TAGG)
+    engine.table("kt", q.KT)
+    engine.drop("trh", "bsel", "ctl_t")
     out["day_agg"] = engine.fetch(q.DAY_AGG)
-    out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
     out["event_agg"] = engine.fetch(q.EVENT_AGG)
+    engine.drop("tagg")
+    engine.table("rk", q.RK)
+    engine.drop("kt", "ref_m")
+    out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
     out["coverage"] = coverage
     out["calendar"] = cal
     out["choice"] = choice

@@ -16,9 +16,9 @@ Columns of the calendar
 16:00-20:00), ``daytime`` (07:00-18:59), ``cat`` (response category of a trial half-hour, see
 :data:`CATEGORIES`), ``event_id`` (index of the tariff event, a run of consecutive High or Low half-hours;
 null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference), ``life`` (1 if it
-feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the ``within_trial_normal`` lifestyle selection, whatever
-the source), ``mwin``/``ewin`` (windows 07:00-08:59 and 16:00-19:59 by slot) and ``cell`` (integer key of
-the reference cell, ``slot + 48·wkend + 96·(period − 1)``).
+feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the
+``within_trial_normal`` lifestyle selection, whatever the source), ``mwin``/``ewin`` (windows 07:00-08:59
+and 16:00-19:59 by slot) and ``cell`` (integer key of the reference cell, ``slot + 48·wkend + 96·(period − 1)``).
 
 Time of day of High half-hours (by the start of the half-hour): night 00:00-05:59, morning 06:00-11:59,
 afternoon 12:00-16:59, evening 17:00-23:59.

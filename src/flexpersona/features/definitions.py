@@ -8,25 +8,33 @@ guarded with ``NULLIF`` (Spark runs in ANSI mode). Constants embedded in the SQL
 
 Tables the queries expect
 -------------------------
-``readings_raw`` (``household_id``, ``ts``, ``kwh``), ``hh`` (``household_id``, ``grp``) and ``cal``.
+``readings_raw`` (``household_id``, ``ts``, ``kwh``), ``hh`` (``household_id``, ``grp``, ``hid`` = the
+household's position 0..H-1) and ``cal``.
 
-Relations, in order (``VIEWS`` are views, ``TABLES`` are materialised, ``FETCH`` are pulled to pandas; all
-results are per household or smaller):
+Relations, in order (every scan of the readings is named; everything else reads small tables):
 
-- ``rd``: readings of kept households with their calendar attributes (missing kWh dropped).
-- ``ref_m``/``ref_s``/``ref_a``: reference mean kWh ``B_h`` per household and cell (slot x day type x
-  reference period (month or season, ``features.reference_period``) / season / all months) over
-  ``ref = 1`` half-hours, with the number of readings ``n``.
+- ``rd`` (view): readings of kept households with their calendar attributes (missing kWh dropped) and
+  ``hcell = hid · CELL_KEYS + cell``, the integer key of household x reference cell (joins on it are cheap).
+- pass 1, before the reference is chosen (scans 1-2): ``hday`` (per household x day: total, count, night
+  minimum, day flags) and ``hcls`` (per household x class of half-hours: every attribute a seed, lifestyle or
+  bill condition tests). ``coverage``, ``household_means``, ``seed_daily`` and ``daily_stats`` are read from
+  them; ``hday_l``/``hcls_l`` add the ``life`` flag of the lifestyle source (:func:`with_life`).
+- ``ref_m`` (scan 3): reference mean kWh ``B_h`` per household and cell (slot x day type x reference period
+  (month or season, ``features.reference_period``)) over ``ref = 1`` half-hours, with the number of readings
+  ``n``; ``ref_s``/``ref_a`` (season / all months) are its sums rolled up.
 - ``ctl_m``/``ctl_s``/``ctl_a``: sums ``sb`` and counts ``nc`` of the controls' ``B_h`` per cell.
-- ``ctl_t``: control-group sum ``s`` and count ``n`` of kWh per trial half-hour.
-- ``trh``: every trial reading with its counterfactual ``yhat = B_h · C(t) / B_C`` (METHODS B.1), the cell
-  level used (1 reference period, 2 season, 3 all months) and ``k = C(t) / B_C``. Control households are pseudo-treated
-  against the other controls (leave-one-out ``C`` and ``B_C``), treatment households against all controls.
-- ``kt``: per household and level-1 cell, ``Σ k`` over the trial half-hours of each interval category.
-- fetched: ``coverage``, ``household_means`` (seed and lifestyle conditional sums), ``daily_stats``,
-  ``day_agg`` (per household x trial day x category x cell level: Σy, Σŷ, n), ``ref_influence`` (per
-  household x reference day x category: the linearised influence of that day's reference readings on Σŷ, used by the bootstrap),
-  ``event_agg`` (per treatment household x tariff event: Σy, Σŷ, n).
+- ``ctl_t`` (scan 4): control-group sum ``s`` and count ``n`` of kWh per trial half-hour.
+- ``bsel``: per household x trial cell, ``B_h`` of the finest cell level with a reference (``lvl`` 1
+  reference period, 2 season, 3 all months) and ``B_C`` (leave-one-out for control households).
+- ``tr``/``trh`` (views): every trial reading with its counterfactual ``yhat = B_h · C(t) / B_C`` (METHODS
+  B.1) and ``k = C(t) / B_C``. Control households are pseudo-treated against the other controls (leave-one-out
+  ``C`` and ``B_C``), treatment households against all controls.
+- ``tagg`` (scan 5): per household x trial day x category x cell level x event: Σy, Σŷ, n; ``day_agg`` and
+  ``event_agg`` (treatment households) are read from it.
+- ``kt`` (scan 6, High/Low/rebound/placebo half-hours only): per household and level-1 cell, ``Σ k`` over the
+  trial half-hours of each interval category; ``rk`` joins it to ``ref_m``.
+- ``ref_influence`` (scan 7, reference half-hours): per household x reference day x category, the linearised
+  influence of that day's reference readings on Σŷ, used by the bootstrap.
 """
 
 from __future__ import annotations
@@ -95,9 +103,9 @@ def _cond_sums(defs: dict[str, str]) -> str:
 # -- relations -------------------------------------------------------------------------------------------
 # ``hcell``: integer key of household x reference cell (``hh.hid`` is the household's position).
 RD = f"""
-SELECT r.household_id AS household_id, h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.ts AS ts, c.is_base AS is_base,
-  c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend, c.month AS month,
-  c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
+SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell,
+  c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
+  c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
   c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life, CAST(r.kwh AS DOUBLE) AS kwh
 FROM readings_raw r
@@ -109,15 +117,16 @@ WHERE r.kwh IS NOT NULL
 # Pass 1 (independent of the reference and the lifestyle source): per household x day, and per household x
 # class of half-hours (every attribute a seed, lifestyle or bill condition tests).
 HDAY = f"""
-SELECT household_id, grp, day, is_base, is_trial, life_w, SUM(kwh) AS tot, COUNT(*) AS n,
+SELECT hid, day, is_base, is_trial, life_w, SUM(kwh) AS tot, COUNT(*) AS n,
   MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
-FROM rd GROUP BY household_id, grp, day, is_base, is_trial, life_w
+FROM rd GROUP BY hid, day, is_base, is_trial, life_w
 """
 
+# (``grp`` is a function of ``hid``; grouping on it too measured 4x faster on DuckDB than ``hid`` alone)
 HCLS = """
-SELECT household_id, grp, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w,
+SELECT hid, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w,
   SUM(kwh) AS kwh, COUNT(*) AS n
-FROM rd GROUP BY household_id, grp, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w
+FROM rd GROUP BY hid, grp, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w
 """
 
 #: The ``life`` flag of the day/class tables by lifestyle source (a day-level selection in every case).
@@ -125,33 +134,42 @@ LIFE_FLAG = {"halfhourly": "is_base", "within_trial_normal": "life_w", "daily": 
 
 
 def with_life(table: str, lifestyle_source: str) -> str:
-    """``SELECT`` of a pass-1 table with its ``life`` flag for the lifestyle source."""
-    return f"SELECT *, {LIFE_FLAG[lifestyle_source]} AS life FROM {table}"
+    """``SELECT`` of a pass-1 table with the household's id and group and the ``life`` flag of the source."""
+    return (
+        f"SELECT t.*, h.household_id AS household_id, h.grp AS grp, {LIFE_FLAG[lifestyle_source]} AS life\n"
+        f"FROM {table} t JOIN hh h ON h.hid = t.hid"
+    )
 
 
 COVERAGE = """
 SELECT household_id, grp, CAST(SUM(is_base * n) AS BIGINT) AS n_base, CAST(SUM(is_trial * n) AS BIGINT) AS n_trial
-FROM hday GROUP BY household_id, grp
+FROM hday_l GROUP BY household_id, grp
 """
 
 REF_M = """
-SELECT household_id, grp, hcell, slot, wkend, period, season, AVG(kwh) AS b, COUNT(*) AS n, SUM(kwh) AS sk
-FROM rd WHERE ref = 1 GROUP BY household_id, grp, hcell, slot, wkend, period, season
+SELECT hcell, MIN(hid) AS hid, MIN(cell) AS cell, AVG(kwh) AS b, COUNT(*) AS n, SUM(kwh) AS sk
+FROM rd WHERE ref = 1 GROUP BY hcell
+"""
+
+#: The reference cells of the calendar with their attributes.
+CELLS = """
+SELECT DISTINCT cell, slot, wkend, period, season FROM cal
 """
 
 
-def _ref_up(keys: str) -> str:
+def _ref_up(keys: tuple[str, ...]) -> str:
     # coarser cells as sums of the reference-period cells (the season is a function of the period)
     return f"""
-SELECT household_id, grp, {keys}, SUM(sk) / SUM(n) AS b, CAST(SUM(n) AS BIGINT) AS n
-FROM ref_m GROUP BY household_id, grp, {keys}
+SELECT m.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in keys)}, SUM(m.sk) / SUM(m.n) AS b,
+  CAST(SUM(m.n) AS BIGINT) AS n
+FROM ref_m m JOIN cells c ON c.cell = m.cell GROUP BY m.hid, {", ".join(f"c.{k}" for k in keys)}
 """
 
 
-def _ctl(src: str, keys: str) -> str:
+def _ctl(src: str, keys: tuple[str, ...]) -> str:
     return f"""
-SELECT {keys}, SUM(b) AS sb, COUNT(*) AS nc
-FROM {src} WHERE grp = 'control' GROUP BY {keys}
+SELECT {", ".join(f"r.{k} AS {k}" for k in keys)}, SUM(r.b) AS sb, COUNT(*) AS nc
+FROM {src} r JOIN hh h ON h.hid = r.hid WHERE h.grp = 'control' GROUP BY {", ".join(f"r.{k}" for k in keys)}
 """
 
 
@@ -171,13 +189,11 @@ FROM (
     CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
     CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc
   FROM hh h
-  CROSS JOIN (SELECT DISTINCT slot, wkend, period, season, cell FROM cal WHERE is_trial = 1) c
-  LEFT JOIN ref_m m ON m.household_id = h.household_id AND m.slot = c.slot AND m.wkend = c.wkend
-    AND m.period = c.period
-  LEFT JOIN ref_s s ON s.household_id = h.household_id AND s.slot = c.slot AND s.wkend = c.wkend
-    AND s.season = c.season
-  LEFT JOIN ref_a a ON a.household_id = h.household_id AND a.slot = c.slot AND a.wkend = c.wkend
-  LEFT JOIN ctl_m cm ON cm.slot = c.slot AND cm.wkend = c.wkend AND cm.period = c.period
+  CROSS JOIN (SELECT DISTINCT slot, wkend, season, cell FROM cal WHERE is_trial = 1) c
+  LEFT JOIN ref_m m ON m.hcell = h.hid * {CELL_KEYS} + c.cell
+  LEFT JOIN ref_s s ON s.hid = h.hid AND s.slot = c.slot AND s.wkend = c.wkend AND s.season = c.season
+  LEFT JOIN ref_a a ON a.hid = h.hid AND a.slot = c.slot AND a.wkend = c.wkend
+  LEFT JOIN ctl_m cm ON cm.cell = c.cell
   LEFT JOIN ctl_s cs ON cs.slot = c.slot AND cs.wkend = c.wkend AND cs.season = c.season
   LEFT JOIN ctl_a ca ON ca.slot = c.slot AND ca.wkend = c.wkend
 ) cells
@@ -186,7 +202,8 @@ WHERE bh IS NOT NULL
 
 # C(t): leave-one-out for control households, all controls otherwise.
 TR = """
-SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
+  d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
   CASE WHEN d.grp = 'control' THEN (t.s - d.kwh) / NULLIF(t.n - 1, 0) ELSE t.s / NULLIF(t.n, 0) END AS c_t
 FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
@@ -235,13 +252,16 @@ JOIN kt k ON k.hcell = m.hcell"""
 # Influence of reference day d on Σŷ of a category: Σ_{reference half-hours of d} (y − B_h)·K/n, where
 # K = Σ_{trial half-hours of the category in the cell} C(t)/B_C. Σ over days is 0; the bootstrap reweights it.
 REF_INFLUENCE = (
-    "SELECT d.household_id AS household_id, d.day AS day,\n  "
+    "SELECT h.household_id AS household_id, a.day AS day, "
+    + ", ".join(f"a.e_{c} AS e_{c}" for c in INTERVAL_CATS)
+    + "\nFROM (\n  SELECT d.hid AS hid, d.day AS day,\n  "
     + ",\n  ".join(f"SUM((d.kwh - m.b) * m.k_{c} / m.n) AS e_{c}" for c in INTERVAL_CATS)
     + """
-FROM rd d
-JOIN rk m ON m.hcell = d.hcell
-WHERE d.ref = 1
-GROUP BY d.household_id, d.day"""
+  FROM rd d
+  JOIN rk m ON m.hcell = d.hcell
+  WHERE d.ref = 1
+  GROUP BY d.hid, d.day
+) a JOIN hh h ON h.hid = a.hid"""
 )
 
 EVENT_AGG = """
@@ -271,25 +291,27 @@ GROUP BY household_id
 # Seed daily totals over the baseline year (independent of the lifestyle source).
 SEED_DAILY = """
 SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max
-FROM hday WHERE is_base = 1
+FROM hday_l WHERE is_base = 1
 GROUP BY household_id
 """
 
-#: Pass 1, on the calendar of any reference (tables).
+#: Pass 1, on the calendar of any reference (tables, in order).
 PASS1 = (("hday", HDAY), ("hcls", HCLS))
 #: After the reference is chosen (tables, in order).
 TABLES = (
+    ("cells", CELLS),
     ("ref_m", REF_M),
-    ("ref_s", _ref_up("slot, wkend, season")),
-    ("ref_a", _ref_up("slot, wkend")),
-    ("ctl_m", _ctl("ref_m", "slot, wkend, period")),
-    ("ctl_s", _ctl("ref_s", "slot, wkend, season")),
-    ("ctl_a", _ctl("ref_a", "slot, wkend")),
+    ("ref_s", _ref_up(("slot", "wkend", "season"))),
+    ("ref_a", _ref_up(("slot", "wkend"))),
+    ("ctl_m", _ctl("ref_m", ("cell",))),
+    ("ctl_s", _ctl("ref_s", ("slot", "wkend", "season"))),
+    ("ctl_a", _ctl("ref_a", ("slot", "wkend"))),
     ("ctl_t", CTL_T),
     ("bsel", BSEL),
 )
 VIEWS_AFTER_REF = (("tr", TR),)
 #: Reused by two queries (``tagg``, ``kt``): a view on DuckDB, a cached table on Spark.
 REUSED = (("trh", TRH),)
-#: Materialised after ``trh`` (in order).
+#: Materialised after ``trh``, in order: ``tagg`` and ``kt`` (then ``day_agg`` and ``event_agg`` are fetched),
+#: ``rk`` (then ``ref_influence``).
 TABLES_AFTER_TRH = (("tagg", TAGG), ("kt", KT), ("rk", RK))

@@ -35,6 +35,7 @@ class Engine(Protocol):
     def view(self, name: str, sql: str) -> None: ...
     def table(self, name: str, sql: str) -> None: ...
     def fetch(self, sql: str) -> pd.DataFrame: ...
+    def drop(self, *names: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -106,6 +107,13 @@ class DuckDBEngine:
         logger.debug("duckdb fetch %s: %d rows, %.2f s", _label(sql), len(out), time.perf_counter() - t)
         return out
 
+    def drop(self, *names: str) -> None:
+        """Drop materialised tables (a name that is a view or absent is skipped)."""
+        tables = {r[0] for r in self.con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+        for name in names:
+            if name in tables:
+                self.con.execute(f"DROP TABLE {name}")
+
     def close(self) -> None:
         self.con.close()
         self._tmp.cleanup()
@@ -140,7 +148,7 @@ class SparkEngine:
                 .getOrCreate()
             )
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
-        self._cached: list[Any] = []
+        self._cached: dict[str, Any] = {}
 
     def register(self, name: str, df: pd.DataFrame) -> None:
         self.spark.createDataFrame(_to_arrow(df)).createOrReplaceTempView(name)
@@ -157,13 +165,23 @@ class SparkEngine:
     def table(self, name: str, sql: str) -> None:
         df = self.spark.sql(sql).cache()
         df.createOrReplaceTempView(name)
-        self._cached.append(df)
+        old = self._cached.pop(name, None)
+        if old is not None:
+            old.unpersist()
+        self._cached[name] = df
 
     def fetch(self, sql: str) -> pd.DataFrame:
         return _from_arrow(self.spark.sql(sql).toArrow())
 
+    def drop(self, *names: str) -> None:
+        """Release cached tables (views of the same name stay registered but are not read again)."""
+        for name in names:
+            df = self._cached.pop(name, None)
+            if df is not None:
+                df.unpersist()
+
     def close(self) -> None:
-        for df in self._cached:
+        for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
 
