@@ -18,7 +18,8 @@ Columns of the calendar
 null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference), ``life`` (1 if it
 feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the
 ``within_trial_normal`` lifestyle selection, whatever the source), ``mwin``/``ewin`` (windows 07:00-08:59
-and 16:00-19:59 by slot) and ``cell`` (integer key of the reference cell, ``slot + 48·wkend + 96·(period − 1)``).
+and 16:00-19:59 by slot), ``cell`` (integer key of the reference cell, ``slot + 48·wkend + 96·(period − 1)``)
+and ``cls`` (integer code of the combination of :data:`CLASS_COLUMNS`).
 
 Time of day of High half-hours (by the start of the half-hour): night 00:00-05:59, morning 06:00-11:59,
 afternoon 12:00-16:59, evening 17:00-23:59.
@@ -62,6 +63,8 @@ INTERVAL_CATS = CATEGORIES[:-1]
 REFERENCES = ("auto", "baseline", "within_trial")
 #: Number of integer cell keys ``cell = slot + 48·wkend + 96·(period − 1)`` (period <= 12).
 CELL_KEYS = 1152
+#: Calendar columns that define a class of half-hours (``cls``).
+CLASS_COLUMNS = ("is_base", "is_trial", "wkend", "season", "band", "price", "peak", "daytime", "mwin", "ewin", "life_w")
 
 
 def tod_of_slot(slot: np.ndarray) -> np.ndarray:
@@ -256,11 +259,13 @@ def build_calendar(
         life = np.zeros(n, dtype=bool)
     cal["life"] = life.astype("int64")
     cal["band"] = cal["band"].astype(object)
+    # integer code of the class of half-hours (every attribute a seed, lifestyle or bill condition tests)
+    cal["cls"] = cal.groupby(list(CLASS_COLUMNS), dropna=False, sort=True).ngroup().astype("int64")
     info["n_events"] = {HIGH: int((events["band"] == HIGH).sum()), LOW: int((events["band"] == LOW).sum())}
     info["trial_halfhours_by_band"] = {b: int(((band == b) & is_t).sum()) for b in (HIGH, NORMAL, LOW)}
     info["rebound_halfhours"] = int(rebound.sum())
     cols = [
         "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
-        "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "mwin", "ewin",
+        "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
     ]  # fmt: skip
     return TariffCalendar(table=cal[cols], events=events, info=info)

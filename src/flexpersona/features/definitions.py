@@ -39,7 +39,7 @@ Relations, in order (every scan of the readings is named; everything else reads 
 
 from __future__ import annotations
 
-from .calendar import CELL_KEYS, INTERVAL_CATS
+from .calendar import CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
 
 # -- conditional means: name -> condition over rd --------------------------------------------------------
 #: Seed (METHODS A) subsets of the baseline and trial years; means are Σ kWh / n over the subset.
@@ -103,7 +103,7 @@ def _cond_sums(defs: dict[str, str]) -> str:
 # -- relations -------------------------------------------------------------------------------------------
 # ``hcell``: integer key of household x reference cell (``hh.hid`` is the household's position).
 RD = f"""
-SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell,
+SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell, c.cls AS cls,
   c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
   c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
@@ -116,17 +116,21 @@ WHERE r.kwh IS NOT NULL
 
 # Pass 1 (independent of the reference and the lifestyle source): per household x day, and per household x
 # class of half-hours (every attribute a seed, lifestyle or bill condition tests).
+# (grouped on integer keys only; the day's and the class's attributes are joined to the small result)
 HDAY = f"""
-SELECT hid, day, is_base, is_trial, life_w, SUM(kwh) AS tot, COUNT(*) AS n,
-  MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
-FROM rd GROUP BY hid, day, is_base, is_trial, life_w
+SELECT a.hid AS hid, a.day AS day, d.is_base AS is_base, d.is_trial AS is_trial, d.life_w AS life_w, a.tot AS tot,
+  a.n AS n, a.night_min AS night_min
+FROM (
+  SELECT hid, day, SUM(kwh) AS tot, COUNT(*) AS n, MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
+  FROM rd GROUP BY hid, day
+) a
+JOIN (SELECT DISTINCT day, is_base, is_trial, life_w FROM cal) d ON d.day = a.day
 """
 
-# (``grp`` is a function of ``hid``; grouping on it too measured 4x faster on DuckDB than ``hid`` alone)
-HCLS = """
-SELECT hid, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w,
-  SUM(kwh) AS kwh, COUNT(*) AS n
-FROM rd GROUP BY hid, grp, is_base, is_trial, wkend, season, band, price, peak, daytime, mwin, ewin, life_w
+HCLS = f"""
+SELECT a.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in CLASS_COLUMNS)}, a.kwh AS kwh, a.n AS n
+FROM (SELECT hid, cls, SUM(kwh) AS kwh, COUNT(*) AS n FROM rd GROUP BY hid, cls) a
+JOIN (SELECT DISTINCT cls, {", ".join(CLASS_COLUMNS)} FROM cal) c ON c.cls = a.cls
 """
 
 #: The ``life`` flag of the day/class tables by lifestyle source (a day-level selection in every case).
