@@ -54,7 +54,7 @@ class DataConfig:
     flat_price: float = FLAT_PRICE
     #: Memory limit of every DuckDB connection of ingest and features (DuckDB syntax, e.g. ``"1500MB"``);
     #: bigger operations spill to a temp folder under the store.
-    duckdb_memory_limit: str = "1500MB"
+    duckdb_memory_limit: str = "1GB"
 
 
 @dataclass(frozen=True)
