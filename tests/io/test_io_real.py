@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import duckdb
@@ -152,8 +151,6 @@ def test_kaggle_daily_kept_as_daily_table(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not os.environ.get("FLEXPERSONA_FULL_DATA"),
-                    reason="whole hh2013 folder (~100 s on a shared 2-core box); set FLEXPERSONA_FULL_DATA=1")
 def test_full_hh2013_folder_counts(tmp_path):
     files = sorted((DATA / "hh2013").glob("*.csv"))
     rep = ingest([DATA / "hh2013"], tmp_path / "s", households=HOUSEHOLDS, tariff=DATA / "tariffs" / "Tariffs.xlsx")
