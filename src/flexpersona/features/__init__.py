@@ -309,6 +309,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     finally:
         engine.close()
     t_engine = time.perf_counter() - t0
+    logger.debug("features: engine done in %.1f s", t_engine)
     cal = raw["calendar"]
     choice = raw["choice"]
     info: dict[str, Any] = {"engine": f.engine, **choice, **cal.info}

@@ -39,6 +39,15 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
+def _peak_mb() -> int:
+    """Peak resident memory of this process so far [MB] (0 where ``resource`` is unavailable)."""
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - Windows
+        return 0
+    return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024)
+
+
 def _label(sql: str) -> str:
     """A short label of a query for the timing log (its first line after SELECT)."""
     return " ".join(sql.split())[:60]
@@ -102,12 +111,13 @@ class DuckDBEngine:
     def table(self, name: str, sql: str) -> None:
         t = time.perf_counter()
         self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}")
-        logger.debug("duckdb table %s: %.2f s", name, time.perf_counter() - t)
+        logger.debug("duckdb table %s: %.2f s, peak RSS %d MB", name, time.perf_counter() - t, _peak_mb())
 
     def fetch(self, sql: str) -> pd.DataFrame:
         t = time.perf_counter()
         out = _from_arrow(self.con.sql(sql).to_arrow_table())
-        logger.debug("duckdb fetch %s: %d rows, %.2f s", _label(sql), len(out), time.perf_counter() - t)
+        dt = time.perf_counter() - t
+        logger.debug("duckdb fetch %s: %d rows, %.2f s, peak RSS %d MB", _label(sql), len(out), dt, _peak_mb())
         return out
 
     def drop(self, *names: str) -> None:
