@@ -6,7 +6,7 @@ In one process tree it
    times ``scale``), unless it is already there;
 2. times (a) the *floor*: DuckDB ``read_csv`` of the files plus one group-by of the seed aggregation, and
    (b) a complete ``flexpersona run`` — each in its own child process, whose peak RSS is read from
-   ``wait4``;
+   ``/proc`` (VmHWM);
 3. times (c) a re-run with unchanged inputs (every stage re-used) and (d) a re-run of the analysis stages from
    the store (``--from features --force``).
 
@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import subprocess
 import sys
 import time
@@ -54,12 +53,25 @@ class Measurement:
 
 
 def _measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
+    """Run ``cmd`` in a child process; wall time and peak RSS [MB].
+
+    Peak RSS is the child's ``VmHWM`` (high-water mark of its own address space, reset at ``exec``), polled
+    from ``/proc`` until it exits. ``wait4``'s ``ru_maxrss`` would include the parent's size at ``fork``.
+    """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
-    _, status, usage = os.wait4(proc.pid, 0)
+    peak_kb = 0
+    status_file = Path(f"/proc/{proc.pid}/status")
+    while proc.poll() is None:
+        try:
+            for line in status_file.read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak_kb = max(peak_kb, int(line.split()[1]))
+        except (OSError, ValueError):
+            pass
+        time.sleep(0.05)
     elapsed = time.perf_counter() - t0
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    return Measurement(round(elapsed, 2), round(usage.ru_maxrss / 1024, 1), proc.returncode)
+    return Measurement(round(elapsed, 2), round(peak_kb / 1024, 1), proc.returncode)
 
 
 def generate(data_dir: Path, scale: float, seed: int = 1) -> Path:
@@ -87,7 +99,14 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
     out = Path(out)
     data_dir = out / f"data-{scale:g}"
     t0 = time.perf_counter()
-    generate(data_dir, scale, seed)
+    # In a child process: the simulator's memory must not count as the parent's.
+    gen = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
+                          "from flexpersona.bench import generate; "
+                          "generate(Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))",
+                          str(data_dir), repr(scale), str(seed)], check=False)
+    if gen.returncode != 0:
+        msg = "generating the benchmark trial failed; see the error above"
+        raise RuntimeError(msg)
     gen_seconds = round(time.perf_counter() - t0, 1)
     pieces = sorted(str(p) for p in data_dir.glob("LCL-June2015v2_*.csv"))
     csv_bytes = sum(Path(p).stat().st_size for p in pieces)
