@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
-from statsmodels.stats.multitest import multipletests
 
+from ..stats import bh_qvalues as benjamini_hochberg
 from .summary import MIN_VALUES, ResolvedInputs
 
 logger = logging.getLogger(__name__)
@@ -55,16 +55,6 @@ def hypothesis_views(resolved: ResolvedInputs) -> list[HypothesisView]:
         HypothesisView(name, title, xr, yr, resolved.column(xr), resolved.column(yr), expectation)
         for name, title, xr, yr, expectation in specs
     ]
-
-
-def benjamini_hochberg(pvalues: np.ndarray | list[float]) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN p-values stay NaN and do not count."""
-    p = np.asarray(pvalues, dtype=float)
-    q = np.full(p.shape, np.nan)
-    ok = np.isfinite(p)
-    if ok.any():
-        q[ok] = multipletests(p[ok], method="fdr_bh")[1]
-    return q
 
 
 def finite_pairs(frame: pd.DataFrame, x: str, y: str) -> pd.DataFrame:

@@ -29,6 +29,8 @@ from scipy import stats
 from statsmodels.stats.multicomp import pairwise_tukeyhsd
 
 from .variables import UNKNOWN_CATEGORY
+from ..stats import bh_qvalues as benjamini_hochberg
+from ..stats import holm
 
 logger = logging.getLogger(__name__)
 
@@ -54,35 +56,6 @@ TEST_COLUMNS = [
     "posthoc",
 ]
 POSTHOC_COLUMNS = ["variable", "method", "group_a", "group_b", "difference", "p_adj", "significant"]
-
-
-def benjamini_hochberg(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values), in the input order.
-
-    (statsmodels' ``multipletests`` would do, but it forces a full garbage collection on every call.)
-    """
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * m / np.arange(1, m + 1)
-    q = np.minimum(np.minimum.accumulate(scaled[::-1])[::-1], 1.0)
-    out = np.empty(m)
-    out[order] = q
-    return out
-
-
-def holm(p: np.ndarray) -> np.ndarray:
-    """Holm step-down adjusted p-values, in the input order."""
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    order = np.argsort(p, kind="stable")
-    scaled = p[order] * (m - np.arange(m))
-    adj = np.minimum(np.maximum.accumulate(scaled), 1.0)
-    out = np.empty(m)
-    out[order] = adj
-    return out
 
 
 def _numeric_test(

@@ -17,23 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-
-def bh_qvalues(p: np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (NaN p-values stay NaN and do not count)."""
-    p = np.asarray(p, dtype=float)
-    q = np.full_like(p, np.nan)
-    ok = np.isfinite(p)
-    m = int(ok.sum())
-    if m == 0:
-        return q
-    pv = p[ok]
-    order = np.argsort(pv, kind="mergesort")
-    ranked = pv[order] * m / np.arange(1, m + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1]
-    qq = np.empty(m)
-    qq[order] = np.minimum(ranked, 1.0)
-    q[ok] = qq
-    return q
+from ..stats import bh_qvalues
 
 
 def empirical_p(z: np.ndarray, null: np.ndarray) -> np.ndarray:
