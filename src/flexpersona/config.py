@@ -55,6 +55,9 @@ class DataConfig:
     #: Memory limit of every DuckDB connection of ingest and features (DuckDB syntax, e.g. ``"1500MB"``);
     #: bigger operations spill to a temp folder under the store.
     duckdb_memory_limit: str = "1GB"
+    #: DuckDB worker threads of ingest and features (None = every core). 1 (default) makes runs bit-identical: with
+    #: several threads, parallel sums and writes depend on scheduling in the last bits of floating point.
+    duckdb_threads: int | None = 1
 
 
 @dataclass(frozen=True)

@@ -84,7 +84,8 @@ class DuckDBEngine:
         self.con.execute("SET temp_directory = $d", {"d": self._tmp.name})
         self.con.execute("SET threads = $n", {"n": int(threads or os.cpu_count() or 1)})
         # no result here depends on row order: let DuckDB stream and aggregate without keeping it
-        self.con.execute("SET preserve_insertion_order = false")
+        # (one thread keeps the order, so that floating-point sums are bit-identical between runs)
+        self.con.execute("SET preserve_insertion_order = $p", {"p": threads == 1})
         # every query names the large relation first and joins smaller ones to it; after the calendar join
         # DuckDB underestimates the readings and would build its hash tables on them (2x slower, and spills)
         self.con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
@@ -203,7 +204,8 @@ def make_engine(config: Config) -> Engine:
     """The engine named by ``config.features.engine`` (``duckdb`` | ``spark``)."""
     name = config.features.engine
     if name == "duckdb":
-        return DuckDBEngine(memory_limit=getattr(config.data, "duckdb_memory_limit", None))
+        return DuckDBEngine(threads=config.data.duckdb_threads,
+                            memory_limit=getattr(config.data, "duckdb_memory_limit", None))
     if name == "spark":
         return SparkEngine(config.features.spark_master)
     msg = f"features.engine must be one of {', '.join(ENGINES)}, got {name!r}; use --engine duckdb"

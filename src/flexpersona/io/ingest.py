@@ -44,7 +44,7 @@ DISK_BACKED_ABOVE_BYTES = 2 * 1024**3
 REJECT_REASONS = ("missing_household_id", "unparseable_timestamp", "off_grid_timestamp", "unparseable_value",
                   "negative_value", "above_cap")
 #: ``DataConfig`` fields that do not change what an ingest writes (not part of the re-use key).
-_NOT_IN_KEY = ("duckdb_memory_limit",)
+_NOT_IN_KEY = ("duckdb_memory_limit", "duckdb_threads")
 _SELECTS = {
     datastore.LAYOUT: datastore.staged_select,
     kaggle.HALFHOURLY: kaggle.staged_select_halfhourly,
@@ -311,6 +311,10 @@ def configure_connection(con: duckdb.DuckDBPyConnection, config: Config, temp_di
                "write it like '1500MB' or '2GB'")
         raise ConfigError(msg) from None
     con.execute("SET temp_directory = $d", {"d": str(temp_dir)})
+    if config.data.duckdb_threads:
+        con.execute("SET threads = $n", {"n": int(config.data.duckdb_threads)})
+        if config.data.duckdb_threads == 1:
+            con.execute("SET preserve_insertion_order = true")
 
 
 def _ingest_key(readings, side, layout, mapping, config: Config) -> str:
