@@ -128,14 +128,10 @@ def _stage_ingest(ctx: RunContext) -> dict[str, Any]:
 
 
 def _stage_features(ctx: RunContext) -> dict[str, Any]:
-    from .features import compute_features
+    from .features import compute_features, save_features
 
     res = compute_features(ctx.store, ctx.config)
-    write_table(res.features, ctx.path("features.parquet"), csv_twin=True)
-    write_table(res.lifestyle, ctx.path("lifestyle.parquet"), csv_twin=True)
-    write_table(res.placebo, ctx.path("placebo.parquet"), csv_twin=True)
-    write_table(res.events, ctx.path("events.parquet"), csv_twin=True)
-    write_json(res.info, ctx.path("features_info.json"))
+    save_features(res, ctx.run_dir)
     return {"treatment_households": int(len(res.features)), "events": int(len(res.events)), "info": res.info}
 
 

@@ -35,7 +35,7 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, repli
       flexpersona features run1/store --out run1/features
       flexpersona features run1/store --out f2 --engine spark --reference within_trial
     """
-    from ..features import compute_features
+    from ..features import compute_features, save_features
     from ..store import Store, write_json, write_table
 
     cfg = load_config(config_file)
@@ -55,10 +55,7 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, repli
     t0 = time.perf_counter()
     res = compute_features(st, cfg)
     out_dir = Path(out)
-    write_table(res.features, out_dir / "features.parquet", csv_twin=True)
-    write_table(res.events, out_dir / "events.parquet", csv_twin=True)
-    write_table(res.lifestyle, out_dir / "lifestyle.parquet", csv_twin=True)
-    write_table(res.placebo, out_dir / "placebo.parquet", csv_twin=True)
+    save_features(res, out_dir)
     ledger = st.read_optional("ledger")
     if ledger is not None:
         write_table(ledger, out_dir / "ledger.parquet", csv_twin=True)

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -403,3 +404,17 @@ def _jsonable(obj: Any) -> Any:
     if isinstance(obj, np.integer):
         return int(obj)
     return obj
+
+
+def save_features(result: FeatureResult, out_dir: str | Path) -> list[Path]:
+    """Write the stage's tables into a run folder: features, events, lifestyle, placebo (Parquet + CSV twin)
+    and ``features_info.json``."""
+    from ..store import write_json, write_table
+
+    out = Path(out_dir)
+    written = [
+        write_table(getattr(result, name), out / f"{name}.parquet", csv_twin=True)
+        for name in ("features", "events", "lifestyle", "placebo")
+    ]
+    written.append(write_json(result.info, out / "features_info.json"))
+    return written
