@@ -98,7 +98,6 @@ def multinomial_logit(
     for w in caught:
         if w not in bad:
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
-    rows = []
     names = list(X.columns)
     with np.errstate(over="ignore"):  # separation gives huge coefficients: exp -> inf, shown as such
         return _table(order, reference, names, params, bse, pvals, converged)

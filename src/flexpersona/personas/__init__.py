@@ -38,7 +38,7 @@ from ..errors import ConfigError, StageError
 from ..store import atomic_path, write_csv, write_json, write_table
 from .existence import bootstrap_stability, gap_statistic, split_half_stability
 from .model import PersonaModel
-from .naming import NAMING_RULES, name_personas
+from .naming import NAMING_RULES, assignment_table, name_personas
 from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
 from .selection import select_model
 
@@ -281,15 +281,7 @@ def _build_default(
             overrides=pc.names,
             high_label="High response" if cols[hi] == "high_response_pct" else cols[hi],
         )
-        membership = proba.max(axis=1)
-        assigned = pd.DataFrame({
-            "household_id": ids.to_numpy(),
-            "persona_id": names["persona_id"].to_numpy()[labels],
-            "persona_name": names["persona_name"].to_numpy()[labels],
-            "membership": membership,
-            "low_confidence": membership < pc.low_confidence_below,
-            "persona_rationale": names["persona_rationale"].to_numpy()[labels],
-        })
+        assigned = assignment_table(ids, names, labels, proba, pc.low_confidence_below)
         personas = _assemble(features, ok, reasons, assigned)
         stability.update(bootstrap_stability(model, X, labels, n_resamples=pc.bootstrap_resamples,
                                              random_state=pc.seed))

@@ -127,3 +127,19 @@ def name_personas(
     df["persona_name"] = names
     df["persona_rationale"] = rationales
     return df[["persona_id", "persona_name", "persona_rationale", "high", "low", "n"]]
+
+
+def assignment_table(ids: pd.Series, names: pd.DataFrame, labels, proba, low_confidence_below: float) -> pd.DataFrame:
+    """One row per clustered household: its persona id, name and rationale (from ``names``, indexed by cluster
+    label), soft membership (the largest posterior, 0-1) and the low-confidence flag."""
+    import numpy as np
+
+    membership = np.asarray(proba).max(axis=1)
+    return pd.DataFrame({
+        "household_id": ids.to_numpy(),
+        "persona_id": names["persona_id"].to_numpy()[labels],
+        "persona_name": names["persona_name"].to_numpy()[labels],
+        "membership": membership,
+        "low_confidence": membership < low_confidence_below,
+        "persona_rationale": names["persona_rationale"].to_numpy()[labels],
+    })

@@ -33,7 +33,7 @@ from ..config import Config
 from ..errors import StageError
 from .existence import bootstrap_stability, gap_statistic
 from .model import PersonaModel
-from .naming import NAMING_RULES, name_personas
+from .naming import NAMING_RULES, assignment_table, name_personas
 from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
 
 log = logging.getLogger(__name__)
@@ -164,15 +164,7 @@ def seed_personas(features: pd.DataFrame, config: Config):
         overrides=pc.names,
         high_label="weekday peak change (minus peak_reduction_pct_weekday)",
     )
-    membership = proba.max(axis=1)
-    assigned = pd.DataFrame({
-        "household_id": ids.to_numpy(),
-        "persona_id": names["persona_id"].to_numpy()[labels],
-        "persona_name": names["persona_name"].to_numpy()[labels],
-        "membership": membership,
-        "low_confidence": membership < pc.low_confidence_below,
-        "persona_rationale": names["persona_rationale"].to_numpy()[labels],
-    })
+    assigned = assignment_table(ids, names, labels, proba, pc.low_confidence_below)
     personas = _assemble(features, ok, reasons, assigned)
     gap = gap_statistic(Z, k_max=6, n_references=pc.null_references, random_state=pc.seed)
     stability: dict[str, Any] = {
