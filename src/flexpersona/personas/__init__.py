@@ -36,7 +36,7 @@ from threadpoolctl import threadpool_limits
 from ..config import Config
 from ..errors import ConfigError, StageError
 from ..store import atomic_path, write_csv, write_json, write_table
-from .existence import bootstrap_stability, gap_statistic, split_half_stability
+from .existence import bootstrap_stability, gap_statistic, split_half_stability, null_test_summary
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
 from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
@@ -241,12 +241,7 @@ def _build_default(
     stability: dict[str, Any] = {
         "method": "default",
         "features": cols,
-        "null_test": gap.as_dict(),
-        "null_test_name": "gap statistic",
-        "statistic": gap.statistic,
-        "p_value": None,
-        "decision": "structure" if gap.structure_found else "no structure",
-        "structure_found": gap.structure_found,
+        **null_test_summary(gap),
         "chosen": sel.chosen,
         "votes": sel.votes,
         "selection_rule": sel.rule,

@@ -280,3 +280,15 @@ def split_half_stability(
         "split_half_ari_h2_full": float(adjusted_rand_score(labels[ok], p2)),
         "split_half_n": int(ok.sum()),
     }
+
+
+def null_test_summary(gap) -> dict:
+    """The null-structure test's entries of ``stability.json`` (shared by the default and seed paths)."""
+    return {
+        "null_test": gap.as_dict(),
+        "null_test_name": "gap statistic",
+        "statistic": gap.statistic,
+        "p_value": None,
+        "decision": "structure" if gap.structure_found else "no structure",
+        "structure_found": gap.structure_found,
+    }

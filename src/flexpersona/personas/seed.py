@@ -31,7 +31,7 @@ from sklearn.preprocessing import StandardScaler
 
 from ..config import Config
 from ..errors import StageError
-from .existence import bootstrap_stability, gap_statistic
+from .existence import bootstrap_stability, gap_statistic, null_test_summary
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
 from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
@@ -170,12 +170,7 @@ def seed_personas(features: pd.DataFrame, config: Config):
     stability: dict[str, Any] = {
         "method": "seed",
         "features": cols,
-        "null_test": gap.as_dict(),
-        "null_test_name": "gap statistic",
-        "statistic": gap.statistic,
-        "p_value": None,
-        "decision": "structure" if gap.structure_found else "no structure",
-        "structure_found": gap.structure_found,
+        **null_test_summary(gap),
         "chosen": chosen,
         "selection_rule": SEED_RULE,
         "naming_rule": NAMING_RULES,
