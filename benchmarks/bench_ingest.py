@@ -3,10 +3,13 @@
 Times, in the same run and on the same files, each in its own child process (peak RSS from ``os.wait4``):
 
 (a) a plain DuckDB ``read_csv`` + ``count(*)`` of the readings pieces (issue 2's floor);
+(w) a plain DuckDB ``read_csv`` with typed columns written to one Parquet file (no checks, no accounting):
+    what persisting the same three columns costs at the least, whatever the ingest does besides;
 (f) the issue-7 floor: ``read_csv`` + one group-by of the seed aggregation (``flexpersona.bench.FLOOR_SQL``);
 (b) ``flexpersona.io.ingest`` of the pieces (detection, parsing, row accounting, duplicates, Parquet, ledger).
 
-Targets: b / a <= 1.3 (issue 2); a whole run <= 1.3 x f and peak RSS <= 2 GB (issue 7).
+Every child uses DuckDB's default thread count (all cores); so does the streaming ingest
+(``data.ingest_threads``). Targets: b / a <= 1.3 (issue 2); a whole run <= 1.3 x f and peak RSS <= 2 GB (issue 7).
 
 Usage::
 
@@ -29,6 +32,15 @@ _COUNT = """
 import duckdb, json, sys
 con = duckdb.connect(); con.execute("SET enable_progress_bar = false")
 print(con.execute("SELECT count(*) FROM read_csv($f)", {"f": json.loads(sys.argv[1])}).fetchall()[0][0])
+"""
+_WRITE = """
+import duckdb, json, sys
+con = duckdb.connect(); con.execute("SET enable_progress_bar = false")
+cols = "{'c0': 'VARCHAR', 'c1': 'VARCHAR', 'c2': 'TIMESTAMP', 'c3': 'DOUBLE'}"
+con.execute(f\"\"\"COPY (SELECT c0, c2, c3 FROM read_csv($f, header=true, auto_detect=false, columns={cols},
+                                             nullstr=['Null', '']))
+               TO '{sys.argv[2]}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)\"\"\",
+            {"f": json.loads(sys.argv[1])})
 """
 _FLOOR = """
 import duckdb, json, sys
@@ -86,18 +98,23 @@ def main(argv: list[str] | None = None) -> int:
     size = sum(Path(p).stat().st_size for p in pieces) / 1e6
 
     a, a_rss, n = _measure(_COUNT, json.dumps(pieces))
+    w, w_rss, _ = _measure(_WRITE, json.dumps(pieces), str(out / "plain.parquet"))
+    (out / "plain.parquet").unlink(missing_ok=True)
     store = out / "store"
     shutil.rmtree(store, ignore_errors=True)
     b, b_rss, rep = _measure(_INGEST, json.dumps(inputs), str(store))
     acc = json.loads(rep.strip().splitlines()[-1])["datastore"]
     print(f"files: {len(pieces)} London Datastore pieces, {size:,.0f} MB, {int(n):,} rows")
     print(f"(a) DuckDB read_csv + count           : {a:8.2f} s  peak RSS {a_rss:7.0f} MB")
+    print(f"(w) DuckDB read_csv typed -> Parquet  : {w:8.2f} s  peak RSS {w_rss:7.0f} MB")
     if not args.no_floor:
         f, f_rss, _ = _measure(_FLOOR, json.dumps(pieces))
         print(f"(f) issue-7 floor (read_csv + group-by): {f:8.2f} s  peak RSS {f_rss:7.0f} MB")
     print(f"(b) flexpersona ingest                : {b:8.2f} s  peak RSS {b_rss:7.0f} MB  "
           f"({acc['read']:,} read = {acc['kept']:,} kept + {acc['rejected']:,} rejected)")
     print(f"ratio b/a                             : {b / a:8.2f}  (issue 2 target <= 1.3)")
+    print(f"ratio w/a                             : {w / a:8.2f}  (writing the Parquet alone)")
+    print(f"ratio b/w                             : {b / w:8.2f}  (ingest against writing the same Parquet)")
     if not args.no_floor:
         print(f"ratio b/f                             : {b / f:8.2f}  (ingest alone; issue 7: whole run <= 1.3)")
     return 0

@@ -58,6 +58,9 @@ class DataConfig:
     #: DuckDB worker threads of ingest and features (None = every core). 1 (default) makes runs bit-identical: with
     #: several threads, parallel sums and writes depend on scheduling in the last bits of floating point.
     duckdb_threads: int | None = 1
+    #: DuckDB worker threads of the streaming ingest of long CSV files (None = every core). Its output does not
+    #: depend on the count: each layout's rows are written in file order into one Parquet file.
+    ingest_threads: int | None = None
 
 
 @dataclass(frozen=True)

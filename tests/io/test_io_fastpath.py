@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import sys
 
 import duckdb
@@ -139,3 +140,35 @@ def test_memory_limit_is_set_and_not_part_of_the_reuse_key(tmp_path, monkeypatch
     assert again.skipped
     with pytest.raises(ConfigError, match="duckdb_memory_limit"):
         ingest(f, tmp_path / "t", config=Config(data=DataConfig(duckdb_memory_limit="lots")))
+
+
+def test_values_the_typed_reader_cannot_cast_are_classified_from_the_text(tmp_path, monkeypatch):
+    """Padded ``N/A``/``nan``/``NULL`` (missing, kept) and ``abc`` (rejected) on the streaming path, with lines."""
+    a = HEADER + ds_rows("MAC1", "Std", "2013-01-01", ["0.1", "N/A", "  nan", "abc", "NULL  ", "0.2"])
+    a += ds_rows("MAC2", "ToU", "2013-01-01", ["0.3", "n/a"])
+    files = [write(tmp_path / "p_0.csv", a)]
+    fast, slow, calls = both(tmp_path, files, monkeypatch)
+    assert calls == [True]
+    assert fast.accounting == slow.accounting
+    assert fast.accounting["datastore"]["rejected_by_reason"] == {"unparseable_value": 1}
+    assert_same(tmp_path)
+    st = _store(tmp_path / "fast")
+    assert st["readings"]["kwh"].isna().sum() == 4 and len(st["readings"]) == 7
+    assert st["issues"].set_index("code").loc["unparseable_value", "line"] == 5
+
+
+def test_streaming_output_does_not_depend_on_the_thread_count(tmp_path):
+    """One ordered Parquet file per layout: byte-identical readings with 1 and 2 DuckDB threads."""
+    from flexpersona.simulate import simulate_to
+
+    simulate_to(tmp_path / "sim", "datastore", 6, 6, seed=3, start="2012-01-01", end="2013-12-31",
+                rows_per_piece=150_000)
+    digests = []
+    for n in (1, 2):
+        store = tmp_path / f"s{n}"
+        ingest([tmp_path / "sim"], store, config=Config(data=DataConfig(ingest_threads=n)))
+        parts = sorted((store / "readings").glob("*.parquet"))
+        assert parts
+        digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in parts])
+        digests[-1].append(hashlib.sha256((store / "ledger.parquet").read_bytes()).hexdigest())
+    assert digests[0] == digests[1]

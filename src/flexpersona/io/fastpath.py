@@ -1,54 +1,85 @@
-"""The streaming readings path: one pass per CSV file straight into the readings Parquet.
+"""The streaming readings path: long CSV files read once, typed by DuckDB's CSV reader, into one Parquet file.
 
 For the common, big case -- London Datastore (or Kaggle half-hourly) CSV files on disk with ISO timestamps --
-every file is read once by DuckDB and written at once as Parquet, partitioned by a small code
-``4 * reason + group`` (reason ``0`` = a kept row; group none/control/treatment/other). The kept
-partition *is* the readings table; everything else is computed from the Parquet with columnar aggregations:
+the files of one layout are read by a single ``read_csv`` with typed columns (timestamp, double) and written in
+file order as one Parquet file (:func:`_stream`): DuckDB parses and writes in parallel, and the file does not
+depend on the thread count. Everything else is computed without parsing the text again:
 
-* row accounting, ledger counts and group evidence per household from one ``GROUP BY`` of the (few) files;
-* duplicate (household, ts) detection without a hash over every half-hour: per household, rows against
-  ``bit_count(bitstring_agg(slot))`` (a fixed-size bitmap of the half-hours seen);
-* line numbers only where a message needs them: the (rare) files with rejected rows, and the files holding
-  households with duplicates, are read a second time with their line numbers, for those rows only.
+* values DuckDB cannot cast land in its rejects table (``store_rejects``), not in the Parquet; their files are
+  read again as text (:func:`_reread`), where each such row is classified exactly as the general path does (a
+  padded ``Null`` is a missing value and kept; ``abc`` is rejected as ``unparseable_value``);
+* group labels (``stdorToU``) are counted per file x household by one text-only pass (:func:`_labels`), which
+  also says which files hold which household;
+* row accounting and ledger counts come from one ``GROUP BY`` over the Parquet (:func:`_stats`), rejected rows
+  (negative, above the cap, off the half-hour grid, no household id) found by their values;
+* duplicate (household, ts) detection uses a bitmap of the half-hours seen per household
+  (:func:`duplicate_households_sql`), and only the files holding affected households are read again, with line
+  numbers, to merge them value by value; the Parquet is rewritten only when it holds rows to drop.
 
-Anything unusual -- a timestamp that is not ISO, an unknown group label, Acorn columns, zip members -- makes
-:func:`ingest_fast` return None, and the general staging path of :mod:`flexpersona.io.ingest` runs instead.
-The tables it leaves on the connection (``summary``, ``hhinfo``, ``dupinfo``, ``parsed``) have the columns the
-general path's tables have, so the ledger, issues and accounting code is shared.
+Anything unusual -- a timestamp that is not ISO, an unknown group label, a row with the wrong number of fields,
+Acorn columns, zip members -- makes :func:`ingest_fast` return None, and the general staging path of
+:mod:`flexpersona.io.ingest` runs instead (and reports the problem). The tables it leaves on the connection
+(``summary``, ``hhinfo``, ``dupinfo``, ``parsed``) have the columns the general path's tables have, so the
+ledger, issues and accounting code is shared.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
 from ..config import Config
-from ..errors import InputError
 from . import datastore, kaggle
 from .households import GROUP_LABELS
-from .sources import SourceFile, register_relation
-from .staging import find_column, input_error_from_duckdb, line_sql
+from .sources import SourceFile
+from .staging import bad_value_sql, find_column, id_sql, kwh_sql, line_sql
 
 logger = logging.getLogger(__name__)
 
-#: Long layouts the streaming path handles.
-FAST_LAYOUTS = {datastore.LAYOUT: ("DateTime", datastore.staged_select),
-                kaggle.HALFHOURLY: ("tstp", kaggle.staged_select_halfhourly)}
-#: Row codes written in the partition key (0 = kept) -> rejection reason.
+#: Long layouts the streaming path handles: layout -> name of the timestamp column.
+FAST_LAYOUTS = {datastore.LAYOUT: "DateTime", kaggle.HALFHOURLY: "tstp"}
+#: Rejection codes ``r`` (0 = a kept row) -> reason.
 REASON_CODES = {1: "missing_household_id", 2: "unparseable_timestamp", 3: "off_grid_timestamp",
                 4: "unparseable_value", 5: "negative_value", 6: "above_cap"}
+#: Value texts DuckDB's typed reader reads as missing (others among :data:`staging.MISSING_TOKENS`, e.g. a padded
+#: `` Null ``, are cast errors there and are classified by the text re-read).
+NULL_TOKENS = ("Null", "NULL", "null", " Null ", " Null", "Null ", " ", "  ", "NA", "N/A", "na", "n/a")
 #: Bitmaps for duplicate detection up to this size in total [bytes]; above it a hash aggregate (spilling).
 BITMAP_BYTES = 256 * 1024**2
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}")
 _LABEL = {"treatment": "ToU", "control": "Std"}
-#: Group code ``g`` of :func:`_rows_sql` -> group.
-_GROUPS = ("none", "control", "treatment", "other")
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """Column positions of one long file: household id, timestamp, value, group label (None if absent)."""
+
+    n: int
+    hid: int
+    ts: int
+    val: int
+    grp: int | None
+
+
+def _roles(kind: str, header: list[str], name: str) -> _Roles:
+    hid = find_column(header, "LCLid", name)
+    ts = find_column(header, FAST_LAYOUTS[kind], name)
+    if kind == datastore.LAYOUT:
+        val = find_column(header, datastore.VALUE_COLUMN, name)
+        grp = find_column(header, "stdorToU", name, required=False)
+    else:
+        val = next(i for i, h in enumerate(header) if h.lower().startswith("energy("))
+        grp = None
+    assert hid is not None and ts is not None and val is not None
+    return _Roles(len(header), hid, ts, val, grp)
 
 
 def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
@@ -59,7 +90,7 @@ def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
         low = {h.strip().lower() for h in header}
         if "acorn" in low or "acorn_grouped" in low:
             return False
-        ts_col = find_column(header, FAST_LAYOUTS[kind][0], src.name)
+        ts_col = find_column(header, FAST_LAYOUTS[kind], src.name)
         with src.open() as fh:
             fh.readline(1 << 20)
             first = fh.readline(1 << 20).decode("utf-8", errors="replace")
@@ -69,42 +100,33 @@ def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
     return True
 
 
-def _rows_sql(layout_select: str, cap: float, shift: str) -> str:
-    """Typed rows with their code ``r`` (0 kept, else :data:`REASON_CODES`) and group code ``g`` (:data:`_GROUPS`)."""
-    treat = ", ".join(f"'{k}'" for k, v in GROUP_LABELS.items() if v == "treatment")
-    ctrl = ", ".join(f"'{k}'" for k, v in GROUP_LABELS.items() if v == "control")
-    return f"""
-        SELECT line, household_id, ts, kwh,
-            CASE WHEN household_id IS NULL THEN 1 WHEN ts IS NULL THEN 2
-                 WHEN epoch_us(ts) % 1800000000 <> 0 THEN 3 WHEN bad_value THEN 4
-                 WHEN kwh < 0 THEN 5 WHEN kwh > CAST('{cap!r}' AS DOUBLE) THEN 6 ELSE 0 END AS r,
-            CASE grp_raw WHEN 'Std' THEN 1 WHEN 'ToU' THEN 2 ELSE
-                CASE WHEN grp_raw IS NULL THEN 0 WHEN lower(grp_raw) IN ({ctrl}) THEN 1
-                     WHEN lower(grp_raw) IN ({treat}) THEN 2 ELSE 3 END END AS g
-        FROM (SELECT line, household_id, CASE WHEN isnan(kwh) THEN NULL ELSE kwh END AS kwh, bad_value, grp_raw,
-                     CASE WHEN ts_raw[5] = '-' THEN try_cast(ts_raw AS TIMESTAMP) END {shift} AS ts
-              FROM ({layout_select}))
-    """
-
-
 def _q(path: Path | str) -> str:
     return str(path).replace("'", "''")
 
 
-def _run(con: duckdb.DuckDBPyConnection, sql: str, params: dict[str, Any], name: str) -> None:
-    try:
-        con.execute(sql, params)
-    except duckdb.Error as exc:
-        text = str(exc)
-        if "Fix:" in text:
-            raise InputError(name, text.split(": ", 1)[-1].split(". Fix:")[0],
-                             text.split("Fix:", 1)[1].strip()) from None
-        raise input_error_from_duckdb(name, exc) from None
+def _strs(values) -> str:
+    return ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
+
+
+def _reason_sql(code: str) -> str:
+    return f"CASE {code} " + " ".join(f"WHEN {c} THEN '{n}'" for c, n in REASON_CODES.items()) + " END"
+
+
+def _code_sql(hh: str, ts: str, kwh: str, bad: str, cap: float) -> str:
+    """The rejection code ``r`` of a row (the same rules as the general path)."""
+    return (f"CASE WHEN {hh} IS NULL THEN 1 WHEN {ts} IS NULL THEN 2 WHEN epoch_us({ts}) % 1800000000 <> 0 THEN 3 "
+            f"WHEN {bad} THEN 4 WHEN {kwh} < 0 THEN 5 WHEN {kwh} > CAST('{cap!r}' AS DOUBLE) THEN 6 ELSE 0 END")
+
+
+def _set_threads(con: duckdb.DuckDBPyConnection, n: int | None) -> int:
+    before = int(con.execute("SELECT current_setting('threads')").fetchall()[0][0])
+    con.execute("SET threads = $n", {"n": int(n or os.cpu_count() or 1)})
+    return before
 
 
 def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config: Config,
                 progress: bool = False) -> dict[str, Any] | None:
-    """Stream every readings file once into Parquet under ``workdir``; None when the general path must run.
+    """Stream the readings files into Parquet under ``workdir``; None when the general path must run.
 
     Parameters
     ----------
@@ -115,9 +137,9 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
     readings
         ``(source, header, layout)`` per readings file, all :func:`eligible`.
     config
-        ``config.data``: timestamp convention and kWh cap.
+        ``config.data``: timestamp convention, kWh cap and ``ingest_threads``.
     progress
-        Show a progress bar over the files.
+        Unused (DuckDB streams each layout in one statement); kept for the general path's signature.
 
     Returns
     -------
@@ -126,95 +148,319 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
         (the kept-row Parquet files, to be moved into the store's ``readings/``); the connection then holds
         ``summary``, ``hhinfo``, ``dupinfo`` and ``parsed`` (rejected rows with their lines).
     """
-    from tqdm.auto import tqdm
-
-    t0 = time.perf_counter()
-    shift = "- INTERVAL 30 MINUTE" if config.data.timestamp_marks == "end" else ""
-    cap = float(config.data.kwh_cap)
-    con.execute("SET preserve_insertion_order = false")
-    workdir.mkdir(parents=True, exist_ok=True)
-    files: list[dict[str, Any]] = []
-    parts: list[tuple[str, int, int, str, str]] = []  # (path, file_idx, reason code, group, layout)
-    line_selects: dict[int, tuple[str, dict[str, str]]] = {}
-    for idx, (src, header, kind) in enumerate(tqdm(readings, desc="reading", unit="file", disable=not progress)):
-        rel, params = register_relation(con, src, header)
-        with_line = FAST_LAYOUTS[kind][1](rel, header, idx, src.name)
-        no_line = with_line.replace(line_sql(), "CAST(NULL AS BIGINT)")
-        line_selects[idx] = (_rows_sql(with_line, cap, shift), params)
-        target = _q(workdir / f"f{idx}")
-        _run(con, f"""
-            COPY (SELECT household_id, ts, kwh, r * 4 + g AS p FROM ({_rows_sql(no_line, cap, shift)}))
-            TO '{target}' (FORMAT parquet, PARTITION_BY (p), COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
-        """, params, src.name)
-        files.append({"file_idx": idx, "file": src.name, "layout": kind})
-        for p in sorted((workdir / f"f{idx}").glob("p=*/*.parquet")):
-            r, g = divmod(int(p.parent.name[2:]), 4)
-            parts.append((str(p), idx, r, _GROUPS[g], kind))
-        if any(r == 2 or g == "other" for _, i, r, g, _ in parts if i == idx):
-            logger.info("%s: a timestamp that is not ISO or an unknown group label: the general ingest path runs",
-                        src.name)
-            parts = []
-            break
-    logger.info("ingest step stream files to Parquet: %.2f s", time.perf_counter() - t0)
-    if not parts:  # no rows at all, or a file needs the general path
-        shutil.rmtree(workdir, ignore_errors=True)
-        con.execute("SET preserve_insertion_order = true")
-        return None
-    con.execute("CREATE TABLE filemap (path VARCHAR, file_idx INTEGER, r INTEGER, g VARCHAR, layout VARCHAR)")
-    con.executemany("INSERT INTO filemap VALUES (?, ?, ?, ?, ?)", [list(p) for p in parts])
-    all_paths = [p[0] for p in parts]
-    kept_paths = [p[0] for p in parts if p[2] == 0]
-    con.execute("""
-        CREATE TABLE fsum AS
-        SELECT filename AS path, household_id AS hh, year(ts) AS y, count(*) AS n, count(kwh) AS n_values,
-               min(ts) AS first, max(ts) AS last
-        FROM read_parquet($p, filename = true) GROUP BY ALL
-    """, {"p": all_paths})
-    reason = "CASE m.r " + " ".join(f"WHEN {c} THEN '{n}'" for c, n in REASON_CODES.items()) + " END"
-    con.execute(f"""
-        CREATE TABLE summary AS
-        SELECT f.hh, m.layout, f.y, {reason} AS reason, sum(f.n) AS n, sum(f.n_values) AS n_values,
-               min(f.first) AS first, max(f.last) AS last
-        FROM fsum f JOIN filemap m USING (path) GROUP BY ALL
-    """)
-    label = "CASE m.g " + " ".join(f"WHEN '{g}' THEN '{lab}'" for g, lab in _LABEL.items()) + " END"
-    con.execute(f"""
-        CREATE TABLE hhinfo AS
-        SELECT f.hh AS household_id, f.hh, list(DISTINCT {label}) FILTER (WHERE {label} IS NOT NULL) AS grps,
-               CAST(NULL AS VARCHAR) AS acorn, CAST(NULL AS VARCHAR) AS acorn_grouped
-        FROM fsum f JOIN filemap m USING (path) WHERE f.hh IS NOT NULL GROUP BY f.hh
-    """)
-    layouts = sorted({f["layout"] for f in files})
-    dup_hh = _duplicate_households(con, kept_paths)
-    _resolve_duplicates(con, workdir, dup_hh, line_selects, files, layouts, parts)
-    _rejected_rows(con, line_selects, files, parts)
-    logger.info("ingest step stats, duplicates and rejected lines: %.2f s", time.perf_counter() - t0)
-    parts_out = [Path(p) for p, _, r, _, _ in parts if r == 0 and Path(p).exists()]
-    resolved = workdir / "resolved.parquet"
-    if resolved.exists():
-        parts_out.append(resolved)
     import pandas as pd
 
-    files_df = pd.DataFrame(files)
+    workdir.mkdir(parents=True, exist_ok=True)
+    threads = _set_threads(con, config.data.ingest_threads)
+    try:
+        state = _Stream(con, workdir, readings, config)
+        if not state.run():
+            shutil.rmtree(workdir, ignore_errors=True)
+            return None
+    finally:
+        con.execute("SET threads = $n", {"n": threads})
+    files_df = pd.DataFrame(state.files)
     return {
         "files": files_df,
         "files_by_layout": {k: int(v) for k, v in files_df["layout"].value_counts().items()},
-        "layouts": layouts,
-        "date_formats": {f["file"]: "ISO" for f in files},
-        "parts": parts_out,
+        "layouts": state.layouts,
+        "date_formats": {f["file"]: "ISO" for f in state.files},
+        "parts": state.parts,
     }
 
 
-def _duplicate_households(con: duckdb.DuckDBPyConnection, kept_paths: list[str]) -> list[str]:
-    """Households with two kept rows at one half-hour (bitmap of half-hours seen, or a spilling hash)."""
-    if not kept_paths:
-        return []
-    lo, hi, n_hh = con.execute("""
-        SELECT epoch_us(min(f.first)), epoch_us(max(f.last)), count(DISTINCT f.hh)
-        FROM fsum f JOIN filemap m USING (path) WHERE m.r = 0
-    """).fetchall()[0]
-    sql = duplicate_households_sql("SELECT household_id AS hh, ts FROM read_parquet($p)", lo, hi, n_hh)
-    return sorted(r[0] for r in con.execute(sql, {"p": kept_paths}).fetchall())
+class _Stream:
+    """One streaming ingest: batches of files with the same layout and columns, each one Parquet file."""
+
+    def __init__(self, con, workdir: Path, readings, config: Config):
+        self.con, self.workdir, self.config = con, workdir, config
+        self.cap = float(config.data.kwh_cap)
+        self.shift = " - INTERVAL 30 MINUTE" if config.data.timestamp_marks == "end" else ""
+        self.files = [{"file_idx": i, "file": src.name, "layout": kind} for i, (src, _, kind) in enumerate(readings)]
+        self.layouts = sorted({f["layout"] for f in self.files})
+        self.sources = [src for src, _, _ in readings]
+        self.roles = [_roles(kind, header, src.name) for src, header, kind in readings]
+        batches: dict[tuple[str, _Roles], list[int]] = {}
+        for i, (_, _, kind) in enumerate(readings):
+            batches.setdefault((kind, self.roles[i]), []).append(i)
+        self.batches = list(batches.items())
+        self.parts: list[Path] = []
+        self.batch_of: dict[int, int] = {}
+
+    def _lap(self, t0: float, step: str) -> None:
+        logger.info("ingest step %s: %.2f s", step, time.perf_counter() - t0)
+
+    def run(self) -> bool:
+        t0 = time.perf_counter()
+        con = self.con
+        con.execute("CREATE TABLE rejects (file_idx INTEGER, n BIGINT)")
+        con.execute("CREATE TABLE labels (file_idx INTEGER, hh VARCHAR, grp VARCHAR, n BIGINT)")
+        for b, ((kind, roles), idxs) in enumerate(self.batches):
+            if not self._stream(b, kind, roles, idxs):
+                return False
+        self._lap(t0, "stream files to Parquet")
+        for b, ((_, roles), idxs) in enumerate(self.batches):
+            if roles.grp is not None and not self._labels(roles, idxs):
+                return False
+        self._lap(t0, "group labels")
+        if not self._stats():
+            return False
+        self._lap(t0, "Parquet statistics")
+        if not self._rejected():
+            return False
+        dup_hh = self._duplicate_households()
+        self._resolve_duplicates(dup_hh)
+        self._finish(dup_hh)
+        self._lap(t0, "rejected rows, duplicates, accounting")
+        return True
+
+    # -- pass 1: typed CSV -> Parquet -------------------------------------------------------------------------
+    def _csv(self, roles: _Roles, typed: bool, **extra: str) -> str:
+        types = {roles.ts: "TIMESTAMP", roles.val: "DOUBLE"} if typed else {}
+        cols = "{" + ", ".join(f"'c{i}': '{types.get(i, 'VARCHAR')}'" for i in range(roles.n)) + "}"
+        opts = "".join(f", {k}={v}" for k, v in extra.items())
+        if typed:
+            keep = "[" + _strs(f"c{i}" for i in range(roles.n) if i not in types) + "]"
+            opts += f", nullstr=[{_strs(('', *NULL_TOKENS))}], force_not_null={keep}"
+        return (f"read_csv($files, header=true, delim=',', quote='\"', escape='\"', auto_detect=false, "
+                f"columns={cols}, strict_mode=true, null_padding=false{opts})")
+
+    def _stream(self, b: int, kind: str, roles: _Roles, idxs: list[int]) -> bool:
+        con, paths = self.con, [str(self.sources[i].path) for i in idxs]
+        src = self._csv(roles, True, store_rejects="true", rejects_table=f"'rej_{b}'", rejects_scan=f"'rejscan_{b}'",
+                        rejects_limit="0")
+        target = self.workdir / f"b{b}.parquet"
+        hid, val = f"c{roles.hid}", f"c{roles.val}"
+        try:
+            con.execute(f"""
+                COPY (SELECT {id_sql(hid)} AS household_id, c{roles.ts}{self.shift} AS ts,
+                             CASE WHEN isnan({val}) THEN NULL ELSE {val} END AS kwh FROM {src})
+                TO '{_q(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+            """, {"files": paths})
+        except duckdb.Error as exc:
+            logger.info("%s files: %s; the general ingest path runs", kind, str(exc).splitlines()[0])
+            return False
+        rej = con.execute(f"""
+            SELECT s.file_path, e.column_name, e.error_type::VARCHAR, count(*)
+            FROM rej_{b} e JOIN rejscan_{b} s USING (scan_id, file_id) GROUP BY ALL
+        """).fetchall()
+        by_path = {p: i for p, i in zip(paths, idxs)}
+        for path, column, etype, n in rej:
+            if etype != "CAST" or column != val:
+                logger.info("%s: %s in column %s; the general ingest path runs", path, etype, column)
+                return False
+            con.execute("INSERT INTO rejects VALUES (?, ?)", [by_path[path], n])
+        self.parts.append(target)
+        for i in idxs:
+            self.batch_of[i] = b
+        return True
+
+    # -- pass 2: group labels per file x household (text only) ------------------------------------------------
+    def _labels(self, roles: _Roles, idxs: list[int]) -> bool:
+        con = self.con
+        paths = [str(self.sources[i].path) for i in idxs]
+        # grouped on the raw text (cheap); ids and labels are trimmed on the small result
+        rows = con.execute(f"""
+            SELECT filename, c{roles.hid}, c{roles.grp}, count(*) AS n
+            FROM {self._csv(roles, False, filename='true')} GROUP BY ALL
+        """, {"files": paths}).fetchall()
+        by_path = {p: i for p, i in zip(paths, idxs)}
+        out: dict[tuple[int, str | None, str | None], int] = {}
+        for path, raw_hh, raw_g, n in rows:
+            hh = (raw_hh.strip(" ") or None) if raw_hh is not None else None
+            g = (raw_g.strip(" ") or None) if raw_g is not None else None
+            label = None
+            if g is not None:
+                canon = "control" if g == "Std" else "treatment" if g == "ToU" else GROUP_LABELS.get(g.lower())
+                if canon is None:
+                    logger.info("%s: unknown group label %r; the general ingest path runs", path, g)
+                    return False
+                label = _LABEL[canon]
+            key = (by_path[path], hh, label)
+            out[key] = out.get(key, 0) + int(n)
+        if out:
+            con.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)", [[*k, n] for k, n in out.items()])
+        return True
+
+    # -- statistics of the Parquet ----------------------------------------------------------------------------
+    def _stats(self) -> bool:
+        con = self.con
+        con.execute("CREATE TABLE batchmap (path VARCHAR, batch INTEGER, layout VARCHAR)")
+        con.executemany("INSERT INTO batchmap VALUES (?, ?, ?)",
+                        [[str(p), b, kind] for b, ((kind, _), _) in enumerate(self.batches) for p in [self.parts[b]]])
+        code = _code_sql("household_id", "ts", "kwh", "false", self.cap)
+        con.execute(f"""
+            CREATE TABLE pstat AS
+            SELECT m.batch, m.layout, household_id AS hh, year(ts) AS y, {code} AS r, count(*) AS n,
+                   count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
+            FROM read_parquet($p, filename = true) f JOIN batchmap m ON m.path = f.filename GROUP BY ALL
+        """, {"p": [str(p) for p in self.parts]})
+        bad = con.execute("SELECT count(*) FILTER (WHERE r = 2), min(y), count(*) FROM pstat").fetchall()[0]
+        n_rej = con.execute("SELECT count(*) FROM rejects").fetchall()[0][0]
+        if not bad[2] and not n_rej:
+            return False  # no rows at all: the general path says so
+        if bad[0] or (bad[1] is not None and bad[1] < 1900):
+            logger.info("a timestamp that is not ISO (or is read as year %s); the general ingest path runs", bad[1])
+            return False
+        # the text pass read every row once: it must account for the Parquet rows and the cast rejects
+        n_labels = con.execute("SELECT sum(n) FROM labels").fetchall()[0][0]
+        if n_labels is not None:
+            labelled = [i for b, ((_, roles), idxs) in enumerate(self.batches) if roles.grp is not None for i in idxs]
+            lb = {self.batch_of[i] for i in labelled}
+            n_par = con.execute(f"SELECT sum(n) FROM pstat WHERE batch IN ({', '.join(map(str, lb))})").fetchall()[0][0]
+            n_rej = con.execute(f"SELECT coalesce(sum(n), 0) FROM rejects WHERE file_idx IN "
+                                f"({', '.join(map(str, labelled))})").fetchall()[0][0]
+            if int(n_labels) != int(n_par or 0) + int(n_rej):  # pragma: no cover - a safety net
+                logger.warning("row counts of the two passes differ (%s vs %s + %s); the general path runs",
+                               n_labels, n_par, n_rej)
+                return False
+        return True
+
+    def _files_of(self, hh_sql: str) -> list[int]:
+        """Files holding any household of ``hh_sql`` (from the labels, else every file of those batches)."""
+        con = self.con
+        labelled = {r[0] for r in con.execute("SELECT DISTINCT file_idx FROM labels").fetchall()}
+        null_too = bool(con.execute(f"SELECT count(*) FROM ({hh_sql}) t(h) WHERE h IS NULL").fetchall()[0][0])
+        match = f"hh IN ({hh_sql})" + (" OR hh IS NULL" if null_too else "")
+        found = {r[0] for r in con.execute(f"SELECT DISTINCT file_idx FROM labels WHERE {match}").fetchall()}
+        batches = {r[0] for r in con.execute(f"SELECT DISTINCT batch FROM pstat WHERE {match}").fetchall()}
+        for i, b in self.batch_of.items():
+            if b in batches and i not in labelled:
+                found.add(i)
+        return sorted(found)
+
+    # -- text re-reads with line numbers ----------------------------------------------------------------------
+    def _reread_sql(self, i: int) -> str:
+        """Rows of file ``i`` as text with line, code ``r`` and ``castfail`` (rejected by the typed reader)."""
+        roles = self.roles[i]
+        path = _q(self.sources[i].path)
+        v = f"c{roles.val}"
+        rel = self._csv(roles, False).replace("$files", f"'{path}'")
+        grp = id_sql(f"c{roles.grp}") if roles.grp is not None else "NULL"
+        inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{roles.hid}')} AS household_id, "
+                 f"CASE WHEN c{roles.ts}[5] = '-' THEN try_cast(c{roles.ts} AS TIMESTAMP) END{self.shift} AS ts, "
+                 f"{kwh_sql(v)} AS kwh0, {bad_value_sql(v)} AS bad_value, {grp} AS grp_raw, "
+                 f"({v} IS NOT NULL AND {v} NOT IN ({_strs(NULL_TOKENS)}) AND try_cast({v} AS DOUBLE) IS NULL) "
+                 f"AS castfail FROM {rel}")
+        return (f"SELECT {i} AS file_idx, line, '{self.files[i]['layout']}' AS layout, household_id AS hh, ts, kwh, "
+                f"{_code_sql('household_id', 'ts', 'kwh', 'bad_value', self.cap)} AS r, castfail "
+                f"FROM (SELECT *, CASE WHEN isnan(kwh0) THEN NULL ELSE kwh0 END AS kwh FROM ({inner}))")
+
+    def _rejected(self) -> bool:
+        """``parsed`` (rejected rows with lines) and ``recovered`` (kept rows the typed reader could not cast)."""
+        con = self.con
+        con.execute("CREATE TABLE reread (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, ts TIMESTAMP, "
+                    "kwh DOUBLE, r INTEGER, castfail BOOLEAN)")
+        con.execute("CREATE TABLE bad_hh AS SELECT DISTINCT hh FROM pstat WHERE r <> 0")
+        cast_files = {r[0] for r in con.execute("SELECT DISTINCT file_idx FROM rejects").fetchall()}
+        files = sorted(cast_files | set(self._files_of("SELECT hh FROM bad_hh")))
+        for i in files:
+            con.execute(f"INSERT INTO reread SELECT * FROM ({self._reread_sql(i)}) WHERE r <> 0 OR castfail")
+        expect = dict(con.execute("SELECT file_idx, sum(n) FROM rejects GROUP BY ALL").fetchall())
+        got = dict(con.execute("SELECT file_idx, count(*) FROM reread WHERE castfail GROUP BY ALL").fetchall())
+        if {k: int(v) for k, v in expect.items()} != {k: int(v) for k, v in got.items()}:  # pragma: no cover
+            logger.warning("cast rejects %s and text re-read %s differ; the general ingest path runs", expect, got)
+            return False
+        con.execute(f"""
+            CREATE TABLE parsed AS SELECT file_idx, line, layout, hh, kwh, ts, {_reason_sql('r')} AS reason
+            FROM reread WHERE r <> 0
+        """)
+        con.execute("CREATE TABLE recovered AS SELECT file_idx, line, layout, hh, ts, kwh FROM reread "
+                    "WHERE r = 0 AND castfail")
+        return True
+
+    def _duplicate_households(self) -> list[str]:
+        con = self.con
+        lo, hi, n_hh = con.execute("""
+            SELECT epoch_us(min(first)), epoch_us(max(last)), count(DISTINCT hh) FROM (
+                SELECT hh, first, last FROM pstat WHERE r = 0
+                UNION ALL SELECT hh, ts, ts FROM recovered)
+        """).fetchall()[0]
+        if lo is None:
+            return []
+        code = _code_sql("household_id", "ts", "kwh", "false", self.cap)
+        rows = (f"SELECT household_id AS hh, ts FROM read_parquet($p) WHERE {code} = 0 "
+                "UNION ALL SELECT hh, ts FROM recovered")
+        sql = duplicate_households_sql(rows, lo, hi, n_hh)
+        return sorted(r[0] for r in con.execute(sql, {"p": [str(p) for p in self.parts]}).fetchall())
+
+    def _resolve_duplicates(self, dup_hh: list[str]) -> None:
+        """``dupinfo``: the duplicated half-hours of the affected households, merged value by value."""
+        con = self.con
+        lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in self.layouts)
+        con.execute("CREATE TABLE dup_hh (hh VARCHAR)")
+        if dup_hh:
+            con.executemany("INSERT INTO dup_hh VALUES (?)", [[h] for h in dup_hh])
+        con.execute("CREATE TABLE dupsrc (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, ts TIMESTAMP, "
+                    "kwh DOUBLE)")
+        if dup_hh:
+            for i in self._files_of("SELECT hh FROM dup_hh"):
+                con.execute(f"""
+                    INSERT INTO dupsrc SELECT file_idx, line, layout, hh, ts, kwh FROM ({self._reread_sql(i)})
+                    WHERE r = 0 AND hh IN (SELECT hh FROM dup_hh)
+                """)
+        con.execute(f"""
+            CREATE TABLE dupinfo AS
+            SELECT hh, ts,
+                   arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh,
+                   count(*) AS n_rows, count(kwh) AS n_nonnull, count(DISTINCT kwh) AS n_distinct,
+                   arg_min(layout, file_idx * 10000000000 + line) AS first_layout, {lay_counts}
+            FROM dupsrc GROUP BY hh, ts HAVING count(*) > 1
+        """)
+        if dup_hh:
+            logger.info("duplicates: %d households merged value by value", len(dup_hh))
+
+    def _finish(self, dup_hh: list[str]) -> None:
+        """``summary`` and ``hhinfo``; the Parquet rewritten without rejected rows and merged households, which go
+        (with the recovered rows) into one extra part."""
+        con = self.con
+        con.execute(f"""
+            CREATE TABLE summary AS
+            SELECT hh, layout, y, {_reason_sql('r')} AS reason, sum(n) AS n, sum(n_values) AS n_values,
+                   min(first) AS first, max(last) AS last
+            FROM (SELECT hh, layout, y, r, n, n_values, first, last FROM pstat
+                  UNION ALL SELECT hh, layout, year(ts), r, 1, CASE WHEN kwh IS NULL THEN 0 ELSE 1 END, ts, ts
+                  FROM reread WHERE castfail)
+            GROUP BY ALL
+        """)
+        con.execute("""
+            CREATE TABLE hhinfo AS
+            SELECT h.hh AS household_id, h.hh, list(DISTINCT l.grp) FILTER (WHERE l.grp IS NOT NULL) AS grps,
+                   CAST(NULL AS VARCHAR) AS acorn, CAST(NULL AS VARCHAR) AS acorn_grouped
+            FROM (SELECT DISTINCT hh FROM summary WHERE hh IS NOT NULL) h LEFT JOIN labels l USING (hh)
+            GROUP BY h.hh
+        """)
+        code = _code_sql("household_id", "ts", "kwh", "false", self.cap)
+        dirty = {r[0] for r in con.execute("SELECT DISTINCT batch FROM pstat WHERE r <> 0").fetchall()}
+        if dup_hh:
+            dirty |= {r[0] for r in con.execute(
+                "SELECT DISTINCT batch FROM pstat SEMI JOIN dup_hh USING (hh)").fetchall()}
+        for b in sorted(dirty):
+            path = self.parts[b]
+            new = path.with_suffix(".rewritten")
+            con.execute(f"""
+                COPY (SELECT household_id, ts, kwh FROM read_parquet('{_q(path)}')
+                      WHERE {code} = 0 AND household_id NOT IN (SELECT hh FROM dup_hh))
+                TO '{_q(new)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+            """)
+            new.replace(path)
+        extra = self.workdir / "extra.parquet"
+        n_extra = con.execute("""
+            SELECT (SELECT count(*) FROM dupsrc) + (SELECT count(*) FROM recovered ANTI JOIN dup_hh USING (hh))
+        """).fetchall()[0][0]
+        if n_extra:
+            con.execute(f"""
+                COPY (SELECT household_id, ts, kwh FROM (
+                        SELECT hh AS household_id, ts,
+                               arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh
+                        FROM dupsrc GROUP BY hh, ts
+                        UNION ALL SELECT hh, ts, kwh FROM recovered ANTI JOIN dup_hh USING (hh))
+                      ORDER BY household_id, ts)
+                TO '{_q(extra)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+            """)
+            self.parts.append(extra)
+        self.parts = [p for p in self.parts
+                      if con.execute(f"SELECT count(*) FROM read_parquet('{_q(p)}')").fetchall()[0][0]]
 
 
 def duplicate_households_sql(rows: str, lo_us: int, hi_us: int, n_hh: int) -> str:
@@ -233,67 +479,3 @@ def duplicate_households_sql(rows: str, lo_us: int, hi_us: int, n_hh: int) -> st
                                                       0, {span - 1}))
         """
     return f"SELECT DISTINCT hh FROM ({rows}) GROUP BY hh, ts HAVING count(*) > 1"
-
-
-def _resolve_duplicates(con, workdir: Path, dup_hh: list[str], line_selects, files, layouts, parts) -> None:
-    """Merge the duplicates of the affected households value by value (first non-null by file, then line)."""
-    lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in layouts)
-    con.execute("CREATE TABLE dupsrc (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, ts TIMESTAMP, "
-                "kwh DOUBLE)")
-    if dup_hh:
-        con.execute("CREATE TABLE dup_hh (hh VARCHAR)")
-        con.executemany("INSERT INTO dup_hh VALUES (?)", [[h] for h in dup_hh])
-        affected = [r[0] for r in con.execute("""
-            SELECT DISTINCT m.file_idx FROM fsum f JOIN filemap m USING (path) SEMI JOIN dup_hh d ON d.hh = f.hh
-            WHERE m.r = 0 ORDER BY 1
-        """).fetchall()]
-        for idx in affected:
-            sql, params = line_selects[idx]
-            _run(con, f"""
-                INSERT INTO dupsrc SELECT {idx}, line, '{files[idx]['layout']}', household_id, ts, kwh
-                FROM ({sql}) WHERE r = 0 AND household_id IN (SELECT hh FROM dup_hh)
-            """, params, files[idx]["file"])
-    con.execute(f"""
-        CREATE TABLE dupinfo AS
-        SELECT hh, ts,
-               arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh,
-               count(*) AS n_rows, count(kwh) AS n_nonnull, count(DISTINCT kwh) AS n_distinct,
-               arg_min(layout, file_idx * 10000000000 + line) AS first_layout, {lay_counts}
-        FROM dupsrc GROUP BY hh, ts HAVING count(*) > 1
-    """)
-    if not dup_hh:
-        return
-    # the affected households leave their partition files and are written once, merged and sorted
-    for path, _, r, _, _ in parts:
-        if r != 0:
-            continue
-        n = con.execute("SELECT count(*) FROM read_parquet($p) WHERE household_id IN (SELECT hh FROM dup_hh)",
-                        {"p": path}).fetchall()[0][0]
-        if not n:
-            continue
-        new = Path(path).with_suffix(".rewritten")
-        con.execute(f"""
-            COPY (SELECT household_id, ts, kwh FROM read_parquet($p) WHERE household_id NOT IN (SELECT hh FROM dup_hh))
-            TO '{_q(new)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
-        """, {"p": path})
-        Path(new).replace(path)
-    con.execute(f"""
-        COPY (SELECT hh AS household_id, ts,
-                     arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh
-              FROM dupsrc GROUP BY hh, ts ORDER BY hh, ts)
-        TO '{_q(workdir / "resolved.parquet")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
-    """)
-    logger.info("duplicates: %d households merged value by value", len(dup_hh))
-
-
-def _rejected_rows(con, line_selects, files, parts) -> None:
-    """``parsed``: the rejected rows with their lines (only the files that have any are read again)."""
-    reason = "CASE r " + " ".join(f"WHEN {c} THEN '{n}'" for c, n in REASON_CODES.items()) + " END"
-    con.execute("CREATE TABLE parsed (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, kwh DOUBLE, "
-                "ts TIMESTAMP, reason VARCHAR)")
-    for idx in sorted({i for _, i, r, _, _ in parts if r != 0}):
-        sql, params = line_selects[idx]
-        _run(con, f"""
-            INSERT INTO parsed SELECT {idx}, line, '{files[idx]['layout']}', household_id, kwh, ts, {reason}
-            FROM ({sql}) WHERE r <> 0
-        """, params, files[idx]["file"])

@@ -44,7 +44,7 @@ DISK_BACKED_ABOVE_BYTES = 2 * 1024**3
 REJECT_REASONS = ("missing_household_id", "unparseable_timestamp", "off_grid_timestamp", "unparseable_value",
                   "negative_value", "above_cap")
 #: ``DataConfig`` fields that do not change what an ingest writes (not part of the re-use key).
-_NOT_IN_KEY = ("duckdb_memory_limit", "duckdb_threads")
+_NOT_IN_KEY = ("duckdb_memory_limit", "duckdb_threads", "ingest_threads")
 _SELECTS = {
     datastore.LAYOUT: datastore.staged_select,
     kaggle.HALFHOURLY: kaggle.staged_select_halfhourly,
