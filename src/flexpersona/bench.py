@@ -113,6 +113,7 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
     py = sys.executable
     floor_script = (
         "import duckdb, json, sys; files = json.loads(sys.argv[1]); con = duckdb.connect();"
+        "con.execute('SET enable_progress_bar = false');"
         f"n = con.execute({FLOOR_SQL!r}, {{'files': files}}).fetchall(); print(len(n))"
     )
     floor = _measure([py, "-c", floor_script, json.dumps(pieces)])

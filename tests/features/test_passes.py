@@ -88,3 +88,13 @@ def test_pass1_tables_equal_the_direct_sums(source):
     np.testing.assert_allclose(daily["baseload_kwh"], night.mean(), rtol=1e-12)
     np.testing.assert_array_equal(cov["n_base"], d[d["is_base"] == 1].groupby("household_id").size())
     np.testing.assert_array_equal(cov["n_trial"], tr.groupby("household_id").size())
+
+
+def test_duckdb_engine_prints_no_progress_bar():
+    """DuckDB's own bar prints even into logs and CI output; progress is the CLI's job (quiet off a terminal)."""
+
+    eng = DuckDBEngine(threads=1)
+    try:
+        assert eng.con.execute("SELECT current_setting('enable_progress_bar')").fetchall()[0][0] is False
+    finally:
+        eng.close()

@@ -79,6 +79,8 @@ class DuckDBEngine:
         import duckdb
 
         self.con = duckdb.connect()
+        # DuckDB's own progress bar prints even when the output is not a terminal (logs, CI)
+        self.con.execute("SET enable_progress_bar = false")
         # joins and aggregations larger than the memory limit spill here (removed on close)
         self._tmp = tempfile.TemporaryDirectory(prefix="flexpersona-duckdb-")
         self.con.execute("SET temp_directory = $d", {"d": self._tmp.name})

@@ -139,7 +139,7 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
     config
         ``config.data``: timestamp convention, kWh cap and ``ingest_threads``.
     progress
-        Unused (DuckDB streams each layout in one statement); kept for the general path's signature.
+        Show DuckDB's progress bar while the files are streamed (one statement per layout).
 
     Returns
     -------
@@ -153,7 +153,7 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
     workdir.mkdir(parents=True, exist_ok=True)
     threads = _set_threads(con, config.data.ingest_threads)
     try:
-        state = _Stream(con, workdir, readings, config)
+        state = _Stream(con, workdir, readings, config, progress)
         if not state.run():
             shutil.rmtree(workdir, ignore_errors=True)
             return None
@@ -172,8 +172,8 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
 class _Stream:
     """One streaming ingest: batches of files with the same layout and columns, each one Parquet file."""
 
-    def __init__(self, con, workdir: Path, readings, config: Config):
-        self.con, self.workdir, self.config = con, workdir, config
+    def __init__(self, con, workdir: Path, readings, config: Config, progress: bool = False):
+        self.con, self.workdir, self.config, self.progress = con, workdir, config, progress
         self.cap = float(config.data.kwh_cap)
         self.shift = " - INTERVAL 30 MINUTE" if config.data.timestamp_marks == "end" else ""
         self.files = [{"file_idx": i, "file": src.name, "layout": kind} for i, (src, _, kind) in enumerate(readings)]
@@ -231,6 +231,8 @@ class _Stream:
                         rejects_limit="0")
         target = self.workdir / f"b{b}.parquet"
         hid, val = f"c{roles.hid}", f"c{roles.val}"
+        if self.progress:
+            con.execute("SET enable_progress_bar = true")
         try:
             con.execute(f"""
                 COPY (SELECT {id_sql(hid)} AS household_id, c{roles.ts}{self.shift} AS ts,
@@ -240,6 +242,8 @@ class _Stream:
         except duckdb.Error as exc:
             logger.info("%s files: %s; the general ingest path runs", kind, str(exc).splitlines()[0])
             return False
+        finally:
+            con.execute("SET enable_progress_bar = false")
         rej = con.execute(f"""
             SELECT s.file_path, e.column_name, e.error_type::VARCHAR, count(*)
             FROM rej_{b} e JOIN rejscan_{b} s USING (scan_id, file_id) GROUP BY ALL
