@@ -289,16 +289,16 @@ class _Stream:
     # -- statistics of the Parquet ----------------------------------------------------------------------------
     def _stats(self) -> bool:
         con = self.con
-        con.execute("CREATE TABLE batchmap (path VARCHAR, batch INTEGER, layout VARCHAR)")
-        con.executemany("INSERT INTO batchmap VALUES (?, ?, ?)",
-                        [[str(p), b, kind] for b, ((kind, _), _) in enumerate(self.batches) for p in [self.parts[b]]])
         code = _code_sql("household_id", "ts", "kwh", "false", self.cap)
+        scans = " UNION ALL ".join(
+            f"SELECT {b} AS batch, '{kind}' AS layout, household_id, ts, kwh FROM read_parquet('{_q(self.parts[b])}')"
+            for b, ((kind, _), _) in enumerate(self.batches))
         con.execute(f"""
             CREATE TABLE pstat AS
-            SELECT m.batch, m.layout, household_id AS hh, year(ts) AS y, {code} AS r, count(*) AS n,
+            SELECT batch, layout, household_id AS hh, year(ts) AS y, {code} AS r, count(*) AS n,
                    count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
-            FROM read_parquet($p, filename = true) f JOIN batchmap m ON m.path = f.filename GROUP BY ALL
-        """, {"p": [str(p) for p in self.parts]})
+            FROM ({scans}) GROUP BY ALL
+        """)
         bad = con.execute("SELECT count(*) FILTER (WHERE r = 2), min(y), count(*) FROM pstat").fetchall()[0]
         n_rej = con.execute("SELECT count(*) FROM rejects").fetchall()[0][0]
         if not bad[2] and not n_rej:
