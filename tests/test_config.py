@@ -36,3 +36,11 @@ def test_section_hash_changes_only_with_its_section():
     b = a.replace(personas={"k_max": 5})
     assert a.section_hash("features") == b.section_hash("features")
     assert a.section_hash("personas") != b.section_hash("personas")
+
+
+def test_section_hash_ignores_resources_but_not_threads_that_change_sums():
+    a = Config()
+    same = a.replace(data={"duckdb_memory_limit": "3GB", "ingest_threads": 1})
+    assert a.section_hash("data", "features") == same.section_hash("data", "features")
+    assert a.section_hash("data") != a.replace(data={"duckdb_threads": 2}).section_hash("data")
+    assert a.section_hash("data") != a.replace(data={"kwh_cap": 5.0}).section_hash("data")

@@ -63,6 +63,11 @@ class DataConfig:
     ingest_threads: int | None = None
 
 
+#: (section, key) of settings that change resources, not results: not part of :meth:`Config.section_hash`.
+#: (``data.duckdb_threads`` is: several threads change floating-point sums in their last bits.)
+NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "ingest_threads")}
+
+
 @dataclass(frozen=True)
 class FeaturesConfig:
     """Stage 1 (METHODS A and B.1-B.3)."""
@@ -166,8 +171,12 @@ class Config:
         return dataclasses.asdict(self)
 
     def section_hash(self, *sections: str) -> str:
-        """A stable hash of the named sections (used to decide whether a stage can be reused)."""
-        payload = {s: dataclasses.asdict(getattr(self, s)) for s in sections}
+        """A stable hash of the named sections (used to decide whether a stage can be reused).
+
+        Settings in :data:`NOT_IN_HASH` (resources that leave every output identical) are left out.
+        """
+        payload = {s: {k: v for k, v in dataclasses.asdict(getattr(self, s)).items() if (s, k) not in NOT_IN_HASH}
+                   for s in sections}
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 
