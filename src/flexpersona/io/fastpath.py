@@ -40,7 +40,7 @@ from ..config import Config
 from . import datastore, kaggle
 from .households import GROUP_LABELS
 from .sources import SourceFile
-from .staging import bad_value_sql, find_column, id_sql, kwh_sql, line_sql
+from .staging import MERGED_KWH_SQL, bad_value_sql, dupinfo_sql, find_column, id_sql, kwh_sql, line_sql
 
 logger = logging.getLogger(__name__)
 
@@ -391,7 +391,6 @@ class _Stream:
     def _resolve_duplicates(self, dup_hh: list[str]) -> None:
         """``dupinfo``: the duplicated half-hours of the affected households, merged value by value."""
         con = self.con
-        lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in self.layouts)
         con.execute("CREATE TABLE dup_hh (hh VARCHAR)")
         if dup_hh:
             con.executemany("INSERT INTO dup_hh VALUES (?)", [[h] for h in dup_hh])
@@ -403,14 +402,7 @@ class _Stream:
                     INSERT INTO dupsrc SELECT file_idx, line, layout, hh, ts, kwh FROM ({self._reread_sql(i)})
                     WHERE r = 0 AND hh IN (SELECT hh FROM dup_hh)
                 """)
-        con.execute(f"""
-            CREATE TABLE dupinfo AS
-            SELECT hh, ts,
-                   arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh,
-                   count(*) AS n_rows, count(kwh) AS n_nonnull, count(DISTINCT kwh) AS n_distinct,
-                   arg_min(layout, file_idx * 10000000000 + line) AS first_layout, {lay_counts}
-            FROM dupsrc GROUP BY hh, ts HAVING count(*) > 1
-        """)
+        con.execute(f"CREATE TABLE dupinfo AS {dupinfo_sql('dupsrc', self.layouts)} HAVING count(*) > 1")
         if dup_hh:
             logger.info("duplicates: %d households merged value by value", len(dup_hh))
 
@@ -455,9 +447,7 @@ class _Stream:
         if n_extra:
             con.execute(f"""
                 COPY (SELECT household_id, ts, kwh FROM (
-                        SELECT hh AS household_id, ts,
-                               arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh
-                        FROM dupsrc GROUP BY hh, ts
+                        SELECT hh AS household_id, ts, {MERGED_KWH_SQL} AS kwh FROM dupsrc GROUP BY hh, ts
                         UNION ALL SELECT hh, ts, kwh FROM recovered ANTI JOIN dup_hh USING (hh))
                       ORDER BY household_id, ts)
                 TO '{_q(extra)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)

@@ -31,7 +31,7 @@ from .dates import ISO, DateFormat, infer_datetime_format
 from .detect import detect_kind
 from .households import canonical_group, read_households
 from .sources import SourceFile, enumerate_inputs, read_header, register_relation
-from .staging import input_error_from_duckdb, staged_insert_sql, staging_ddl
+from .staging import dupinfo_sql, input_error_from_duckdb, staged_insert_sql, staging_ddl
 from .survey import read_survey
 from .tariff import fill_tariff_gaps, read_tariff
 
@@ -455,15 +455,8 @@ def _ingest_readings(con, store, readings, mapping, config: Config, progress: bo
         con.execute(f"CREATE TABLE dup_hh AS {fastpath.duplicate_households_sql(rows, lo, hi, n_hh)}")
     con.execute("CREATE TABLE dupkeys AS SELECT hh, ts FROM parsed SEMI JOIN dup_hh USING (hh) WHERE reason IS NULL "
                 "GROUP BY ALL HAVING count(*) > 1")
-    lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in layouts)
-    con.execute(f"""
-        CREATE TABLE dupinfo AS
-        SELECT hh, ts,
-               arg_min(kwh, file_idx * 10000000000 + line) FILTER (WHERE kwh IS NOT NULL) AS kwh,
-               count(*) AS n_rows, count(kwh) AS n_nonnull, count(DISTINCT kwh) AS n_distinct,
-               arg_min(layout, file_idx * 10000000000 + line) AS first_layout, {lay_counts}
-        FROM parsed SEMI JOIN dupkeys USING (hh, ts) WHERE reason IS NULL GROUP BY hh, ts
-    """)
+    con.execute(f"CREATE TABLE dupinfo AS "
+                f"{dupinfo_sql('parsed SEMI JOIN dupkeys USING (hh, ts) WHERE reason IS NULL', layouts)}")
     n_dupkeys = con.execute("SELECT count(*) FROM dupinfo").fetchall()[0][0]
     anti = "ANTI JOIN dupkeys USING (hh, ts)" if n_dupkeys else ""
     con.execute(f"""

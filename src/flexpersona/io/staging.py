@@ -102,6 +102,28 @@ def find_column(header: list[str], name: str, file: str, *, required: bool = Tru
     return None
 
 
+#: Order of the rows of one (household, half-hour) when duplicates are merged: file order, then line.
+MERGE_ORDER = "file_idx * 10000000000 + line"
+#: The merged value: the first non-missing value in :data:`MERGE_ORDER`.
+MERGED_KWH_SQL = f"arg_min(kwh, {MERGE_ORDER}) FILTER (WHERE kwh IS NOT NULL)"
+
+
+def dupinfo_sql(source: str, layouts: list[str]) -> str:
+    """SELECT of the ``dupinfo`` table from ``source`` rows (``file_idx, line, layout, hh, ts, kwh``).
+
+    One row per (household, half-hour) of ``source``: the merged value, the number of rows, of non-missing and
+    of distinct values, the layout of the first row and the rows per layout (``n_<layout>``). ``source`` is a
+    FROM clause (it may carry joins and a WHERE); the caller adds ``HAVING`` where needed.
+    """
+    lay_counts = ", ".join(f"count(*) FILTER (WHERE layout = '{lay}') AS \"n_{lay}\"" for lay in layouts)
+    return f"""
+        SELECT hh, ts, {MERGED_KWH_SQL} AS kwh,
+               count(*) AS n_rows, count(kwh) AS n_nonnull, count(DISTINCT kwh) AS n_distinct,
+               arg_min(layout, {MERGE_ORDER}) AS first_layout, {lay_counts}
+        FROM {source} GROUP BY hh, ts
+    """
+
+
 def line_sql() -> str:
     return "row_number() OVER () + 1"
 
