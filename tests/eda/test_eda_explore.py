@@ -152,3 +152,40 @@ def test_explore_takes_missing_volatility_from_lifestyle():
     assert res.summary["filled_from_lifestyle"] == {"intrinsic_daily_volatility": 150}
     assert res.summary["hypotheses"]["volatility_response"]["significant"]
     assert res.summary["hypotheses"]["volatility_response"]["rho"] > 0
+
+
+@pytest.mark.slow
+def test_report_shows_the_eda_stage_output_not_a_recomputation(tmp_path, monkeypatch):
+    """The report's Exploration section is the eda stage's output (same tables), recomputed only when stale."""
+    import os
+
+    import flexpersona.eda as eda
+    from flexpersona.config import Config
+    from flexpersona.report import html as report_html
+
+    run = tmp_path / "run"
+    run.mkdir()
+    cols = ["household_id", "high_response_pct_weekday", "intrinsic_daily_volatility", "mean_daily_kwh",
+            "bill_saving_behavioural_pct", "peak_reduction_pct_weekday"]
+    make_features(120, 8, volatility_effect=3.0, real_shaped=True)[cols].to_parquet(run / "features.parquet")
+    saved = eda.explore_run(run, Config())
+    loaded = eda.load_eda(run)
+    assert loaded is not None and list(loaded.tables) == list(saved.tables)
+    assert list(loaded.figures) == list(saved.figures) and loaded.captions == saved.captions
+    pd.testing.assert_frame_equal(loaded.tables["hypotheses"], pd.read_csv(run / "eda" / "hypotheses.csv"))
+    for name, fig in saved.figures.items():
+        assert json.loads(loaded.figures[name].to_json()) == json.loads(fig.to_json()), name
+
+    def boom(*a, **k):
+        raise AssertionError("recomputed")
+
+    monkeypatch.setattr(eda, "explore", boom)
+    t = report_html.load_run(run)
+    sec = report_html._exploration(t, Config(), {})
+    assert sec is not None and not sec.notes and len(sec.tables) == len(saved.tables)
+    # features newer than the exploration: it no longer describes them, so the report computes it again
+    later = (run / "eda" / "summary.json").stat().st_mtime + 10
+    os.utime(run / "features.parquet", (later, later))
+    assert eda.load_eda(run) is None
+    sec = report_html._exploration(t, Config(), {})
+    assert any("recomputed" in n for n in sec.notes)

@@ -256,8 +256,9 @@ def explore(features: pd.DataFrame, config: Config, *, lifestyle: pd.DataFrame |
 def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
     """Write an :class:`EdaResult` into a run folder.
 
-    Writes ``RUN/eda/<table>.csv``, ``RUN/eda/summary.json`` (the summary plus ``captions``) and each figure as
-    ``RUN/figures/eda_<name>.png`` and ``.svg`` through ``flexpersona.report.figures.save_figure`` (all writes
+    Writes ``RUN/eda/<table>.csv``, ``RUN/eda/summary.json`` (the summary plus ``captions`` and the table and
+    figure names in order), each figure as plotly JSON ``RUN/eda/figures/<name>.json`` (read back by
+    :func:`load_eda`) and as ``RUN/figures/eda_<name>.png`` and ``.svg`` through ``flexpersona.report.figures.save_figure`` (all writes
     go through the store's and the report's atomic writers).
 
     Returns
@@ -265,10 +266,15 @@ def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
     list of Path
         The files written.
     """
-    from ..store import write_csv, write_json
+    from ..store import write_csv, write_json, write_text
 
     run = Path(run_dir)
     written = [write_csv(table, run / "eda" / f"{name}.csv") for name, table in result.tables.items()]
+    # the figures themselves, so that the report shows exactly this stage's exploration (load_eda)
+    written += [write_text(fig.to_json(), run / "eda" / "figures" / f"{name}.json")
+                for name, fig in result.figures.items()]
+    result.summary["tables"] = list(result.tables)
+    result.summary["figures"] = list(result.figures)
     saved: list[str] = []
     try:
         from ..report.figures import save_figure
@@ -283,6 +289,31 @@ def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
     written.append(write_json({**result.summary, "captions": result.captions}, run / "eda" / "summary.json"))
     logger.info("eda: wrote %d files under %s", len(written), run)
     return written
+
+
+def load_eda(run_dir: str | Path) -> EdaResult | None:
+    """The exploration :func:`save_eda` wrote into a run folder; None when absent, incomplete or older than
+    ``features.parquet`` (then it no longer describes the run's features).
+    """
+    import plotly.io as pio
+
+    from ..store import read_json
+
+    run = Path(run_dir)
+    summary_path, features = run / "eda" / "summary.json", run / "features.parquet"
+    if not summary_path.exists() or (features.exists() and summary_path.stat().st_mtime < features.stat().st_mtime):
+        return None
+    summary = read_json(summary_path)
+    if "tables" not in summary or "figures" not in summary:
+        return None  # written before the figures were saved as JSON
+    paths = {**{f"t:{n}": run / "eda" / f"{n}.csv" for n in summary["tables"]},
+             **{f"f:{n}": run / "eda" / "figures" / f"{n}.json" for n in summary["figures"]}}
+    if not all(p.exists() for p in paths.values()):
+        return None
+    res = EdaResult(captions=dict(summary.pop("captions", {})), summary=summary)
+    res.tables = {n: pd.read_csv(paths[f"t:{n}"]) for n in summary["tables"]}
+    res.figures = {n: pio.from_json(paths[f"f:{n}"].read_text()) for n in summary["figures"]}
+    return res
 
 
 def explore_run(run_dir: str | Path, config: Config) -> EdaResult:

@@ -433,13 +433,14 @@ def _toolkit_in_memory(t: RunTables, config: Config) -> dict[str, Any] | None:
 
 def _exploration(t: RunTables, config: Config, figs: dict[str, Any]) -> Section | None:
     try:
-        from ..eda import explore
+        from ..eda import explore, load_eda
     except ImportError:
         log.info("flexpersona.eda not available: no Exploration section")
         return None
     s = Section("exploration", "Exploration")
     try:
-        res = explore(t.features, config)
+        # the eda stage's own output when it is there (the same numbers as RUN/eda/), else computed here
+        res = load_eda(t.run_dir) or explore(t.features, config, lifestyle=t.lifestyle)
     except Exception as exc:  # noqa: BLE001 - one broken exploration must not cost the whole report
         log.warning("exploration failed: %s", exc)
         s.notes.append(f"The exploration could not run on this run's features: {exc}")
