@@ -88,6 +88,35 @@ def read_json(path: str | Path) -> Any:
     return json.loads(Path(path).read_text(encoding="utf-8"))
 
 
+def run_features_path(run_dir: str | Path, then: str = "") -> Path:
+    """``RUN/features.parquet``, which every stage after ``features`` needs.
+
+    Raises
+    ------
+    StageError
+        When it is missing, saying how to make it (and ``then`` what to run afterwards).
+    """
+    from .errors import StageError
+
+    run = Path(run_dir)
+    fp = run / "features.parquet"
+    if not fp.exists():
+        msg = f"{fp} is missing: run the pipeline first (flexpersona run ... --out {run}){then}"
+        raise StageError(msg)
+    return fp
+
+
+def read_optional_table(path: str | Path) -> pd.DataFrame | None:
+    """A run-folder table (Parquet or CSV), None when absent; ``household_id`` read as text."""
+    p = Path(path)
+    if not p.exists():
+        return None
+    df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
+    if "household_id" in df.columns:
+        df["household_id"] = df["household_id"].astype(str)
+    return df
+
+
 def _json_default(o: Any) -> Any:
     import numpy as np
 

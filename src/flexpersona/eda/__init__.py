@@ -27,7 +27,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..config import Config
-from ..errors import InputError, StageError
+from ..errors import InputError
 from . import figures as figs
 from .hypotheses import finite_pairs, run_hypotheses
 from .responders import SUPER_SHARE, performance_potential, responder_sign_comparison, super_responders
@@ -333,13 +333,10 @@ def explore_run(run_dir: str | Path, config: Config) -> EdaResult:
     StageError
         When the run has no ``features.parquet``.
     """
+    from ..store import read_optional_table, run_features_path
+
     run = Path(run_dir)
-    path = run / "features.parquet"
-    if not path.exists():
-        msg = f"{run} has no features.parquet; run the features stage first (flexpersona run ... --out {run})"
-        raise StageError(msg)
-    life_path = run / "lifestyle.parquet"
-    lifestyle = pd.read_parquet(life_path) if life_path.exists() else None
-    result = explore(pd.read_parquet(path), config, lifestyle=lifestyle)
+    path = run_features_path(run, then=f", then flexpersona eda {run}")
+    result = explore(pd.read_parquet(path), config, lifestyle=read_optional_table(run / "lifestyle.parquet"))
     save_eda(result, run)
     return result

@@ -25,9 +25,8 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Config
-from ..errors import StageError
 from ..explain.runfolder import read_explain_tables
-from ..store import atomic_path, read_json
+from ..store import atomic_path, read_json, read_optional_table, run_features_path
 from . import figures as F
 
 log = logging.getLogger(__name__)
@@ -69,19 +68,10 @@ def load_run(run_dir: str | Path) -> RunTables:
         When ``features.parquet`` is missing (nothing to report).
     """
     run = Path(run_dir)
-    fp = run / "features.parquet"
-    if not fp.exists():
-        msg = f"{fp} is missing: run the pipeline first (flexpersona run ... --out {run}), then flexpersona report {run}"
-        raise StageError(msg)
+    run_features_path(run, then=f", then flexpersona report {run}")
 
     def table(name: str) -> pd.DataFrame | None:
-        p = run / name
-        if not p.exists():
-            return None
-        df = pd.read_parquet(p) if p.suffix == ".parquet" else pd.read_csv(p)
-        if "household_id" in df.columns:
-            df["household_id"] = df["household_id"].astype(str)
-        return df
+        return read_optional_table(run / name)
 
     def js(name: str) -> Any:
         p = run / name

@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import StageError
+from ..store import read_optional_table, run_features_path
 from .levers import LEVERS, RULES, choose_lever, lifestyle_flags, strategic_quadrants
 from .targeting import TargetingResult, fit_targeting, qini_area, qini_curve
 
@@ -373,14 +374,10 @@ def toolkit_for_run(run_dir: str | Path, config: Config) -> ToolkitResult:
         When the run folder lacks ``features.parquet``.
     """
     run_dir = Path(run_dir)
-    fp = run_dir / "features.parquet"
-    if not fp.exists():
-        msg = f"{fp} is missing: run the pipeline first (flexpersona run ... --out {run_dir})"
-        raise StageError(msg)
+    fp = run_features_path(run_dir)
 
     def opt(name: str) -> pd.DataFrame | None:
-        p = run_dir / name
-        return pd.read_parquet(p) if p.exists() else None
+        return read_optional_table(run_dir / name)
 
     households = opt("store/households.parquet")
     res = build_toolkit(pd.read_parquet(fp), opt("lifestyle.parquet"), opt("personas.parquet"), read_explain(run_dir),
