@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import sys
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -172,3 +173,17 @@ def test_streaming_output_does_not_depend_on_the_thread_count(tmp_path):
         digests.append([hashlib.sha256(p.read_bytes()).hexdigest() for p in parts])
         digests[-1].append(hashlib.sha256((store / "ledger.parquet").read_bytes()).hexdigest())
     assert digests[0] == digests[1]
+
+
+REAL = Path(__file__).resolve().parents[1].parent.parent / "shared" / "data" / "lcl"
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason="shared LCL data absent")
+@pytest.mark.parametrize("inputs", [["datastore/MAC000002.csv"],
+                                    ["kaggle_halfhourly/MAC000002.csv", "kaggle_halfhourly/MAC000003.csv"]])
+def test_real_files_stream_and_match_the_general_path(tmp_path, monkeypatch, inputs):
+    """The real London Datastore file (repeated rows, an off-grid Null) and Kaggle pieces take the streaming path."""
+    fast, slow, calls = both(tmp_path, [REAL / p for p in inputs], monkeypatch)
+    assert calls == [True]
+    assert fast.accounting == slow.accounting
+    assert_same(tmp_path)
