@@ -265,12 +265,12 @@ class _Stream:
         paths = [str(self.sources[i].path) for i in idxs]
         # grouped on the raw text (cheap); ids and labels are trimmed on the small result
         rows = con.execute(f"""
-            SELECT filename, c{roles.hid}, c{roles.grp}, count(*) AS n
-            FROM {self._csv(roles, False, filename='true')} GROUP BY ALL
+            SELECT file_index, c{roles.hid}, c{roles.grp}, count(*) AS n
+            FROM {self._csv(roles, False)} GROUP BY ALL
         """, {"files": paths}).fetchall()
-        by_path = {p: i for p, i in zip(paths, idxs)}
         out: dict[tuple[int, str | None, str | None], int] = {}
-        for path, raw_hh, raw_g, n in rows:
+        for k, raw_hh, raw_g, n in rows:
+            path = paths[k]
             hh = (raw_hh.strip(" ") or None) if raw_hh is not None else None
             g = (raw_g.strip(" ") or None) if raw_g is not None else None
             label = None
@@ -280,7 +280,7 @@ class _Stream:
                     logger.info("%s: unknown group label %r; the general ingest path runs", path, g)
                     return False
                 label = _LABEL[canon]
-            key = (by_path[path], hh, label)
+            key = (idxs[k], hh, label)
             out[key] = out.get(key, 0) + int(n)
         if out:
             con.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)", [[*k, n] for k, n in out.items()])
