@@ -187,3 +187,22 @@ def test_real_files_stream_and_match_the_general_path(tmp_path, monkeypatch, inp
     assert calls == [True]
     assert fast.accounting == slow.accounting
     assert_same(tmp_path)
+
+
+def test_two_layouts_of_one_household_are_merged_like_the_general_path(tmp_path, monkeypatch):
+    """A London Datastore piece and a Kaggle half-hourly piece of the same household, overlapping by two
+    half-hours (one conflicting), plus a header-only piece: one Parquet per layout, duplicates merged across."""
+    a = HEADER + ds_rows("MAC1", "Std", "2013-01-01", ["0.1", "0.2", "0.3", "Null"])
+    ts = pd.date_range("2013-01-01 01:00", periods=3, freq="30min")
+    k = "LCLid,tstp,energy(kWh/hh)\n" + "".join(f"MAC1,{t:%Y-%m-%d %H:%M:%S}.0000000,{v}\n"
+                                                 for t, v in zip(ts, ["0.3", "0.9", "0.5"]))
+    k += "MAC5,2013-01-01 00:00:00.0000000,0.7\n"
+    files = [write(tmp_path / "p_0.csv", a), write(tmp_path / "block_0.csv", k),
+             write(tmp_path / "p_1.csv", HEADER)]
+    fast, slow, calls = both(tmp_path, files, monkeypatch)
+    assert calls == [True]
+    assert fast.accounting == slow.accounting
+    assert fast.accounting["kaggle_halfhourly"]["rejected_by_reason"] == {"duplicate_timestamp": 2}
+    assert_same(tmp_path)
+    r = _store(tmp_path / "fast")["readings"]
+    assert r[r.household_id == "MAC1"]["kwh"].tolist() == [0.1, 0.2, 0.3, 0.9, 0.5]
