@@ -309,11 +309,11 @@ class _Stream:
         # the text pass read every row once: it must account for the Parquet rows and the cast rejects
         n_labels = con.execute("SELECT sum(n) FROM labels").fetchall()[0][0]
         if n_labels is not None:
-            labelled = [i for b, ((_, roles), idxs) in enumerate(self.batches) if roles.grp is not None for i in idxs]
-            lb = {self.batch_of[i] for i in labelled}
-            n_par = con.execute(f"SELECT sum(n) FROM pstat WHERE batch IN ({', '.join(map(str, lb))})").fetchall()[0][0]
-            n_rej = con.execute(f"SELECT coalesce(sum(n), 0) FROM rejects WHERE file_idx IN "
-                                f"({', '.join(map(str, labelled))})").fetchall()[0][0]
+            batches = [b for b, ((_, roles), _) in enumerate(self.batches) if roles.grp is not None]
+            n_par, n_rej = con.execute(f"""
+                SELECT (SELECT sum(n) FROM pstat WHERE batch IN ({', '.join(map(str, batches))})),
+                       (SELECT coalesce(sum(n), 0) FROM rejects WHERE file_idx IN (SELECT DISTINCT file_idx FROM labels))
+            """).fetchall()[0]
             if int(n_labels) != int(n_par or 0) + int(n_rej):  # pragma: no cover - a safety net
                 logger.warning("row counts of the two passes differ (%s vs %s + %s); the general path runs",
                                n_labels, n_par, n_rej)
