@@ -206,3 +206,22 @@ def test_two_layouts_of_one_household_are_merged_like_the_general_path(tmp_path,
     assert_same(tmp_path)
     r = _store(tmp_path / "fast")["readings"]
     assert r[r.household_id == "MAC1"]["kwh"].tolist() == [0.1, 0.2, 0.3, 0.9, 0.5]
+
+
+def test_zip_members_stream_without_unpacking_and_match_the_general_path(tmp_path, monkeypatch):
+    """A .zip of the planted pieces takes the streaming path (DuckDB reads the members through a zip
+    filesystem) with the same store, accounting and issue lines as the general path."""
+    import zipfile
+
+    files = planted(tmp_path)
+    archive = tmp_path / "pieces.zip"
+    with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in files:
+            zf.write(f, arcname=f"LCL/{f.name}")
+    fast, slow, calls = both(tmp_path, [archive], monkeypatch)
+    assert calls == [True]
+    assert fast.accounting == slow.accounting and fast.accounting["datastore"]["read"] == 24
+    assert_same(tmp_path)
+    iss = _store(tmp_path / "fast")["issues"].set_index("code")
+    assert iss.loc["negative_value", "file"] == f"{archive}!LCL/p_0.csv" and iss.loc["negative_value", "line"] == 4
+    assert not list(tmp_path.glob("fast/**/*.csv"))  # nothing unpacked into the store

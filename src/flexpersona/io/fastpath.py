@@ -1,6 +1,7 @@
 """The streaming readings path: long CSV files read once, typed by DuckDB's CSV reader, into one Parquet file.
 
-For the common, big case -- London Datastore (or Kaggle half-hourly) CSV files on disk with ISO timestamps --
+For the common, big case -- London Datastore (or Kaggle half-hourly) CSV files with ISO timestamps, on disk or
+in zip archives (read through an fsspec zip filesystem registered on DuckDB: streamed, never unpacked) --
 the files of one layout are read by a single ``read_csv`` with typed columns (timestamp, double) and written in
 file order as one Parquet file (:func:`_stream`): DuckDB parses and writes in parallel, and the file does not
 depend on the thread count. Everything else is computed without parsing the text again:
@@ -17,7 +18,7 @@ depend on the thread count. Everything else is computed without parsing the text
   numbers, to merge them value by value; the Parquet is rewritten only when it holds rows to drop.
 
 Anything unusual -- a timestamp that is not ISO, an unknown group label, a row with the wrong number of fields,
-Acorn columns, zip members -- makes :func:`ingest_fast` return None, and the general staging path of
+Acorn columns -- makes :func:`ingest_fast` return None, and the general staging path of
 :mod:`flexpersona.io.ingest` runs instead (and reports the problem). The tables it leaves on the connection
 (``summary``, ``hhinfo``, ``dupinfo``, ``parsed``) have the columns the general path's tables have, so the
 ledger, issues and accounting code is shared.
@@ -39,7 +40,7 @@ import duckdb
 from ..config import Config
 from . import datastore, kaggle
 from .households import GROUP_LABELS
-from .sources import SourceFile
+from .sources import SourceFile, duckdb_paths
 from .staging import MERGED_KWH_SQL, bad_value_sql, dupinfo_sql, find_column, id_sql, kwh_sql, line_sql
 
 logger = logging.getLogger(__name__)
@@ -83,9 +84,9 @@ def _roles(kind: str, header: list[str], name: str) -> _Roles:
 
 
 def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
-    """Whether every readings file can take the streaming path (CSV on disk, long layout, ISO timestamps)."""
+    """Whether every readings file can take the streaming path (CSV file or zip member, long layout, ISO times)."""
     for src, header, kind in readings:
-        if src.member is not None or src.suffix not in (".csv", ".txt") or kind not in FAST_LAYOUTS:
+        if src.suffix not in (".csv", ".txt") or kind not in FAST_LAYOUTS:
             return False
         low = {h.strip().lower() for h in header}
         if "acorn" in low or "acorn_grouped" in low:
@@ -179,6 +180,7 @@ class _Stream:
         self.files = [{"file_idx": i, "file": src.name, "layout": kind} for i, (src, _, kind) in enumerate(readings)]
         self.layouts = sorted({f["layout"] for f in self.files})
         self.sources = [src for src, _, _ in readings]
+        self.paths = duckdb_paths(con, self.sources)  # zip members through a registered zip filesystem
         self.roles = [_roles(kind, header, src.name) for src, header, kind in readings]
         batches: dict[tuple[str, _Roles], list[int]] = {}
         for i, (_, _, kind) in enumerate(readings):
@@ -226,7 +228,7 @@ class _Stream:
                 f"columns={cols}, strict_mode=true, null_padding=false{opts})")
 
     def _stream(self, b: int, kind: str, roles: _Roles, idxs: list[int]) -> bool:
-        con, paths = self.con, [str(self.sources[i].path) for i in idxs]
+        con, paths = self.con, [self.paths[i] for i in idxs]
         src = self._csv(roles, True, store_rejects="true", rejects_table=f"'rej_{b}'", rejects_scan=f"'rejscan_{b}'",
                         rejects_limit="0")
         target = self.workdir / f"b{b}.parquet"
@@ -262,7 +264,7 @@ class _Stream:
     # -- pass 2: group labels per file x household (text only) ------------------------------------------------
     def _labels(self, roles: _Roles, idxs: list[int]) -> bool:
         con = self.con
-        paths = [str(self.sources[i].path) for i in idxs]
+        paths = [self.paths[i] for i in idxs]
         # grouped on the raw text (cheap); ids and labels are trimmed on the small result
         rows = con.execute(f"""
             SELECT file_index, c{roles.hid}, c{roles.grp}, count(*) AS n
@@ -337,7 +339,7 @@ class _Stream:
     def _reread_sql(self, i: int) -> str:
         """Rows of file ``i`` as text with line, code ``r`` and ``castfail`` (rejected by the typed reader)."""
         roles = self.roles[i]
-        path = _q(self.sources[i].path)
+        path = _q(self.paths[i])
         v = f"c{roles.val}"
         rel = self._csv(roles, False).replace("$files", f"'{path}'")
         grp = id_sql(f"c{roles.grp}") if roles.grp is not None else "NULL"

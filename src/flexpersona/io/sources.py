@@ -182,6 +182,26 @@ def register_relation(
     return view, {}
 
 
+def duckdb_paths(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> list[str]:
+    """Paths DuckDB's ``read_csv`` can open for ``sources``: files on disk as they are, zip members through an
+    fsspec zip filesystem registered on ``con`` (one per archive), so they are streamed, never unpacked.
+    """
+    from fsspec.implementations.zip import ZipFileSystem
+
+    protocols: dict[Path, str] = {}
+    out = []
+    for src in sources:
+        if src.member is None:
+            out.append(str(src.path))
+            continue
+        if src.path not in protocols:
+            protocols[src.path] = f"fpzip{next(_counter)}"
+            fs_class = type(f"_Zip_{protocols[src.path]}", (ZipFileSystem,), {"protocol": protocols[src.path]})
+            con.register_filesystem(fs_class(fo=str(src.path)))
+        out.append(f"{protocols[src.path]}://{src.member}")
+    return out
+
+
 def _checked_batches(reader: pacsv.CSVStreamingReader, src: SourceFile) -> pa.RecordBatchReader:
     schema = reader.schema
 
