@@ -225,3 +225,33 @@ def test_zip_members_stream_without_unpacking_and_match_the_general_path(tmp_pat
     iss = _store(tmp_path / "fast")["issues"].set_index("code")
     assert iss.loc["negative_value", "file"] == f"{archive}!LCL/p_0.csv" and iss.loc["negative_value", "line"] == 4
     assert not list(tmp_path.glob("fast/**/*.csv"))  # nothing unpacked into the store
+
+
+ACORN_HEADER = "LCLid,stdorToU,DateTime,KWH/hh (per half hour) ,Acorn,Acorn_grouped\r\n"
+
+
+def acorn_rows(hid: str, grp: str, start: str, values: list[str], acorn: str, acg: str) -> str:
+    ts = pd.date_range(start, periods=len(values), freq="30min")
+    return "".join(f"{hid},{grp},{t:%Y-%m-%d %H:%M:%S}.0000000, {v} ,{acorn},{acg}\r\n" for t, v in zip(ts, values))
+
+
+@pytest.mark.parametrize("conflict", [False, True])
+def test_acorn_columns_stream_and_match_the_general_path(tmp_path, monkeypatch, conflict):
+    """The London Datastore copy with Acorn columns: Acorn per household as the general path takes it (first
+    non-blank by file order); a household with two Acorn values in one file falls back to the general path."""
+    a = ACORN_HEADER + acorn_rows("MAC1", "Std", "2013-01-01", ["0.1", "0.2"], "", "")
+    a += acorn_rows("MAC1", "Std", "2013-01-01 01:00", ["0.3"], "ACORN-E", "Affluent")
+    a += acorn_rows("MAC2", "ToU", "2013-01-01", ["0.4", "-1"], "ACORN-Q", "Adversity")
+    b = ACORN_HEADER + acorn_rows("MAC2", "ToU", "2013-01-01 01:00", ["0.5"], "ACORN-Q" if not conflict else "ACORN-P",
+                                  "Adversity")
+    b += acorn_rows("MAC3", "Std", "2013-01-02", ["0.6"] * 3, "ACORN-U", "ACORN-U")
+    if conflict:
+        b += acorn_rows("MAC3", "Std", "2013-01-03", ["0.6"], "ACORN-A", "Affluent")
+    files = [write(tmp_path / "p_0.csv", a), write(tmp_path / "p_1.csv", b)]
+    fast, slow, calls = both(tmp_path, files, monkeypatch)
+    assert calls == [not conflict]
+    assert fast.accounting == slow.accounting
+    assert_same(tmp_path)
+    hh = _store(tmp_path / "fast")["households"].set_index("household_id")
+    assert hh.loc["MAC1", "acorn"] == "ACORN-E" and hh.loc["MAC2", "acorn_grouped"] == "Adversity"
+    assert hh.loc["MAC2", "acorn"] == "ACORN-Q"  # the first file's value, also when the second differs

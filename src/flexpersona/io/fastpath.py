@@ -61,13 +61,20 @@ _LABEL = {"treatment": "ToU", "control": "Std"}
 
 @dataclass(frozen=True)
 class _Roles:
-    """Column positions of one long file: household id, timestamp, value, group label (None if absent)."""
+    """Column positions of one long file: household id, timestamp, value; group label and Acorn (None if absent)."""
 
     n: int
     hid: int
     ts: int
     val: int
     grp: int | None
+    acorn: int | None = None
+    acorn_grouped: int | None = None
+
+    @property
+    def attributes(self) -> bool:
+        """Whether the file has per-household text attributes (group label, Acorn) for the text pass."""
+        return (self.grp, self.acorn, self.acorn_grouped) != (None, None, None)
 
 
 def _roles(kind: str, header: list[str], name: str) -> _Roles:
@@ -75,21 +82,19 @@ def _roles(kind: str, header: list[str], name: str) -> _Roles:
     ts = find_column(header, FAST_LAYOUTS[kind], name)
     if kind == datastore.LAYOUT:
         val = find_column(header, datastore.VALUE_COLUMN, name)
-        grp = find_column(header, "stdorToU", name, required=False)
-    else:
-        val = next(i for i, h in enumerate(header) if h.lower().startswith("energy("))
-        grp = None
-    assert hid is not None and ts is not None and val is not None
-    return _Roles(len(header), hid, ts, val, grp)
+        assert hid is not None and ts is not None and val is not None
+        return _Roles(len(header), hid, ts, val, find_column(header, "stdorToU", name, required=False),
+                      find_column(header, "Acorn", name, required=False),
+                      find_column(header, "Acorn_grouped", name, required=False))
+    val = next(i for i, h in enumerate(header) if h.lower().startswith("energy("))
+    assert hid is not None and ts is not None
+    return _Roles(len(header), hid, ts, val, None)
 
 
 def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
     """Whether every readings file can take the streaming path (CSV file or zip member, long layout, ISO times)."""
     for src, header, kind in readings:
         if src.suffix not in (".csv", ".txt") or kind not in FAST_LAYOUTS:
-            return False
-        low = {h.strip().lower() for h in header}
-        if "acorn" in low or "acorn_grouped" in low:
             return False
         ts_col = find_column(header, FAST_LAYOUTS[kind], src.name)
         with src.open() as fh:
@@ -197,14 +202,15 @@ class _Stream:
         con = self.con
         con.execute("CREATE TABLE rejects (file_idx INTEGER, n BIGINT)")
         con.execute("CREATE TABLE labels (file_idx INTEGER, hh VARCHAR, grp VARCHAR, n BIGINT)")
+        con.execute("CREATE TABLE acorns (file_idx INTEGER, hh VARCHAR, acorn VARCHAR, acorn_grouped VARCHAR)")
         for b, ((kind, roles), idxs) in enumerate(self.batches):
             if not self._stream(b, kind, roles, idxs):
                 return False
         self._lap(t0, "stream files to Parquet")
         for b, ((_, roles), idxs) in enumerate(self.batches):
-            if roles.grp is not None and not self._labels(roles, idxs):
+            if roles.attributes and not self._labels(roles, idxs):
                 return False
-        self._lap(t0, "group labels")
+        self._lap(t0, "group labels and Acorn")
         if not self._stats():
             return False
         self._lap(t0, "Parquet statistics")
@@ -263,29 +269,46 @@ class _Stream:
 
     # -- pass 2: group labels per file x household (text only) ------------------------------------------------
     def _labels(self, roles: _Roles, idxs: list[int]) -> bool:
+        """Group labels and Acorn per file x household, from one text-only pass (``labels``, ``acorns``)."""
         con = self.con
         paths = [self.paths[i] for i in idxs]
-        # grouped on the raw text (cheap); ids and labels are trimmed on the small result
+        cols = [f"c{c}" if c is not None else "NULL" for c in (roles.grp, roles.acorn, roles.acorn_grouped)]
+        # grouped on the raw text (cheap); ids, labels and Acorn are trimmed on the small result
         rows = con.execute(f"""
-            SELECT file_index, c{roles.hid}, c{roles.grp}, count(*) AS n
+            SELECT file_index, c{roles.hid}, {cols[0]}, {cols[1]}, {cols[2]}, count(*) AS n
             FROM {self._csv(roles, False)} GROUP BY ALL
         """, {"files": paths}).fetchall()
+
+        def text(raw: str | None) -> str | None:
+            return (raw.strip(" ") or None) if raw is not None else None
+
         out: dict[tuple[int, str | None, str | None], int] = {}
-        for k, raw_hh, raw_g, n in rows:
-            path = paths[k]
-            hh = (raw_hh.strip(" ") or None) if raw_hh is not None else None
-            g = (raw_g.strip(" ") or None) if raw_g is not None else None
+        acorns: dict[tuple[int, str], set[tuple[str | None, str | None]]] = {}
+        for k, raw_hh, raw_g, raw_a, raw_ag, n in rows:
+            hh, g = text(raw_hh), text(raw_g)
             label = None
             if g is not None:
                 canon = "control" if g == "Std" else "treatment" if g == "ToU" else GROUP_LABELS.get(g.lower())
                 if canon is None:
-                    logger.info("%s: unknown group label %r; the general ingest path runs", path, g)
+                    logger.info("%s: unknown group label %r; the general ingest path runs", paths[k], g)
                     return False
                 label = _LABEL[canon]
             key = (idxs[k], hh, label)
             out[key] = out.get(key, 0) + int(n)
+            a, ag = text(raw_a), text(raw_ag)
+            if hh is not None and (a, ag) != (None, None):
+                acorns.setdefault((idxs[k], hh), set()).add((a, ag))
+        for (i, hh), values in acorns.items():
+            if len({a for a, _ in values} - {None}) > 1 or len({ag for _, ag in values} - {None}) > 1:
+                # the general path keeps the first by line; the grouped pass does not know the lines
+                logger.info("%s: household %s has several Acorn values; the general ingest path runs", paths[0], hh)
+                return False
         if out:
             con.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)", [[*k, n] for k, n in out.items()])
+        if acorns:
+            con.executemany("INSERT INTO acorns VALUES (?, ?, ?, ?)", [
+                [i, hh, next((a for a, _ in v if a is not None), None), next((g for _, g in v if g is not None), None)]
+                for (i, hh), v in acorns.items()])
         return True
 
     # -- statistics of the Parquet ----------------------------------------------------------------------------
@@ -311,7 +334,7 @@ class _Stream:
         # the text pass read every row once: it must account for the Parquet rows and the cast rejects
         n_labels = con.execute("SELECT sum(n) FROM labels").fetchall()[0][0]
         if n_labels is not None:
-            batches = [b for b, ((_, roles), _) in enumerate(self.batches) if roles.grp is not None]
+            batches = [b for b, ((_, roles), _) in enumerate(self.batches) if roles.attributes]
             n_par, n_rej = con.execute(f"""
                 SELECT (SELECT sum(n) FROM pstat WHERE batch IN ({', '.join(map(str, batches))})),
                        (SELECT coalesce(sum(n), 0) FROM rejects WHERE file_idx IN (SELECT DISTINCT file_idx FROM labels))
@@ -424,7 +447,9 @@ class _Stream:
         con.execute("""
             CREATE TABLE hhinfo AS
             SELECT h.hh AS household_id, h.hh, list(DISTINCT l.grp) FILTER (WHERE l.grp IS NOT NULL) AS grps,
-                   CAST(NULL AS VARCHAR) AS acorn, CAST(NULL AS VARCHAR) AS acorn_grouped
+                   (SELECT arg_min(acorn, file_idx) FROM acorns a WHERE a.hh = h.hh AND acorn IS NOT NULL) AS acorn,
+                   (SELECT arg_min(acorn_grouped, file_idx) FROM acorns a
+                    WHERE a.hh = h.hh AND acorn_grouped IS NOT NULL) AS acorn_grouped
             FROM (SELECT DISTINCT hh FROM summary WHERE hh IS NOT NULL) h LEFT JOIN labels l USING (hh)
             GROUP BY h.hh
         """)
