@@ -1,27 +1,27 @@
 """The streaming readings path: long CSV files read once, typed by DuckDB's CSV reader, into one Parquet file.
 
 For the common, big case -- London Datastore (or Kaggle half-hourly) CSV files with ISO timestamps, on disk or
-in zip archives (read through an fsspec zip filesystem registered on DuckDB: streamed, never unpacked) --
-the files of one layout are read by a single ``read_csv`` with typed columns (timestamp, double) and written in
-file order as one Parquet file (:func:`_stream`): DuckDB parses and writes in parallel, and the file does not
-depend on the thread count. Everything else is computed without parsing the text again:
+in zip archives (read through an fsspec zip filesystem registered on DuckDB: streamed, never unpacked) -- the
+files of one layout are read by a single ``read_csv`` with typed columns (timestamp, double) and written in
+file order as one Parquet file (:meth:`_Stream._stream`): DuckDB parses and writes in parallel, and the file
+does not depend on the thread count. Everything else is computed without parsing the text again:
 
 * values DuckDB cannot cast land in its rejects table (``store_rejects``), not in the Parquet; their files are
-  read again as text (:func:`_reread`), where each such row is classified exactly as the general path does (a
-  padded ``Null`` is a missing value and kept; ``abc`` is rejected as ``unparseable_value``);
-* group labels (``stdorToU``) are counted per file x household by one text-only pass (:func:`_labels`), which
-  also says which files hold which household;
-* row accounting and ledger counts come from one ``GROUP BY`` over the Parquet (:func:`_stats`), rejected rows
-  (negative, above the cap, off the half-hour grid, no household id) found by their values;
+  read again as text (:meth:`_Stream._reread_sql`), where each such row is classified exactly as the general
+  path does (a padded ``Null`` is a missing value and kept; ``abc`` is rejected as ``unparseable_value``);
+* group labels (``stdorToU``) and Acorn are counted per file x household by one text-only pass
+  (:meth:`_Stream._labels`), which also says which files hold which household;
+* row accounting and ledger counts come from one ``GROUP BY`` over the Parquet (:meth:`_Stream._stats`),
+  rejected rows (negative, above the cap, off the half-hour grid, no household id) found by their values;
 * duplicate (household, ts) detection uses a bitmap of the half-hours seen per household
   (:func:`duplicate_households_sql`), and only the files holding affected households are read again, with line
   numbers, to merge them value by value; the Parquet is rewritten only when it holds rows to drop.
 
-Anything unusual -- a timestamp that is not ISO, an unknown group label, a row with the wrong number of fields,
-Acorn columns -- makes :func:`ingest_fast` return None, and the general staging path of
-:mod:`flexpersona.io.ingest` runs instead (and reports the problem). The tables it leaves on the connection
-(``summary``, ``hhinfo``, ``dupinfo``, ``parsed``) have the columns the general path's tables have, so the
-ledger, issues and accounting code is shared.
+Anything unusual -- a timestamp that is not ISO, an unknown group label, a row with the wrong number of
+fields, two Acorn values of one household in one file -- makes :func:`ingest_fast` return None, and the
+general staging path of :mod:`flexpersona.io.ingest` runs instead (and reports the problem). The tables it
+leaves on the connection (``summary``, ``hhinfo``, ``dupinfo``, ``parsed``) have the columns the general
+path's tables have, so the ledger, issues and accounting code is shared.
 """
 
 from __future__ import annotations
@@ -337,7 +337,8 @@ class _Stream:
             batches = [b for b, ((_, roles), _) in enumerate(self.batches) if roles.attributes]
             n_par, n_rej = con.execute(f"""
                 SELECT (SELECT sum(n) FROM pstat WHERE batch IN ({', '.join(map(str, batches))})),
-                       (SELECT coalesce(sum(n), 0) FROM rejects WHERE file_idx IN (SELECT DISTINCT file_idx FROM labels))
+                       (SELECT coalesce(sum(n), 0) FROM rejects
+                        WHERE file_idx IN (SELECT DISTINCT file_idx FROM labels))
             """).fetchall()[0]
             if int(n_labels) != int(n_par or 0) + int(n_rej):  # pragma: no cover - a safety net
                 logger.warning("row counts of the two passes differ (%s vs %s + %s); the general path runs",
