@@ -44,3 +44,4 @@ def test_section_hash_ignores_resources_but_not_threads_that_change_sums():
     assert a.section_hash("data", "features") == same.section_hash("data", "features")
     assert a.section_hash("data") != a.replace(data={"duckdb_threads": 2}).section_hash("data")
     assert a.section_hash("data") != a.replace(data={"kwh_cap": 5.0}).section_hash("data")
+

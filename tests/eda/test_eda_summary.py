@@ -118,3 +118,13 @@ def test_lifestyle_fills_only_missing_pre_trial_values():
     assert np.isnan(out.loc[0, "high_response_pct"])  # trial outcomes are never taken from lifestyle
     assert filled == {"intrinsic_daily_volatility": 1, "mean_daily_kwh": 2}
     assert fill_from_lifestyle(feats, None)[1] == {}
+
+
+def test_one_set_of_lifestyle_features_across_stages():
+    """Stage 2 and the exploration use exactly the lifestyle columns the feature stage produces."""
+    from flexpersona.eda.summary import LIFESTYLE_FEATURES as eda_life
+    from flexpersona.explain.variables import LIFESTYLE_FEATURES as explain_life
+    from flexpersona.features import LIFESTYLE_COLUMNS
+
+    assert eda_life is explain_life
+    assert sorted(explain_life) == sorted(LIFESTYLE_COLUMNS) and len(set(explain_life)) == len(explain_life)

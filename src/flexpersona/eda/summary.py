@@ -17,6 +17,8 @@ import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError, InputError
+# pre-trial lifestyle features (super-responder battery): the same list, in the same order, as stage 2's
+from ..explain.variables import LIFESTYLE_FEATURES
 
 logger = logging.getLogger(__name__)
 
@@ -109,20 +111,6 @@ SHORT_LABELS: dict[str, str] = {
 #: Key features, in display order (those present are shown).
 KEY_FEATURES: tuple[str, ...] = tuple(SHORT_LABELS)
 
-#: Pre-trial lifestyle features (super-responder battery).
-LIFESTYLE_FEATURES: tuple[str, ...] = (
-    "intrinsic_daily_volatility",
-    "intrinsic_load_factor",
-    "base_peak_to_offpeak_ratio",
-    "base_day_to_night_ratio",
-    "base_morning_vs_evening_peak_ratio",
-    "baseload_kwh",
-    "evening_share",
-    "weekend_weekday_ratio",
-    "winter_summer_ratio",
-    "morning_evening_peak_ratio",
-    "mean_daily_kwh",
-)
 #: Financial features (super-responder battery).
 FINANCIAL_FEATURES: tuple[str, ...] = (
     "estimated_cost_savings_pct",
