@@ -21,13 +21,16 @@ from .app import handle_errors, main
 )
 @click.option("--schedule", type=click.Path(dir_okay=False), default=None,
               help="dToU schedule file (Tariffs.xlsx / .csv); default a generated one like 2013's.")
-@click.option("--personas", type=click.Choice(["four", "none"]), default="four", show_default=True,
-              help="Planted personas, or one unimodal response distribution.")
+@click.option("--personas", type=click.Choice(["four", "three", "none", "continuum"]), default="four",
+              show_default=True,
+              help="Planted personas (four or three types), or one response distribution (normal or heavy-tailed).")
 @click.option("--start", default=None, help="First simulated day, e.g. 2011-12-01 (default 1 Jan of 2012).")
 @click.option("--end", default=None, help="Last simulated day, e.g. 2014-02-28 (default 31 Dec 2013).")
 @click.option("--chunk", default=250, show_default=True, help="Households generated at a time (memory).")
+@click.option("--noise-scale", default=1.0, show_default=True,
+              help="Household noise factor (about 1.4 gives real LCL's 5-6 pp response standard errors).")
 @handle_errors
-def simulate_cmd(out, treatment, control, seed, layout, schedule, personas, start, end, chunk):
+def simulate_cmd(out, treatment, control, seed, layout, schedule, personas, start, end, chunk, noise_scale):
     """Simulate a dynamic-pricing trial with planted personas and write it in a real layout.
 
     Writes the layout's files plus truth.csv (household_id, group, persona, high_effect_pct,
@@ -42,5 +45,5 @@ def simulate_cmd(out, treatment, control, seed, layout, schedule, personas, star
     from ..simulate import simulate_to
 
     truth = simulate_to(out, layout, treatment, control, seed=seed, start=start, end=end,
-                        chunk_households=chunk, schedule=schedule, personas=personas)
+                        chunk_households=chunk, schedule=schedule, personas=personas, noise_scale=noise_scale)
     click.echo(f"wrote {len(truth)} households ({layout} layout) to {out}")

@@ -20,7 +20,11 @@ overriding some or all of the centres above; shares unchanged) and ``persona_spr
 (measured end to end on this simulator with the default features config: sd of estimate − planted ≈ 5 pp
 High and Low, median bootstrap SE ≈ 4 pp). Both are allowed only with ``personas="four"``; ``None`` keeps
 the table above.
+``personas="three"``: three well-separated types, engaged shifters (-25, +20) 30 %, inert (0, 0) 45 %,
+contrarians (+15, -10) 25 % (same spread and overrides as ``"four"``).
 ``personas="none"``: one unimodal population, High ~ N(-8, 6) %, Low ~ N(+5, 5) %, persona ``none``.
+``personas="continuum"``: one heavy-tailed population like real LCL responses, High = -4 + 4·t₃ %,
+Low = +4 + 4·t₃ % (Student t with 3 degrees of freedom, kept above -90 %), persona ``continuum``.
 Control households: persona ``control``, effects 0.
 """
 
@@ -39,21 +43,36 @@ CENTRES = {
     "contrarian": (12.0, -8.0),
 }
 SHARES = {"engaged_shifter": 0.25, "moderate_reducer": 0.30, "inert": 0.30, "contrarian": 0.15}
+PERSONAS_THREE = ("engaged_shifter", "inert", "contrarian")
+CENTRES_THREE = {"engaged_shifter": (-25.0, 20.0), "inert": (0.0, 0.0), "contrarian": (15.0, -10.0)}
+SHARES_THREE = {"engaged_shifter": 0.30, "inert": 0.45, "contrarian": 0.25}
+#: Planted persona sets: kind -> (names in order of response, centres, shares).
+PERSONA_SETS = {
+    "four": (PERSONAS_FOUR, CENTRES, SHARES),
+    "three": (PERSONAS_THREE, CENTRES_THREE, SHARES_THREE),
+}
+#: Every kind of planted population.
+KINDS = ("four", "three", "none", "continuum")
 #: Spread of household effects around the persona centre [percentage points].
 SPREAD_PCT = 2.5
 #: personas="none": (mean, sd) of High and Low effects [%].
 UNIMODAL_HIGH = (-8.0, 6.0)
 UNIMODAL_LOW = (5.0, 5.0)
+#: personas="continuum": (centre, scale) of High and Low effects [%] around a Student t with 3 df.
+CONTINUUM_HIGH = (-4.0, 4.0)
+CONTINUUM_LOW = (4.0, 4.0)
 CONTROL = "control"
 NONE = "none"
+CONTINUUM = "continuum"
 
 
-def _counts(n: int) -> dict[str, int]:
+def _counts(n: int, kind: str = "four") -> dict[str, int]:
     """Persona counts with the planted shares, summing to ``n`` (largest remainders)."""
-    raw = {p: SHARES[p] * n for p in PERSONAS_FOUR}
+    names, _, shares = PERSONA_SETS[kind]
+    raw = {p: shares[p] * n for p in names}
     counts = {p: int(np.floor(v)) for p, v in raw.items()}
     rest = n - sum(counts.values())
-    for p in sorted(PERSONAS_FOUR, key=lambda p: raw[p] - counts[p], reverse=True)[:rest]:
+    for p in sorted(names, key=lambda p: raw[p] - counts[p], reverse=True)[:rest]:
         counts[p] += 1
     return counts
 
@@ -70,7 +89,7 @@ def assign_personas(
     n
         Number of treatment households.
     kind
-        ``"four"`` (planted shares, exact counts) or ``"none"``.
+        ``"four"`` or ``"three"`` (planted shares, exact counts), ``"none"`` or ``"continuum"``.
     lifestyle_trait
         When given (``predictable=True``), membership follows the trait: households are ranked by
         ``trait + noise`` and the highest become engaged shifters, then moderate reducers, inert and
@@ -81,13 +100,13 @@ def assign_personas(
     numpy.ndarray
         Persona names (object array of length ``n``).
     """
-    if kind == NONE:
-        return np.full(n, NONE, dtype=object)
-    if kind != "four":
-        msg = f"unknown personas={kind!r}; use 'four' or 'none'"
+    if kind in (NONE, CONTINUUM):
+        return np.full(n, kind, dtype=object)
+    if kind not in PERSONA_SETS:
+        msg = f"unknown personas={kind!r}; use one of {', '.join(KINDS)}"
         raise ConfigError(msg)
-    counts = _counts(n)
-    labels = np.concatenate([np.full(counts[p], p, dtype=object) for p in PERSONAS_FOUR])
+    counts = _counts(n, kind)
+    labels = np.concatenate([np.full(counts[p], p, dtype=object) for p in PERSONA_SETS[kind][0]])
     if lifestyle_trait is None:
         return rng.permutation(labels)
     z = (lifestyle_trait - lifestyle_trait.mean()) / (lifestyle_trait.std() + 1e-12)
@@ -98,7 +117,7 @@ def assign_personas(
 
 
 def resolve_centres(
-    centres: dict[str, tuple[float, float]] | None, spread: float | None
+    centres: dict[str, tuple[float, float]] | None, spread: float | None, kind: str = "four"
 ) -> tuple[dict[str, tuple[float, float]], float]:
     """Persona centres [%] and spread [pp] with overrides applied (``None`` = the planted defaults).
 
@@ -108,10 +127,11 @@ def resolve_centres(
         An unknown persona name, a centre that is not two finite numbers, a High or Low effect at or below
         -100 %, or a negative or non-finite spread.
     """
-    out = dict(CENTRES)
+    names, base, _ = PERSONA_SETS[kind]
+    out = dict(base)
     for name, value in (centres or {}).items():
-        if name not in CENTRES:
-            msg = f"unknown persona {name!r} in persona_centres; use some of {', '.join(PERSONAS_FOUR)}"
+        if name not in base:
+            msg = f"unknown persona {name!r} in persona_centres; use some of {', '.join(names)}"
             raise ConfigError(msg)
         try:
             h, lo = (float(v) for v in value)
@@ -135,6 +155,7 @@ def draw_effects(
     *,
     centres: dict[str, tuple[float, float]] | None = None,
     spread: float | None = None,
+    kind: str = "four",
 ) -> tuple[np.ndarray, np.ndarray]:
     """High and Low effects [%] of treatment households with the given personas.
 
@@ -148,6 +169,8 @@ def draw_effects(
         Overrides of :data:`CENTRES` (``persona -> (High, Low)`` [%]); ignored for ``personas="none"``.
     spread
         Standard deviation around the centre [percentage points]; default :data:`SPREAD_PCT`.
+    kind
+        The planted persona set (``"four"`` or ``"three"``) whose centres apply.
     """
     n = len(personas)
     high = np.empty(n)
@@ -156,7 +179,11 @@ def draw_effects(
         high[:] = rng.normal(*UNIMODAL_HIGH, n)
         low[:] = rng.normal(*UNIMODAL_LOW, n)
         return high, low
-    cen, sd = resolve_centres(centres, spread)
+    if n and (personas == CONTINUUM).all():
+        high[:] = np.maximum(CONTINUUM_HIGH[0] + CONTINUUM_HIGH[1] * rng.standard_t(3, n), -90.0)
+        low[:] = np.maximum(CONTINUUM_LOW[0] + CONTINUUM_LOW[1] * rng.standard_t(3, n), -90.0)
+        return high, low
+    cen, sd = resolve_centres(centres, spread, kind)
     ch = np.array([cen[p][0] for p in personas])
     cl = np.array([cen[p][1] for p in personas])
     high[:] = ch + rng.normal(0.0, sd, n)

@@ -124,6 +124,7 @@ def plan_trial(
     trend_pct: float = -3.0,
     persona_centres: dict[str, tuple[float, float]] | None = None,
     persona_spread: float | None = None,
+    noise_scale: float = 1.0,
 ) -> TrialPlan:
     """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
     if n_treatment < 0 or n_control < 0 or n_treatment + n_control == 0:
@@ -132,13 +133,17 @@ def plan_trial(
     if not 0.0 <= missing_share < 1.0 or not 0.0 <= late_joiner_share <= 1.0:
         msg = "missing_share must be in [0, 1) and late_joiner_share in [0, 1]"
         raise ConfigError(msg)
-    if personas not in ("four", "none"):
-        msg = f"unknown personas={personas!r}; use 'four' or 'none'"
+    if personas not in _personas.KINDS:
+        msg = f"unknown personas={personas!r}; use one of {', '.join(_personas.KINDS)}"
         raise ConfigError(msg)
-    if personas != "four" and (persona_centres is not None or persona_spread is not None):
-        msg = "persona_centres and persona_spread apply to planted personas only: use personas='four'"
+    if personas not in _personas.PERSONA_SETS and (persona_centres is not None or persona_spread is not None):
+        msg = "persona_centres and persona_spread apply to planted personas only: use personas='four' or 'three'"
         raise ConfigError(msg)
-    _personas.resolve_centres(persona_centres, persona_spread)  # fail early on a bad override
+    if personas in _personas.PERSONA_SETS:
+        _personas.resolve_centres(persona_centres, persona_spread, personas)  # fail early on a bad override
+    if not np.isfinite(noise_scale) or noise_scale <= 0:
+        msg = f"noise_scale = {noise_scale!r}: give a positive factor (1 = the calibrated noise)"
+        raise ConfigError(msg)
     s, e = _parse_period(start, end, baseline_year, trial_year)
     axis = time_axis(s, e)
     n = n_treatment + n_control
@@ -156,7 +161,7 @@ def plan_trial(
     acorn_grouped = np.array([ACORN_GROUP[a] for a in acorn], dtype=object)
 
     volatility_trait = rng.normal(0.0, 1.0, n)
-    params = draw_load_params(rng, n, volatility_trait, acorn_grouped)
+    params = draw_load_params(rng, n, volatility_trait, acorn_grouped, noise_scale=noise_scale)
     lifestyle_trait = params.evening.copy()
 
     # personas and effects
@@ -169,7 +174,8 @@ def plan_trial(
         prng, len(t_idx), personas, lifestyle_trait=lifestyle_trait[t_idx] if predictable else None
     )
     high[t_idx], low[t_idx] = _personas.draw_effects(
-        prng, persona[t_idx], centres=persona_centres, spread=persona_spread
+        prng, persona[t_idx], centres=persona_centres, spread=persona_spread,
+        kind=personas if personas in _personas.PERSONA_SETS else "four",
     )
     if volatility_effect and len(t_idx) > 1:
         v = volatility_trait[t_idx]
@@ -222,10 +228,10 @@ def plan_trial(
         "seed": seed, "start": str(s.date()), "end": str(e.date()), "baseline_year": baseline_year,
         "trial_year": trial_year, "personas": personas, "volatility_effect": volatility_effect,
         "predictable": predictable, "missing_share": missing_share, "late_joiner_share": late_joiner_share,
-        "trend_pct": trend_pct,
+        "trend_pct": trend_pct, "noise_scale": noise_scale,
     }  # fmt: skip
     if persona_centres is not None or persona_spread is not None:
-        cen, sd = _personas.resolve_centres(persona_centres, persona_spread)
+        cen, sd = _personas.resolve_centres(persona_centres, persona_spread, personas)
         info["persona_centres"] = {k: list(v) for k, v in cen.items()}
         info["persona_spread"] = sd
     return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info)
@@ -348,6 +354,7 @@ def simulate_trial(
     daily: bool = True,
     persona_centres: dict[str, tuple[float, float]] | None = None,
     persona_spread: float | None = None,
+    noise_scale: float = 1.0,
 ) -> SimulatedTrial:
     """Simulate a dynamic-pricing trial with planted personas (in memory).
 
@@ -363,7 +370,8 @@ def simulate_trial(
         First and last simulated day (inclusive; date-like); default 1 Jan of the baseline year to 31 Dec of
         the trial year.
     personas
-        ``"four"`` (planted personas, see :mod:`flexpersona.simulate.personas`) or ``"none"``.
+        ``"four"`` or ``"three"`` (planted personas, see :mod:`flexpersona.simulate.personas`), ``"none"``
+        (one normal population) or ``"continuum"`` (one heavy-tailed population).
     schedule
         A canonical tariff table or a schedule file; default a generated schedule like the real 2013 one.
     volatility_effect
@@ -387,6 +395,9 @@ def simulate_trial(
     persona_spread
         Standard deviation of household effects around their persona centre [percentage points]; None keeps
         :data:`flexpersona.simulate.personas.SPREAD_PCT` (2.5). Only with ``personas="four"``.
+    noise_scale
+        Multiplies each household's half-hourly noise CV and day-shock sd (1 = calibrated to LCL's median CV;
+        about 1.4 gives per-household response standard errors of 5-6 pp, like real LCL households).
 
     Returns
     -------
@@ -403,7 +414,7 @@ def simulate_trial(
         end=end, personas=personas, schedule=schedule, volatility_effect=volatility_effect,
         predictable=predictable, survey=survey, missing_share=missing_share,
         late_joiner_share=late_joiner_share, trend_pct=trend_pct, persona_centres=persona_centres,
-        persona_spread=persona_spread,
+        persona_spread=persona_spread, noise_scale=noise_scale,
     )  # fmt: skip
     idx = np.arange(plan.n)
     kwh, present = generate_block(plan, idx)
