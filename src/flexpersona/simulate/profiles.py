@@ -172,7 +172,7 @@ def draw_load_params(
 
     Household mean level is lognormal (5/50/95th percentiles ≈ 0.05/0.17/0.5 kWh per half-hour), a bit higher
     for Affluent and lower for Adversity Acorn groups. ``noise_scale`` multiplies the half-hourly noise CV
-    (gamma shape / scale²) and the day-shock sd; the random draws are the same for every scale.
+    (gamma shape / scale²); the random draws are the same for every scale.
     """
     acorn_factor = np.select([acorn_grouped == "Affluent", acorn_grouped == "Adversity"], [1.1, 0.9], 1.0)
     level = 0.17 * np.exp(rng.normal(0.0, 0.62, n)) * acorn_factor
@@ -181,7 +181,7 @@ def draw_load_params(
     flatness = rng.uniform(0.0, MAX_FLATNESS, n)
     season_sens = rng.uniform(0.5, 1.5, n)
     weather_sens = rng.uniform(0.5, 1.5, n)
-    day_sigma = np.minimum(0.2 * np.exp(0.7 * volatility_trait), 0.8) * noise_scale
+    day_sigma = np.minimum(0.2 * np.exp(0.7 * volatility_trait), 0.8)
     noise_shape = np.exp(rng.normal(np.log(2.3), 0.3, n)) / noise_scale**2
     return LoadParams(level, morning, evening, flatness, season_sens, weather_sens, day_sigma, noise_shape)
 
