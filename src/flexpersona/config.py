@@ -96,6 +96,13 @@ class FeaturesConfig:
     #: counterfactual. same_day narrows intervals on the simulator but widens them on real LCL data.
     day_adjustment: str = "none"
     day_adjustment_shrink: float = 5.0
+    #: System-peak window [hour of day from, to): High half-hours starting inside it give the peak kW.
+    system_peak_hours: tuple[float, float] = (16.0, 20.0)
+    #: Noise model of the household posteriors (METHODS B.7): ``placebo`` (the controls' standardised placebo
+    #: estimates: the estimator's bias, skew and tails) or ``normal`` (x ~ N(θ, se²)).
+    posterior_calibration: str = "placebo"
+    #: Bootstrap resamples of the prevalence intervals (METHODS B.8).
+    prevalence_replicates: int = 100
 
 
 @dataclass(frozen=True)
@@ -119,6 +126,9 @@ class PersonasConfig:
     min_persona_share: float = 0.03
     #: Reference samples of the gap-statistic null-structure test.
     null_references: int = 20
+    #: Persona membership from the households' ``posterior`` means (METHODS B.9; the existence test stays on the
+    #: raw estimates) or from the ``raw`` estimates.
+    membership: str = "posterior"
 
 
 @dataclass(frozen=True)

@@ -34,8 +34,14 @@ def test_calendar_events_rebound_and_categories():
     assert ev["n_halfhours"].tolist() == [3, 2, 1]
     assert ev["end"].iat[0] == pd.Timestamp("2013-01-02 18:30")
     row = t.set_index("ts")
-    assert row.loc[pd.Timestamp("2013-01-02 17:00"), "cat"] == "high_evening"
+    # 17:00 starts inside the default system-peak window 16:00-20:00, 07:00 outside it
+    assert row.loc[pd.Timestamp("2013-01-02 17:00"), "cat"] == "high_evening_pk"
     assert row.loc[pd.Timestamp("2013-01-05 07:00"), "cat"] == "high_morning"
+    assert cal.info["high_halfhours_in_system_peak"] == 3
+    late = build_calendar(tariff, Config().replace(features={"system_peak_hours": (18.0, 20.0)}),
+                          reference="within_trial", lifestyle_source="halfhourly").table.set_index("ts")
+    assert late.loc[pd.Timestamp("2013-01-02 17:30"), "cat"] == "high_evening"
+    assert late.loc[pd.Timestamp("2013-01-02 18:00"), "cat"] == "high_evening_pk"
     assert row.loc[pd.Timestamp("2013-01-05 07:00"), "wkend"] == 1  # a Saturday
     # rebound: the 6 Normal half-hours after the first High run, not counted in the reference
     reb = row.loc["2013-01-02 18:30":"2013-01-02 21:00", "cat"]
@@ -140,8 +146,10 @@ def test_same_day_adjustment_scales_non_normal_categories():
     n = {c: ones.copy() * 4 for c in CATEGORIES}
     y["normal"] = np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
     n["normal"][0, 2] = 0  # no Normal half-hour that day -> factor 1
-    arr = DayArrays(np.array(["a", "b"]), np.array(["treatment", "control"]), np.zeros(D, bool), y, yhat, n,
-                    np.zeros(D, bool), {c: np.zeros((H, D)) for c in INTERVAL_CATS}, None)  # fmt: skip
+    arr = DayArrays(households=np.array(["a", "b"]), groups=np.array(["treatment", "control"]),
+                    wkend=np.zeros(D, bool), period=np.ones(D, int), day=np.arange(D), y=y, yhat=yhat, n=n,
+                    ref_wkend=np.zeros(D, bool), ref_period=np.ones(D, int),
+                    e={c: np.zeros((H, D)) for c in INTERVAL_CATS}, ref_in_trial=None)  # fmt: skip
     adj, a = day_adjustment(arr, shrink=0.0)
     np.testing.assert_allclose(a, [[2.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
     np.testing.assert_allclose(adj.yhat["high_evening"], a)

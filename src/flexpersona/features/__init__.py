@@ -35,6 +35,7 @@ from .calendar import REFERENCES, TOD_NAMES, build_calendar
 from .engine import Engine, make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 from .placebo import calibrate
+from .posterior import HALVES, PREVALENCE, control_shift_sd, crossfit_noise, group_posteriors, group_prevalence, null_noise
 from .response import (
     adjust_events,
     day_adjustment,
@@ -60,6 +61,20 @@ RESPONSE_COLUMNS = (
     "rebound_pct", "rebound_ci_low", "rebound_ci_high", "normal_response_pct",
     "high_response_pct_h1", "high_response_pct_h2", "low_response_pct_h1", "low_response_pct_h2",
     "n_high_halfhours", "n_low_halfhours",
+    # system-peak window (features.system_peak_hours) and kW by time of day of the High half-hours
+    "high_response_pct_peak", "high_response_se_peak", "high_response_kw_peak", "n_high_halfhours_peak",
+    *(f"high_response_kw_{t}" for t in TOD_NAMES),
+    # halves of the events: h1/h2 first/second half of the trial (validation), wa/wb alternating weeks
+    # (cross-fitting); standard errors of every half, kW of the week halves
+    *(f"{b}_response_se_{h}" for b in ("high", "low") for h in HALVES),
+    *(f"{b}_response_pct_{h}" for b in ("high", "low") for h in ("wa", "wb")),
+    *(f"high_response_kw_{h}" for h in ("wa", "wb")), *(f"high_response_kw_peak_{h}" for h in ("wa", "wb")),
+)  # fmt: skip
+#: Empirical-Bayes posterior columns (METHODS B.7) of ``features.parquet`` and ``placebo.parquet``.
+POSTERIOR_COLUMNS = (
+    *(f"high_response_post{c}" for c in ("", "_sd", "_ci_low", "_ci_high")), "high_p_reduction_gt5",
+    *(f"low_response_post{c}" for c in ("", "_sd", "_ci_low", "_ci_high")), "low_p_increase_gt5",
+    *(f"{b}_response_post_{h}" for b in ("high", "low") for h in HALVES),
 )  # fmt: skip
 
 
@@ -79,7 +94,13 @@ class FeatureResult:
         The response estimator run on control households (pseudo-treated), with p/q/responder.
     info
         JSON-able facts for the manifest: reference chosen and why, coverage, cell fallbacks, cohort
-        responses, placebo calibration, control changes, lifestyle source, timings.
+        responses, placebo calibration, posteriors and prevalence, control changes, lifestyle source, timings.
+    prior
+        The deconvolved priors (``prior.csv``): ``grid`` [%], ``weight``, ``band`` (High | Low), ``group``.
+    replicates
+        Day-block bootstrap replicates per household (``replicates.parquet``): ``household_id``, ``group``,
+        ``replicate`` and, per measure of :data:`flexpersona.features.response.REPLICATE_MEASURES`,
+        ``{measure}_kw`` [kW] and ``{measure}_pct`` [%]; every household shares the replicate's day weights.
     """
 
     features: pd.DataFrame
@@ -87,6 +108,8 @@ class FeatureResult:
     lifestyle: pd.DataFrame
     placebo: pd.DataFrame
     info: dict[str, Any] = field(default_factory=dict)
+    prior: pd.DataFrame = field(default_factory=pd.DataFrame)
+    replicates: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _kept_households(store: Store) -> pd.DataFrame:
@@ -129,6 +152,16 @@ def _validate(config: Config) -> None:
         raise ConfigError(msg)
     if not 0 < f.fdr_alpha < 1:
         msg = f"features.fdr_alpha must be in (0, 1), got {f.fdr_alpha}"
+        raise ConfigError(msg)
+    lo, hi = (float(v) for v in f.system_peak_hours) if len(f.system_peak_hours) == 2 else (1.0, 0.0)
+    if not 0 <= lo < hi <= 24:
+        msg = f"features.system_peak_hours must be [from, to) hours with 0 <= from < to <= 24, got {f.system_peak_hours}"
+        raise ConfigError(msg)
+    if f.posterior_calibration not in ("placebo", "normal"):
+        msg = f"features.posterior_calibration must be placebo or normal, got {f.posterior_calibration!r}"
+        raise ConfigError(msg)
+    if f.prevalence_replicates < 20:
+        msg = f"features.prevalence_replicates must be at least 20, got {f.prevalence_replicates}"
         raise ConfigError(msg)
 
 
@@ -268,7 +301,28 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
                 r[f"{m}_response_pct_{h}"] = per[f"{m}_{h}_pct"].to_numpy()
         r["n_high_halfhours"] = per["high_n"].to_numpy(dtype="int64")
         r["n_low_halfhours"] = per["low_n"].to_numpy(dtype="int64")
-    return r
+        r["high_response_pct_peak"] = per["high_peak_pct"].to_numpy()
+        r["high_response_se_peak"] = per["high_peak_se"].to_numpy()
+        r["high_response_kw_peak"] = _kw(per, "high_peak")
+        r["n_high_halfhours_peak"] = per["high_peak_n"].to_numpy(dtype="int64")
+        for t in TOD_NAMES:
+            r[f"high_response_kw_{t}"] = _kw(per, f"high_{t}")
+        for b in ("high", "low"):
+            for h in HALVES:
+                r[f"{b}_response_se_{h}"] = per[f"{b}_{h}_se"].to_numpy()
+            for h in ("wa", "wb"):
+                r[f"{b}_response_pct_{h}"] = per[f"{b}_{h}_pct"].to_numpy()
+        for h in ("wa", "wb"):
+            r[f"high_response_kw_{h}"] = _kw(per, f"high_{h}")
+            r[f"high_response_kw_peak_{h}"] = _kw(per, f"high_peak_{h}")
+    return r[["household_id", *RESPONSE_COLUMNS]]
+
+
+def _kw(per: pd.DataFrame, m: str) -> np.ndarray:
+    """Mean kW change per half-hour of measure ``m``: ``2 · Σ(y − ŷ) / n`` (negative = reduction)."""
+    n = per[f"{m}_n"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, 2.0 * per[f"{m}_kwh"].to_numpy(dtype=float) / np.where(n > 0, n, 1.0), np.nan)
 
 
 def compute_features(store: Store, config: Config | None = None) -> FeatureResult:
@@ -331,7 +385,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     else:
         info["day_adjustment"] = {"method": "none"}
     weights = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
-    per, cohort = estimate_responses(arr, weights)
+    per, cohort, reps = estimate_responses(arr, weights)
     info["cohort_response"] = cohort
     info["households_all_zero_trial"] = per.loc[per["all_zero_trial"], "household_id"].astype(str).tolist()
     info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
@@ -348,6 +402,15 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
         alpha=f.fdr_alpha,
     )
     info["placebo"] = pinfo
+
+    # -- household posteriors and prevalence (empirical Bayes, METHODS B.7-B.8) ---------------------------------
+    t_post = time.perf_counter()
+    post_t, post_c, prior, pst = _posteriors(per, is_t, config)
+    info.update(pst)
+    resp_t = pd.concat([resp_t, post_t], axis=1)
+    resp_c = pd.concat([resp_c, post_c], axis=1)
+    replicates = _replicate_table(per, reps)
+    t_post = time.perf_counter() - t_post
 
     # -- bills, seed, lifestyle -----------------------------------------------------------------------------
     bills = bill_decomposition(per[is_t].reset_index(drop=True), config)
@@ -377,20 +440,91 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     feats = feats.merge(bills, on="household_id", how="left")
     extra = [c for c in LIFESTYLE_COLUMNS if c not in SEED_COLUMNS]
     feats = feats.merge(lifestyle[["household_id", "lifestyle_source", *extra]], on="household_id", how="left")
-    cols = ["household_id", *SEED_COLUMNS, *RESPONSE_COLUMNS, "p_high", "q_high", "responder"]
+    cols = ["household_id", *SEED_COLUMNS, *RESPONSE_COLUMNS, *POSTERIOR_COLUMNS, "p_high", "q_high", "responder"]
     cols += [c for c in bills.columns if c != "household_id"] + ["lifestyle_source", *extra]
     feats = feats[cols].sort_values("household_id").reset_index(drop=True)
     feats["responder"] = feats["responder"].fillna(False).astype(bool)
     placebo = resp_c.merge(plabels, on="household_id", how="left").sort_values("household_id").reset_index(drop=True)
     placebo["responder"] = placebo["responder"].fillna(False).astype(bool)
     events = event_table(event_agg, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
-    info["timings_s"] = {"engine": round(t_engine, 3), "total": round(time.perf_counter() - t0, 3)}
+    info["timings_s"] = {"engine": round(t_engine, 3), "posteriors": round(t_post, 3),
+                         "total": round(time.perf_counter() - t0, 3)}
     logger.info(
         "features: %d treatment, %d control households, reference %s, cohort High %.2f%%",
         len(feats), len(placebo), choice["reference"],
         cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")),
     )  # fmt: skip
-    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info))
+    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info),
+                         prior=prior, replicates=replicates)
+
+
+def _posteriors(
+    per: pd.DataFrame, is_t: np.ndarray, config: Config
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, Any]]:
+    """Posterior columns of treatment and control households, the priors, and what goes to ``info``.
+
+    With ``features.posterior_calibration = "placebo"`` the estimation error is modelled by the placebo null of
+    each measure (the controls' standardised estimates, :func:`~flexpersona.features.posterior.null_noise`);
+    control households get a prior of their own by the same procedure, each judged against the null of the
+    other half of the controls: their prior should collapse near zero.
+    """
+    f = config.features
+    ctl = per[~is_t].reset_index(drop=True)
+    trt = per[is_t].reset_index(drop=True)
+    measures = ["high", "low", *(f"{b}_{h}" for b in ("high", "low") for h in HALVES)]
+    cal = f.posterior_calibration
+    noise_t = {m: null_noise(ctl, m, calibration=cal) for m in measures}
+    noise_c = {m: crossfit_noise(ctl, m, calibration=cal) for m in ("high", "low")}
+    shift = {b: control_shift_sd(ctl, b, seed=f.seed) for b in ("high", "low")}
+    post_t, pri_t = group_posteriors(trt, noise_t, shift_sd=shift)
+    post_c, pri_c = group_posteriors(ctl, noise_c, halves=())
+    for h in HALVES:  # controls: no half posteriors (nothing downstream uses them)
+        for b in ("high", "low"):
+            post_c[f"{b}_response_post_{h}"] = np.nan
+    prior = pd.concat(
+        [p.table(b.capitalize()).assign(group=g) for g, pri in ((TREATMENT, pri_t), ("control", pri_c))
+         for b, p in pri.items()],
+        ignore_index=True,
+    ) if (pri_t or pri_c) else pd.DataFrame(columns=["grid", "weight", "band", "group"])
+    prev = group_prevalence(trt, pri_t, replicates=f.prevalence_replicates, seed=f.seed)
+    info = {
+        "posterior": {
+            "method": "NPMLE on a grid (Kiefer-Wolfowitz, EM + SQUAREM), Gaussian-smoothed; per band and group",
+            "calibration": cal,
+            "noise": {b: noise_t[b].moments() for b in ("high", "low")},
+            "control_mean_error_sd": shift,
+            "treatment": {b: p.info for b, p in pri_t.items()},
+            "control": {b: p.info for b, p in pri_c.items()},
+            "control_posterior_mean_sd": {
+                b: float(np.nanstd(post_c[f"{b}_response_post"], ddof=1)) if len(post_c) > 1 else None
+                for b in ("high", "low")
+            },
+            "treatment_median_post_ci_width": {
+                b: float(np.nanmedian(post_t[f"{b}_response_post_ci_high"] - post_t[f"{b}_response_post_ci_low"]))
+                if len(post_t) else None for b in ("high", "low")
+            },
+        },
+        "prevalence": prev,
+        "prevalence_placebo": {k: pri_c[b].mass(t, d) if b in pri_c else None for k, (b, t, d) in PREVALENCE.items()},
+    }
+    return post_t, post_c, prior, info
+
+
+def _replicate_table(per: pd.DataFrame, reps: dict[str, dict[str, np.ndarray]]) -> pd.DataFrame:
+    """Long table of the kept bootstrap replicates: one row per household x replicate (float32 values)."""
+    if not reps:
+        return pd.DataFrame()
+    H = len(per)
+    R = next(iter(reps.values()))["kw"].shape[1]
+    out = pd.DataFrame({
+        "household_id": np.repeat(per["household_id"].astype(str).to_numpy(), R),
+        "group": np.repeat(per["grp"].astype(str).to_numpy(), R),
+        "replicate": np.tile(np.arange(R, dtype=np.int32), H),
+    })
+    for m, d in reps.items():
+        out[f"{m}_kw"] = d["kw"].astype(np.float32).ravel()
+        out[f"{m}_pct"] = d["pct"].astype(np.float32).ravel()
+    return out
 
 
 def _jsonable(obj: Any) -> Any:
@@ -409,7 +543,7 @@ def _jsonable(obj: Any) -> Any:
 def save_features(result: FeatureResult, out_dir: str | Path) -> list[Path]:
     """Write the stage's tables into a run folder: features, events, lifestyle, placebo (Parquet + CSV twin)
     and ``features_info.json``."""
-    from ..store import write_json, write_table
+    from ..store import write_csv, write_json, write_table
 
     out = Path(out_dir)
     written = [
@@ -417,4 +551,7 @@ def save_features(result: FeatureResult, out_dir: str | Path) -> list[Path]:
         for name in ("features", "events", "lifestyle", "placebo")
     ]
     written.append(write_json(result.info, out / "features_info.json"))
+    written.append(write_csv(result.prior, out / "prior.csv"))
+    if not result.replicates.empty:
+        written.append(write_table(result.replicates, out / "replicates.parquet"))
     return written

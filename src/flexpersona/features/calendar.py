@@ -53,9 +53,12 @@ BANK_HOLIDAYS = tuple(
 BANK_HOLIDAY_YEARS = (2011, 2012, 2013, 2014)
 
 TOD_NAMES = ("night", "morning", "afternoon", "evening")
-#: Response categories of trial half-hours. High half-hours are split by time of day; ``rebound`` is a
-#: Normal half-hour within ``rebound_hours`` after a High event; ``pseudo`` a time-placebo half-hour.
-HIGH_CATS = tuple(f"high_{t}" for t in TOD_NAMES)
+#: Response categories of trial half-hours. High half-hours are split by time of day and by whether they fall
+#: in the system-peak window (``features.system_peak_hours``, suffix ``_pk``); ``rebound`` is a Normal
+#: half-hour within ``rebound_hours`` after a High event; ``pseudo`` a time-placebo half-hour.
+HIGH_CATS = tuple(f"high_{t}{p}" for t in TOD_NAMES for p in ("", "_pk"))
+#: High half-hours inside the system-peak window.
+PEAK_CATS = tuple(c for c in HIGH_CATS if c.endswith("_pk"))
 CATEGORIES = (*HIGH_CATS, "low", "rebound", "pseudo", "normal")
 #: Categories that get bootstrap intervals (``normal`` gets a point estimate only).
 INTERVAL_CATS = CATEGORIES[:-1]
@@ -227,13 +230,17 @@ def build_calendar(
         info["time_placebo_halfhours"] = int(pseudo.sum())
 
     tod = tod_of_slot(cal["slot"].to_numpy())
+    pk_lo, pk_hi = f.system_peak_hours
+    hours = cal["slot"].to_numpy() / 2.0
+    in_peak = (hours >= pk_lo) & (hours < pk_hi)
     cat = np.full(n, None, dtype=object)
     cat[is_t] = "normal"
     cat[is_t & rebound] = "rebound"
     cat[is_t & pseudo] = "pseudo"
     cat[is_t & (band == LOW)] = "low"
     for i, t in enumerate(TOD_NAMES):
-        cat[is_t & (band == HIGH) & (tod == i)] = f"high_{t}"
+        cat[is_t & (band == HIGH) & (tod == i) & ~in_peak] = f"high_{t}"
+        cat[is_t & (band == HIGH) & (tod == i) & in_peak] = f"high_{t}_pk"
     cal["cat"] = cat
     cal["band"] = np.where(is_t, band, None)
     cal["event_id"] = pd.array(np.where(event_id >= 0, event_id, 0), dtype="Int64")
@@ -264,6 +271,8 @@ def build_calendar(
     info["n_events"] = {HIGH: int((events["band"] == HIGH).sum()), LOW: int((events["band"] == LOW).sum())}
     info["trial_halfhours_by_band"] = {b: int(((band == b) & is_t).sum()) for b in (HIGH, NORMAL, LOW)}
     info["rebound_halfhours"] = int(rebound.sum())
+    info["system_peak_hours"] = [float(pk_lo), float(pk_hi)]
+    info["high_halfhours_in_system_peak"] = int((is_t & (band == HIGH) & in_peak).sum())
     cols = [
         "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
         "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",

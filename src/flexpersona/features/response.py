@@ -20,23 +20,30 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .calendar import CATEGORIES, HIGH_CATS, INTERVAL_CATS, TOD_NAMES
+from .calendar import CATEGORIES, HIGH_CATS, INTERVAL_CATS, PEAK_CATS, TOD_NAMES
 
 logger = logging.getLogger(__name__)
 
-#: Measures reported per household: name -> (categories, day type filter: None | 0 weekday | 1 weekend).
-MEASURES: dict[str, tuple[tuple[str, ...], int | None]] = {
+#: Measures reported per household: name -> (categories, day filter). Day filters: None (every trial day),
+#: ``weekday``/``weekend``, ``h1``/``h2`` (first/second half of the observed trial days: temporal validation),
+#: ``wa``/``wb`` (alternating weeks of the trial: the two halves of the events used for cross-fitting).
+MEASURES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "high": (HIGH_CATS, None),
-    "high_weekday": (HIGH_CATS, 0),
-    "high_weekend": (HIGH_CATS, 1),
-    **{f"high_{t}": ((f"high_{t}",), None) for t in TOD_NAMES},
+    "high_weekday": (HIGH_CATS, "weekday"),
+    "high_weekend": (HIGH_CATS, "weekend"),
+    **{f"high_{t}": (tuple(c for c in HIGH_CATS if c.startswith(f"high_{t}")), None) for t in TOD_NAMES},
+    "high_peak": (PEAK_CATS, None),
     "low": (("low",), None),
     "rebound": (("rebound",), None),
     "pseudo": (("pseudo",), None),
     "normal": (("normal",), None),
+    **{f"{m}_{h}": (HIGH_CATS if m == "high" else ("low",), h) for m in ("high", "low") for h in ("h1", "h2", "wa", "wb")},
+    **{f"high_peak_{h}": (PEAK_CATS, h) for h in ("wa", "wb")},
 }
-#: Point estimates on the first (h1) and second (h2) half of the observed trial days (split-half stability).
-HALF_MEASURES = {f"{m}_{h}": m for m in ("high", "low") for h in ("h1", "h2")}
+#: The two halves of each split: (first, second).
+SPLITS = {"year": ("h1", "h2"), "weeks": ("wa", "wb")}
+#: Measures whose bootstrap replicates are kept per household (toolkit kW intervals, cross-fitted kW).
+REPLICATE_MEASURES = ("high", "high_peak", "high_wa", "high_wb", "high_peak_wa", "high_peak_wb")
 
 
 def block_weights(n_days: int, block_days: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
@@ -62,10 +69,13 @@ class DayArrays:
     households: np.ndarray
     groups: np.ndarray
     wkend: np.ndarray  # per trial day
+    period: np.ndarray  # per trial day: the reference cell's period (month or season)
+    day: np.ndarray  # per trial day: days since 1970-01-01
     y: dict[str, np.ndarray]
     yhat: dict[str, np.ndarray]
     n: dict[str, np.ndarray]
     ref_wkend: np.ndarray  # per reference day
+    ref_period: np.ndarray  # per reference day
     e: dict[str, np.ndarray]
     ref_in_trial: np.ndarray | None  # index of each reference day among trial days (within-trial reference)
 
@@ -81,9 +91,10 @@ def day_arrays(
     """Pivot the engine's aggregates to dense household x day arrays (missing = 0)."""
     hh = households.reset_index(drop=True)
     pos = pd.Series(np.arange(len(hh)), index=hh["household_id"].to_numpy())
-    tcal = calendar.loc[calendar["is_trial"] == 1, ["day", "wkend"]].drop_duplicates("day").sort_values("day")
+    cols = ["day", "wkend", "period"]
+    tcal = calendar.loc[calendar["is_trial"] == 1, cols].drop_duplicates("day").sort_values("day")
     tdays = tcal["day"].to_numpy()
-    rcal = calendar.loc[calendar["ref"] == 1, ["day", "wkend"]].drop_duplicates("day").sort_values("day")
+    rcal = calendar.loc[calendar["ref"] == 1, cols].drop_duplicates("day").sort_values("day")
     rdays = rcal["day"].to_numpy()
     H, D, Dr = len(hh), len(tdays), len(rdays)
 
@@ -116,10 +127,13 @@ def day_arrays(
         households=hh["household_id"].to_numpy(),
         groups=hh["grp"].to_numpy(),
         wkend=tcal["wkend"].to_numpy() == 1,
+        period=tcal["period"].to_numpy(),
+        day=tdays,
         y=a["sy"],
         yhat=a["syh"],
         n=a["n"],
         ref_wkend=rcal["wkend"].to_numpy() == 1,
+        ref_period=rcal["period"].to_numpy(),
         e={c: e[f"e_{c}"] for c in INTERVAL_CATS},
         ref_in_trial=ref_in_trial,
     )
@@ -184,7 +198,46 @@ def _nanpercentile(x: np.ndarray, q: list[float]) -> np.ndarray:
     return out
 
 
-def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, dict[str, Any]]:
+def day_masks(arr: DayArrays) -> dict[str | None, np.ndarray | None]:
+    """Trial-day selection of every day filter of :data:`MEASURES` (None = every day)."""
+    D = len(arr.wkend)
+    idx = np.arange(D)
+    # halves of the observed trial period (the days with any reading), split at its middle day
+    observed = np.flatnonzero(sum(arr.n[c].sum(axis=0) for c in CATEGORIES) > 0)
+    cut = int(observed[len(observed) // 2]) if len(observed) else D // 2
+    week = (arr.day - arr.day[0]) // 7 if D else idx
+    return {
+        None: None,
+        "weekday": ~arr.wkend,
+        "weekend": arr.wkend.copy(),
+        "h1": idx < cut,
+        "h2": idx >= cut,
+        "wa": week % 2 == 0,
+        "wb": week % 2 == 1,
+    }
+
+
+def reference_share(arr: DayArrays, mask: np.ndarray | None) -> np.ndarray | None:
+    """Weight of each reference day's influence on a measure restricted to the trial days ``mask``.
+
+    A reference day informs the reference cells of its period and day type; its influence on a measure is
+    scaled by the share of that (period, day type)'s trial days the measure keeps (1 = all of them, so the
+    weekday/weekend split is exact and a half-year split nearly so; alternating weeks give about 1/2).
+    """
+    if mask is None:
+        return None
+    key_t = arr.period.astype(np.int64) * 2 + arr.wkend.astype(np.int64)
+    key_r = arr.ref_period.astype(np.int64) * 2 + arr.ref_wkend.astype(np.int64)
+    size = int(max(key_t.max(initial=0), key_r.max(initial=0))) + 1
+    kept = np.bincount(key_t, weights=mask.astype(float), minlength=size)
+    total = np.bincount(key_t, minlength=size).astype(float)
+    share = np.divide(kept, total, out=np.zeros(size), where=total > 0)
+    return share[key_r]
+
+
+def estimate_responses(
+    arr: DayArrays, weights: Weights
+) -> tuple[pd.DataFrame, dict[str, Any], dict[str, dict[str, np.ndarray]]]:
     """Per-household responses with 95% day-block intervals, and the cohort response per group.
 
     Returns
@@ -195,20 +248,28 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
         ``{m}_yhat_kwh`` (Σŷ [kWh]), ``{m}_n`` (half-hours).
     cohort : dict
         Per group and measure: ``pct``, ``ci_low``, ``ci_high`` (households and day blocks resampled).
+    replicates : dict
+        Per measure of :data:`REPLICATE_MEASURES`: ``kw`` (mean kW change per half-hour of the measure,
+        ``2·Σ(y−ŷ)/n``) and ``pct`` [%] of every household in every day-block replicate, ``(H, R)`` arrays
+        (NaN where the replicate drew none of its half-hours); the same day weights for every household.
     """
     out: dict[str, Any] = {"household_id": arr.households, "grp": arr.groups}
     cohort: dict[str, Any] = {}
+    replicates: dict[str, dict[str, np.ndarray]] = {}
     # a meter that reads zero over the whole trial (dead or disconnected) has no measurable response
     total_y = sum(arr.y[c].sum(axis=1) for c in CATEGORIES)
     total_n = sum(arr.n[c].sum(axis=1) for c in CATEGORIES)
     dead = (total_n > 0) & (total_y <= 0)
     out["all_zero_trial"] = dead
-    for m, (cats, dtype) in MEASURES.items():
-        mask = None if dtype is None else (arr.wkend == bool(dtype)).astype(float)
-        rmask = None if dtype is None else (arr.ref_wkend == bool(dtype)).astype(float)
+    masks = day_masks(arr)
+    for m, (cats, day_filter) in MEASURES.items():
+        dmask = masks[day_filter]
+        mask = None if dmask is None else dmask.astype(float)
+        rmask = reference_share(arr, dmask)
         Y = _sum_cats(arr.y, cats, mask)
         YH = _sum_cats(arr.yhat, cats, mask)
-        N = _sum_cats(arr.n, cats, mask).sum(axis=1)
+        Nd = _sum_cats(arr.n, cats, mask)
+        N = Nd.sum(axis=1)
         N[dead] = 0
         sy, syh = Y.sum(axis=1), YH.sum(axis=1)
         pct = _pct(sy - syh, syh)
@@ -240,6 +301,12 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
                 f"{m}_n": N,
             }
         )
+        if m in REPLICATE_MEASURES:
+            ns = Nd @ weights.w.T
+            with np.errstate(invalid="ignore", divide="ignore"):
+                kw = np.where(ns > 0, 2.0 * (ys - yhs) / np.where(ns > 0, ns, 1.0), np.nan)
+            kw[N == 0] = np.nan
+            replicates[m] = {"kw": kw, "pct": reps}
         for g in np.unique(arr.groups):
             sel = (arr.groups == g) & (N > 0)
             if not sel.any():
@@ -256,20 +323,7 @@ def estimate_responses(arr: DayArrays, weights: Weights) -> tuple[pd.DataFrame, 
                 "ci_high": float(_nanpercentile(cr[None, :], [97.5])[0, 0]),
                 "n_households": int(sel.sum()),
             }
-    # halves of the observed trial period (the days with any reading), split at its middle day
-    D = len(arr.wkend)
-    observed = np.flatnonzero(sum(arr.n[c].sum(axis=0) for c in CATEGORIES) > 0)
-    cut = int(observed[len(observed) // 2]) if len(observed) else D // 2
-    for name, m in HALF_MEASURES.items():
-        cats = MEASURES[m][0]
-        mask = np.arange(D) < cut if name.endswith("h1") else np.arange(D) >= cut
-        Y = _sum_cats(arr.y, cats, mask.astype(float)).sum(axis=1)
-        YH = _sum_cats(arr.yhat, cats, mask.astype(float)).sum(axis=1)
-        N = _sum_cats(arr.n, cats, mask.astype(float)).sum(axis=1)
-        pct = _pct(Y - YH, YH)
-        pct[(N == 0) | dead] = np.nan
-        out[f"{name}_pct"] = pct
-    return pd.DataFrame(out), cohort
+    return pd.DataFrame(out), cohort, replicates
 
 
 def adjust_events(
