@@ -36,6 +36,10 @@ from threadpoolctl import threadpool_limits
 from ..config import Config
 from ..errors import ConfigError, StageError
 from ..store import atomic_path, write_csv, write_json, write_table
+from .crossfit import (
+    SEGMENTS, WEEK_HALVES, YEAR_HALVES, agreement, assign_halves, crossfit_effects, naive_effects,
+    posterior_columns, segment_labels,
+)
 from .existence import bootstrap_stability, gap_statistic, split_half_stability, null_test_summary
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
@@ -48,13 +52,21 @@ __all__ = ["PersonaModel", "PersonaResult", "build_personas", "save_personas", "
 
 PERSONA_COLUMNS = [
     "household_id", "persona_id", "persona_name", "membership", "low_confidence", "persona_rationale",
-    "unassigned_reason",
+    "unassigned_reason", "persona_id_wa", "persona_id_wb", "persona_id_h1", "persona_id_h2",
 ]
+#: The per-half assignment columns of ``personas.parquet`` (persona id from that half's posteriors).
+HALF_ID_COLUMNS = {h: f"persona_id_{h}" for h in ("wa", "wb", "h1", "h2")}
 
 NO_STRUCTURE_MESSAGE = (
     "No persona structure exists in the response features: the null-structure test could not tell them "
     "from one continuous distribution. Every household is on one continuum (persona P0); use the continuous "
     "response scores (e.g. high_response_pct) rather than personas."
+)
+SEGMENT_MESSAGE = (
+    "No persona structure exists in the response features: the null-structure test could not tell them "
+    "from one continuous distribution. Households are on a continuum, cut into three segments by their "
+    "posterior mean High response (expected cut above 5%, up to 5%, none): segments of a continuum, not "
+    "personas; their responses are cross-fitted like personas'."
 )
 
 
@@ -140,6 +152,7 @@ def _split_halves(features: pd.DataFrame, cols: list[str], ok: np.ndarray,
 def _assemble(features: pd.DataFrame, ok: np.ndarray, reasons: pd.Series, assigned: pd.DataFrame) -> pd.DataFrame:
     """Personas of every household: assigned rows from ``assigned``, the rest unassigned with a reason."""
     base = pd.DataFrame({"household_id": features["household_id"].astype(str).to_numpy()})
+    assigned = assigned.assign(**{c: None for c in HALF_ID_COLUMNS.values() if c not in assigned.columns})
     out = base.merge(assigned, on="household_id", how="left")
     un = ~ok
     out.loc[un, "persona_id"] = None
@@ -148,7 +161,8 @@ def _assemble(features: pd.DataFrame, ok: np.ndarray, reasons: pd.Series, assign
     out["low_confidence"] = out["low_confidence"].astype("boolean").fillna(True).astype(bool)
     out["unassigned_reason"] = reasons.to_numpy()
     out.loc[un, "persona_rationale"] = "no persona: " + reasons[un].astype(str).to_numpy()
-    out["persona_id"] = out["persona_id"].astype(object).where(out["persona_id"].notna(), None)
+    for c in ("persona_id", *HALF_ID_COLUMNS.values()):
+        out[c] = out[c].astype(object).where(out[c].notna(), None)
     return out[PERSONA_COLUMNS]
 
 
@@ -214,13 +228,20 @@ def _build_default(
     if unknown:
         msg = f"personas.algorithms has unknown {unknown}; use kmeans, gmm, ward, hdbscan"
         raise ConfigError(msg)
+    if pc.membership not in ("posterior", "raw"):
+        msg = f"personas.membership must be posterior or raw, got {pc.membership!r}"
+        raise ConfigError(msg)
     missing = [c for c in ["household_id", *cols] if c not in features.columns]
     if missing:
         msg = (f"the features table lacks {', '.join(missing)}; re-run the features stage or set "
                "personas.features to columns it has")
         raise StageError(msg)
     features = features.reset_index(drop=True)
-    ok, reasons = _finite_rows(features, cols)
+    # membership on the posterior means when the features table has them (METHODS B.9)
+    post_cols = posterior_columns(cols)
+    use_post = pc.membership == "posterior" and post_cols != cols and all(c in features.columns for c in post_cols)
+    m_cols = post_cols if use_post else cols
+    ok, reasons = _finite_rows(features, sorted(set(cols) | set(m_cols)))
     n_ok = int(ok.sum())
     if n_ok < 10:
         empty = [c for c in cols if not np.isfinite(pd.to_numeric(features[c], errors="coerce").astype(float)).any()]
@@ -229,18 +250,22 @@ def _build_default(
         raise StageError(msg)
     ids = features.loc[ok, "household_id"].astype(str)
     X = features.loc[ok, cols].astype(float).to_numpy()
+    Xm = features.loc[ok, m_cols].astype(float).to_numpy()
+    sub = features[ok].reset_index(drop=True)
     hi = cols.index("high_response_pct") if "high_response_pct" in cols else 0
     lo = cols.index("low_response_pct") if "low_response_pct" in cols else None
 
+    # the existence test on the raw estimates: shrinkage could make a continuum look clumped
     scaled = RobustScaler().fit_transform(X)
     gap = gap_statistic(scaled, k_max=min(pc.k_max, 6), n_references=pc.null_references, random_state=pc.seed)
     sel = select_model(
-        X, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
+        Xm, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
         min_persona_share=pc.min_persona_share, random_state=pc.seed, sort_feature=hi,
     )
     stability: dict[str, Any] = {
         "method": "default",
         "features": cols,
+        "membership": "posterior means " + ", ".join(m_cols) if use_post else "raw estimates " + ", ".join(cols),
         **null_test_summary(gap),
         "chosen": sel.chosen,
         "votes": sel.votes,
@@ -252,22 +277,39 @@ def _build_default(
         "low_confidence_below": pc.low_confidence_below,
     }
     pca = pca_coordinates(ids, scaled, random_state=pc.seed)
+    half_labels: dict[str, np.ndarray] = {}
     if not gap.structure_found:
-        assigned = pd.DataFrame({
-            "household_id": ids.to_numpy(), "persona_id": "P0", "persona_name": "continuum",
-            "membership": np.nan, "low_confidence": False,
-            "persona_rationale": "no persona structure: use the continuous response scores",
-        })
-        personas = _assemble(features, ok, reasons, assigned)
-        names = pd.DataFrame({"persona_id": ["P0"], "persona_name": ["continuum"],
-                              "persona_rationale": [NO_STRUCTURE_MESSAGE]})
-        stability.update(message=NO_STRUCTURE_MESSAGE, bootstrap_ari_mean=None, split_half_ari=None,
-                         split_half_available=False, chosen=None, best_candidate_without_structure=sel.chosen)
-        selection = sel.table.assign(chosen=False)
         model = None
+        selection = sel.table.assign(chosen=False)
+        stability.update(bootstrap_ari_mean=None, split_half_ari=None, split_half_available=False, chosen=None,
+                         best_candidate_without_structure=sel.chosen)
+        hp = "high_response_post" if "high_response_post" in features.columns else None
+        if hp is not None and use_post:
+            labels = segment_labels(sub[hp].to_numpy(float))
+            names = pd.DataFrame({"persona_id": [s_[0] for s_ in SEGMENTS], "persona_name": [s_[1] for s_ in SEGMENTS],
+                                  "persona_rationale": [f"{s_[1]}: posterior mean High response in [{s_[2]}, {s_[3]}) %"
+                                                        for s_ in SEGMENTS]})
+            assigned = pd.DataFrame({
+                "household_id": ids.to_numpy(), "persona_id": names["persona_id"].to_numpy()[labels],
+                "persona_name": names["persona_name"].to_numpy()[labels], "membership": np.nan,
+                "low_confidence": False, "persona_rationale": names["persona_rationale"].to_numpy()[labels],
+            })
+            half_labels = {h: segment_labels(sub[f"{hp}_{h}"].to_numpy(float)) if f"{hp}_{h}" in sub.columns
+                           else np.full(len(sub), -1) for h in (*WEEK_HALVES, *YEAR_HALVES)}
+            stability.update(message=SEGMENT_MESSAGE, segments=True)
+        else:
+            labels = np.zeros(n_ok, dtype=int)
+            assigned = pd.DataFrame({
+                "household_id": ids.to_numpy(), "persona_id": "P0", "persona_name": "continuum",
+                "membership": np.nan, "low_confidence": False,
+                "persona_rationale": "no persona structure: use the continuous response scores",
+            })
+            names = pd.DataFrame({"persona_id": ["P0"], "persona_name": ["continuum"],
+                                  "persona_rationale": [NO_STRUCTURE_MESSAGE]})
+            stability.update(message=NO_STRUCTURE_MESSAGE, segments=False)
     else:
         model = sel.model
-        proba = model.predict_proba(X)
+        proba = model.predict_proba(Xm)
         labels = proba.argmax(axis=1)
         centres = model.cluster_centers_
         counts = np.bincount(labels, minlength=model.n_personas_)
@@ -277,11 +319,11 @@ def _build_default(
             high_label="High response" if cols[hi] == "high_response_pct" else cols[hi],
         )
         assigned = assignment_table(ids, names, labels, proba, pc.low_confidence_below)
-        personas = _assemble(features, ok, reasons, assigned)
-        stability.update(bootstrap_stability(model, X, labels, n_resamples=pc.bootstrap_resamples,
+        stability.update(bootstrap_stability(model, Xm, labels, n_resamples=pc.bootstrap_resamples,
                                              random_state=pc.seed))
-        stability.update(split_half_stability(model, _split_halves(features, cols, ok, split_halves), labels,
+        stability.update(split_half_stability(model, _split_halves(features, m_cols, ok, split_halves), labels,
                                               random_state=pc.seed))
+        half_labels = {**assign_halves(model, sub, m_cols, WEEK_HALVES), **assign_halves(model, sub, m_cols, YEAR_HALVES)}
         stability["n_low_confidence"] = int(assigned["low_confidence"].sum())
         stability["personas"] = names[["persona_id", "persona_name", "persona_rationale"]].to_dict("records")
         stability["message"] = (
@@ -290,7 +332,14 @@ def _build_default(
             f"{stability['n_low_confidence']} households have membership below {pc.low_confidence_below}."
         )
         selection = sel.table
+    pid = names["persona_id"].to_numpy()
+    for h, col in HALF_ID_COLUMNS.items():
+        lab = half_labels.get(h)
+        assigned[col] = None if lab is None else [pid[k] if k >= 0 else None for k in lab]
+    stability.update(_crossfit_summary(sub, labels, half_labels, names))
+    personas = _assemble(features, ok, reasons, assigned)
     profiles = persona_profiles(features, personas, names)
+    profiles = _with_crossfit(profiles, sub, labels, half_labels, names)
     if "high_response_pct" in features.columns:
         matrix = performance_potential_matrix(features, personas, y="high_response_pct", y_sign=-1.0)
     else:
@@ -298,8 +347,38 @@ def _build_default(
     return PersonaResult(
         personas=personas, profiles=profiles, selection=selection, stability=stability, model=model, pca=pca,
         matrix=matrix, method="default", structure_found=bool(gap.structure_found),
-        n_unassigned=int(len(features) - n_ok), features=cols,
+        n_unassigned=int(len(features) - n_ok), features=m_cols,
     )
+
+
+def _crossfit_summary(sub: pd.DataFrame, labels: np.ndarray, half_labels: dict[str, np.ndarray],
+                      names: pd.DataFrame) -> dict[str, Any]:
+    """Persona agreement between the halves of the events (stability.json)."""
+    if not half_labels:
+        return {"crossfit": {"available": False, "note": "no half-event posteriors in the features"}}
+    wa, wb = (half_labels.get(h, np.full(len(sub), -1)) for h in WEEK_HALVES)
+    h1, h2 = (half_labels.get(h, np.full(len(sub), -1)) for h in YEAR_HALVES)
+    return {
+        "crossfit": {
+            "available": bool((wa >= 0).any() and (wb >= 0).any()),
+            "split": "alternating weeks of the trial (assigned on one, measured on the other, both ways)",
+            "agreement_weeks": agreement(wa, wb),
+            "agreement_year_halves": agreement(h1, h2),
+            "agreement_weeks_vs_full": {h: agreement(half_labels[h], labels) for h in WEEK_HALVES if h in half_labels},
+            "groups": names["persona_id"].tolist(),
+        }
+    }
+
+
+def _with_crossfit(profiles: pd.DataFrame, sub: pd.DataFrame, labels: np.ndarray,
+                   half_labels: dict[str, np.ndarray], names: pd.DataFrame) -> pd.DataFrame:
+    """Profiles plus the cross-fitted (``crossfit_*``) and in-sample (``insample_*``) response of each persona."""
+    k = len(names)
+    naive = naive_effects(sub, labels, k)
+    cf = crossfit_effects(sub, half_labels, k) if all(h in half_labels for h in WEEK_HALVES) else None
+    extra = naive if cf is None else naive.merge(cf, on="group")
+    extra["persona_id"] = names["persona_id"].to_numpy()[extra["group"].to_numpy()]
+    return profiles.merge(extra.drop(columns="group"), on="persona_id", how="left")
 
 
 def save_personas(result: PersonaResult, run_dir: str | Path) -> dict[str, Path]:
