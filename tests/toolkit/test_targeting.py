@@ -223,3 +223,17 @@ def test_saved_toolkit_json_is_strict_json_with_the_placebo_check(tmp_path):
     save_toolkit(build_toolkit(feats, life, None, None, hh, FAST, placebo=placebo), tmp_path)
     tk = json.loads((tmp_path / "toolkit.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert isinstance(tk["targeting"]["qini_coefficient_by_repeat"], list)
+
+
+def test_report_says_cross_fitted_with_interval_and_placebo():
+    from flexpersona.report.html import _targeting_paragraphs
+
+    feats, life, hh, placebo, _ = planted_targeting(60, 40, seed=3)
+    g = build_toolkit(feats, life, None, None, hh, FAST, placebo=placebo).toolkit["targeting"]
+    facts: dict = {}
+    text = " ".join(_targeting_paragraphs(g, facts))
+    assert "never saw it" in text and "5 random splits into 5 folds" in text and "held-out" not in text
+    assert f"95% interval {g['qini_coefficient_ci_low']:.2f} to {g['qini_coefficient_ci_high']:.2f}" in text
+    assert "Placebo check" in text and f"{g['placebo_qini_coefficient']:.2f}" in text
+    old = {"fitted": True, "n_holdout": 30, "qini_coefficient": 0.33, "area_vs_random_kw": 0.1, "n_book": 5}
+    assert "single split" in " ".join(_targeting_paragraphs(old, {}))  # an older toolkit.json is named as such

@@ -350,10 +350,11 @@ def _targeting_lines(g: Mapping[str, Any]) -> list[str]:
     lines += [
         "",
         f"Ranked {g.get('n_book', 0)} control households (the customer book) in `targets.csv` by the average of "
-        f"{g.get('book_models', 'all')} fold models; {g.get('n_do_no_harm_book', 0)} flagged do-no-harm "
-        f"({g.get('do_no_harm_basis', '')}"
-        + (f"; out of fold the flag agreed with the actual bill for {_num(_pct(agree), '.0f')}% of treatment households)."
-           if agree is not None else ")."),
+        f"{g.get('book_models', 'all')} fold models; {g.get('n_do_no_harm_book', 0)} flagged do-no-harm. Basis: "
+        f"{g.get('do_no_harm_basis', '')}"
+        + (f"; out of fold the flag agreed with the actual bill for {_num(_pct(agree), '.0f')}% of treatment households "
+           f"(flagging nobody would agree for {_num(100 - (_pct(g.get('do_no_harm_share_treatment')) or float('nan')), '.0f')}%)."
+           if agree is not None else "."),
     ]
     return lines
 
