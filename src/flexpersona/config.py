@@ -161,7 +161,8 @@ class ToolkitConfig:
     cv_repeats: int = 5
     #: ... into this many folds; each household is predicted by the models that did not see its fold.
     cv_folds: int = 5
-    #: Threads fitting the targeting fold models (results do not depend on it: every model has its own seed).
+    #: Threads fitting the targeting fold models (-1 = every core); results do not depend on it: every fold
+    #: model has its own seed.
     n_jobs: int = 1
     #: Fewer treatment households than this: no targeting model (too few to fit and validate).
     min_training_households: int = 20

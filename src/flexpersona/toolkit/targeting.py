@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 _OUTCOME = re.compile(r"(response|^trial_|bill_|responder|rebound|^p_high|^q_high|saving|rationality|reduction|load_shift)")
 _NOT_FEATURES = {"household_id", "group", "lifestyle_source", "acorn", "acorn_grouped"}
 TARGET_COLUMNS = ["household_id", "predicted_response_pct", "predicted_kw", "predicted_bill_change_pct", "rank", "do_no_harm"]
+QINI_INTERVAL_COLUMNS = ["gain_model_kw_ci_low", "gain_model_kw_ci_high", "gain_over_random_kw_ci_low", "gain_over_random_kw_ci_high"]
 
 
 @dataclass
@@ -402,7 +403,7 @@ def fit_targeting(
         raise ConfigError(msg)
     X_all = pretrial_matrix(lifestyle, households)
     empty_targets = pd.DataFrame(columns=TARGET_COLUMNS)
-    empty_qini = qini_curve(np.array([]), np.array([]))
+    empty_qini = qini_curve(np.array([]), np.array([])).assign(**{c: np.nan for c in QINI_INTERVAL_COLUMNS})
     f = features.assign(household_id=features["household_id"].astype(str)).drop_duplicates("household_id")
     f = f.set_index("household_id")
     need = [c for c in ("high_response_pct", "high_response_kw") if c in f.columns]
