@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import logging
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +26,8 @@ from typing import Any
 
 from .errors import ConfigError
 from .schema import BAND_PRICES, FLAT_PRICE
+
+log = logging.getLogger(__name__)
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -63,9 +66,15 @@ class DataConfig:
     ingest_threads: int | None = None
 
 
+#: Options that no longer exist, with what replaced them: accepted and ignored (with a log warning), so that the
+#: config in an older run folder's ``manifest.json`` or TOML file still loads.
+RETIRED = {
+    ("toolkit", "holdout_share"): "targeting is validated by repeated cross-fitting (toolkit.cv_repeats, toolkit.cv_folds)",
+}
+
 #: (section, key) of settings that change resources, not results: not part of :meth:`Config.section_hash`.
 #: (``data.duckdb_threads`` is: several threads change floating-point sums in their last bits.)
-NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "ingest_threads")}
+NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "ingest_threads"), ("toolkit", "n_jobs")}
 
 
 @dataclass(frozen=True)
@@ -148,16 +157,23 @@ class ToolkitConfig:
     """Interventions and targeting."""
 
     population: int = 1_000_000
-    holdout_share: float = 0.3
     seed: int = 42
-    #: Bootstrap resamples (over households) of the kW-per-1,000 intervals.
+    #: Bootstrap resamples (over households) of the kW-per-1,000 intervals and of the targeting Qini.
     bootstrap_replicates: int = 1000
     #: A persona "responds strongly" when its mean High response is a reduction of at least this [%].
     strong_response_pct: float = 5.0
     #: ... and at least this share of its households are significant responders (when known).
     min_responder_share: float = 0.2
-    #: Trees of the targeting forests.
-    n_estimators: int = 200
+    #: Trees of each fold model of the targeting forests (``cv_repeats`` × ``cv_folds`` models per target;
+    #: a household's out-of-fold prediction averages ``cv_repeats`` of them, the book's all of them).
+    n_estimators: int = 20
+    #: Targeting validation by repeated cross-fitting: this many random partitions ...
+    cv_repeats: int = 5
+    #: ... into this many folds; each household is predicted by the models that did not see its fold.
+    cv_folds: int = 5
+    #: Threads fitting the targeting fold models (-1 = every core); results do not depend on it: every fold
+    #: model has its own seed.
+    n_jobs: int = 1
     #: Fewer treatment households than this: no targeting model (too few to fit and validate).
     min_training_households: int = 20
 
@@ -206,10 +222,12 @@ def from_dict(raw: dict[str, Any]) -> Config:
         cls = type(getattr(Config(), name))
         known = {f.name: f for f in dataclasses.fields(cls)}
         for key in values:
-            if key not in known:
+            if (name, key) in RETIRED:
+                log.warning("option %s.%s is retired and ignored: %s", name, key, RETIRED[name, key])
+            elif key not in known:
                 msg = f"unknown option {name}.{key}; known options: {', '.join(known)}"
                 raise ConfigError(msg)
-        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items()}
+        fixed = {k: tuple(v) if isinstance(v, list) else v for k, v in values.items() if (name, k) not in RETIRED}
         kwargs[name] = cls(**fixed)
     return Config(**kwargs)
 

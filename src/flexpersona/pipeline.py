@@ -202,7 +202,7 @@ STAGE_DEFS: dict[str, Stage] = {
         Stage(
             "toolkit",
             ("toolkit",),
-            ("features.parquet", "lifestyle.parquet", "personas.parquet", "explain/summary.json"),
+            ("features.parquet", "lifestyle.parquet", "placebo.parquet", "personas.parquet", "explain/summary.json"),
             ("toolkit.json", "toolkit.md", "targets.csv"),
             _stage_toolkit,
         ),

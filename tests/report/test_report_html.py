@@ -59,7 +59,7 @@ def test_numbers_in_text_come_from_the_run_tables(written_report, fabricated_run
 def _sections(run, monkeypatch, config=None):
     monkeypatch.setattr(report_html, "_exploration", lambda t, c, f: None)  # the EDA section is tested by eda
     t = report_html.load_run(run)
-    fast = Config().replace(toolkit={"n_estimators": 30, "bootstrap_replicates": 100})
+    fast = Config().replace(toolkit={"n_estimators": 5, "bootstrap_replicates": 100})
     sections, figs, facts = report_html.build_report(t, config or fast)
     return {s.id: s for s in sections}, figs, facts
 
@@ -107,7 +107,7 @@ def test_missing_features_is_a_stage_error(tmp_path):
 def test_toolkit_command_scales_to_population(tmp_path):
     run = fabricate_run(tmp_path / "r", n_t=60, n_c=30, toolkit=False)
     cfg = tmp_path / "c.toml"
-    cfg.write_text("[toolkit]\nn_estimators = 30\nbootstrap_replicates = 100\n")
+    cfg.write_text("[toolkit]\nn_estimators = 5\nbootstrap_replicates = 100\n")
     result = CliRunner().invoke(main, ["toolkit", str(run), "--population", "2000", "--config", str(cfg)])
     assert result.exit_code == 0, result.output
     import json
@@ -116,7 +116,7 @@ def test_toolkit_command_scales_to_population(tmp_path):
     assert tk["population"] == 2000
     assert (run / "targets.csv").exists() and (run / "qini.csv").exists() and (run / "toolkit.md").exists()
     # without --config the run's own config (manifest.json) applies
-    (run / "manifest.json").write_text(json.dumps({"config": {"toolkit": {"population": 777, "n_estimators": 30,
+    (run / "manifest.json").write_text(json.dumps({"config": {"toolkit": {"population": 777, "n_estimators": 5,
                                                                           "bootstrap_replicates": 100}}}))
     assert CliRunner().invoke(main, ["toolkit", str(run)]).exit_code == 0
     assert json.loads((run / "toolkit.json").read_text())["population"] == 777

@@ -852,15 +852,23 @@ def barrier_heatmap_figure(heat: pd.DataFrame | None) -> go.Figure | None:
 
 
 def qini_figure(qini: pd.DataFrame | None) -> go.Figure | None:
-    """Cumulative kW reduction of held-out households targeted by the model, at random and perfectly."""
+    """Cumulative kW reduction of the treatment households targeted by the model (ranked by out-of-fold
+    predictions), at random and perfectly. When ``qini.csv`` has it, a band: the random line plus the 95%
+    interval of the model's gain over random (the band clear of the random line = better than random there)."""
     if qini is None or qini.empty or len(qini) < 2:
         return None
     fig = go.Figure()
+    if {"gain_over_random_kw_ci_low", "gain_over_random_kw_ci_high"} <= set(qini.columns):
+        x = qini["share_targeted"].tolist()
+        hi = (qini["gain_random_kw"] + qini["gain_over_random_kw_ci_high"]).tolist()
+        lo = (qini["gain_random_kw"] + qini["gain_over_random_kw_ci_low"]).tolist()
+        fig.add_trace(go.Scatter(x=x + x[::-1], y=hi + lo[::-1], fill="toself", mode="lines", line={"width": 0},
+                                 opacity=0.25, name="model, 95% interval of its gain over random", hoverinfo="skip"))
     for col, name, dash in (("gain_model_kw", "model", None), ("gain_random_kw", "random", "dash"), ("gain_perfect_kw", "perfect", "dot")):
         fig.add_trace(go.Scatter(x=qini["share_targeted"], y=qini[col], mode="lines", name=name, line={"dash": dash},
                                  hovertemplate=f"{name}<br>%{{x:.0%}} targeted<br>%{{y:.3f}} kW<extra></extra>"))
-    fig.update_layout(title="Qini / cumulative gain on held-out treatment households", height=380,
-                      xaxis_title="share of held-out households targeted", yaxis_title="cumulative kW reduction at High")
+    fig.update_layout(title="Qini / cumulative gain on treatment households, out-of-fold (cross-fitted)", height=380,
+                      xaxis_title="share of treatment households targeted", yaxis_title="cumulative kW reduction at High")
     return fig
 
 

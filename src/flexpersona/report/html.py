@@ -366,14 +366,7 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
                                 "dynamic tariff than they would have on the flat one.")
         g = tk.get("targeting", {})
         if g.get("fitted"):
-            facts.update(qini_area=fmt(g.get("area_vs_random_kw"), ".3f"), qini_coef=fmt(g.get("qini_coefficient"), ".2f"),
-                         n_holdout=fmt(g.get("n_holdout"), ",d"), n_book=fmt(g.get("n_book"), ",d"))
-            s.paragraphs.append(
-                f"Targeting: a model on pre-trial data only, validated on {facts['n_holdout']} held-out treatment households, "
-                f"{'beats' if g.get('beats_random') else 'does not beat'} random targeting (area between curves "
-                f"{facts['qini_area']} kW, Qini coefficient {facts['qini_coef']}); it ranks {facts['n_book']} control households "
-                "standing in for a supplier's customer book (targets.csv)."
-            )
+            s.paragraphs += _targeting_paragraphs(g, facts)
         elif g:
             s.notes.append(f"No targeting model: {g.get('note', 'not fitted')}.")
         fig = F.qini_figure(t.qini)
@@ -391,6 +384,39 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     if s is not None:
         sections.append(s)
     return sections, figs, facts
+
+
+def _targeting_paragraphs(g: dict[str, Any], facts: dict[str, Any]) -> list[str]:
+    """Targeting in words: the cross-fitted Qini with its interval, the placebo check, the book."""
+    facts.update(qini_area=fmt(g.get("area_vs_random_kw"), ".3f"), qini_coef=fmt(g.get("qini_coefficient"), ".2f"),
+                 qini_coef_lo=fmt(g.get("qini_coefficient_ci_low"), ".2f"),
+                 qini_coef_hi=fmt(g.get("qini_coefficient_ci_high"), ".2f"), n_book=fmt(g.get("n_book"), ",d"))
+    book = (f"it ranks {facts['n_book']} control households standing in for a supplier's customer book (targets.csv)"
+            + (f", by the average of its {g['book_models']} fold models." if g.get("book_models") else "."))
+    if "cv_folds" not in g:  # a toolkit.json written before cross-fitting: say what it is
+        facts["n_holdout"] = fmt(g.get("n_holdout"), ",d")
+        return [f"Targeting (an older toolkit.json, validated on a single split of {facts['n_holdout']} held-out treatment "
+                f"households, without an interval): Qini coefficient {facts['qini_coef']}; re-run the toolkit stage "
+                f"for a cross-fitted estimate with its interval; {book}"]
+    facts.update(n_targeting=fmt(g.get("n_treatment"), ",d"))
+    verdict = ("beats random targeting: the whole interval is above 0" if g.get("beats_random")
+               else "is not shown to beat random targeting: the interval reaches 0")
+    out = [f"Targeting: a model on pre-trial data only, checked on all {facts['n_targeting']} treatment households, each "
+           f"predicted by models that never saw it ({g['cv_repeats']} random splits into {g['cv_folds']} folds), "
+           f"{verdict} (Qini coefficient {facts['qini_coef']}, 95% interval {facts['qini_coef_lo']} to "
+           f"{facts['qini_coef_hi']}; area between the curves {facts['qini_area']} kW); {book}"]
+    if g.get("placebo_fitted"):
+        facts.update(placebo_qini=fmt(g.get("placebo_qini_coefficient"), ".2f"),
+                     placebo_lo=fmt(g.get("placebo_qini_coefficient_ci_low"), ".2f"),
+                     placebo_hi=fmt(g.get("placebo_qini_coefficient_ci_high"), ".2f"))
+        said = ("Warning: " + g.get("placebo_note", "").removeprefix("WARNING: ")) if g.get("placebo_excludes_zero") else (
+            "no gain, as it must be for households that had no dynamic tariff")
+        out.append(f"Placebo check: the same procedure on {fmt(g.get('placebo_n'), ',d')} control households' placebo "
+                   f"responses gives a Qini coefficient of {facts['placebo_qini']} ({facts['placebo_lo']} to "
+                   f"{facts['placebo_hi']}): {said}.")
+    elif g.get("placebo_note"):
+        out.append(f"Placebo check: {g['placebo_note']}.")
+    return out
 
 
 def _statements(summary: dict[str, Any]) -> list[str]:
@@ -413,7 +439,7 @@ def _toolkit_in_memory(t: RunTables, config: Config) -> dict[str, Any] | None:
         from ..toolkit import build_toolkit
 
         res = build_toolkit(t.features, t.lifestyle, t.personas, {**t.explain, "summary": t.explain_summary},
-                            t.households, config)
+                            t.households, config, placebo=t.placebo)
     except Exception as exc:  # noqa: BLE001 - the report must render whatever the toolkit's problem
         log.warning("toolkit could not be computed for the report: %s", exc)
         return None

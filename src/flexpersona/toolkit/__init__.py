@@ -66,7 +66,7 @@ class ToolkitResult:
     targets
         Ranked customer book (see :class:`flexpersona.toolkit.targeting.TargetingResult`).
     qini
-        Cumulative-gain curve on held-out treatment households.
+        Cumulative-gain curve of all treatment households ranked by out-of-fold predictions, with intervals.
     per_persona
         The per-persona numbers as a table.
     """
@@ -105,6 +105,7 @@ def build_toolkit(
     explain: Mapping[str, Any] | None,
     households: pd.DataFrame | None,
     config: Config,
+    placebo: pd.DataFrame | None = None,
 ) -> ToolkitResult:
     """Build the intervention toolkit from stage-1 and stage-2 tables.
 
@@ -125,7 +126,10 @@ def build_toolkit(
     households
         Canonical households table (``group``, ``acorn_grouped``).
     config
-        ``config.toolkit`` (population, holdout share, seed, thresholds).
+        ``config.toolkit`` (population, cross-fitting, seed, thresholds).
+    placebo
+        ``placebo.parquet`` (control households' placebo ``high_response_kw``) for the targeting's placebo
+        check; None skips it.
 
     Raises
     ------
@@ -209,7 +213,7 @@ def build_toolkit(
         **{k: _f(v) for k, v in _bill_numbers(f).items()},
     }
     tres: TargetingResult = (
-        fit_targeting(f, lifestyle, households, config) if lifestyle is not None and not lifestyle.empty
+        fit_targeting(f, lifestyle, households, config, placebo=placebo) if lifestyle is not None and not lifestyle.empty
         else TargetingResult(qini_curve(np.array([]), np.array([])), pd.DataFrame(), {"fitted": False, "note": "no lifestyle table"})
     )
     harm = _do_no_harm(f)
@@ -314,15 +318,45 @@ def toolkit_markdown(tk: Mapping[str, Any]) -> str:
     if not g.get("fitted"):
         lines.append(f"No targeting model: {g.get('note', 'not fitted')}.")
     else:
-        lines += [
-            f"Model: {g['model']}, target {g['target']}, pre-trial features only ({len(g['features'])} columns).",
-            f"Trained on {g['n_train']} treatment households, validated on {g['n_holdout']} held out: area between the "
-            f"Qini curve and random targeting {_num(g['area_vs_random_kw'], '.3f')} kW (Qini coefficient "
-            f"{_num(g['qini_coefficient'], '.2f')}; {'beats' if g['beats_random'] else 'does not beat'} random).",
-            f"Ranked {g.get('n_book', 0)} control households (the customer book) in `targets.csv`; "
-            f"{g.get('n_do_no_harm_book', 0)} flagged do-no-harm ({g.get('do_no_harm_basis', '')}).",
-        ]
+        lines += _targeting_lines(g)
     return "\n".join(lines) + "\n"
+
+
+def _targeting_lines(g: Mapping[str, Any]) -> list[str]:
+    """The targeting paragraph of ``toolkit.md``: cross-fitted Qini with its interval, placebo check, book."""
+    verdict = ("beats random targeting (the interval's lower bound is above 0)" if g.get("beats_random")
+               else "is not shown to beat random targeting (the interval reaches 0 or below)")
+    lines = [
+        f"Model: {g['model']}, target {g['target']}, pre-trial features only ({len(g['features'])} columns).",
+        "",
+        f"Validation: {g.get('validation', 'cross-fitting')}. Over the {_num(g.get('n_treatment'), ',d')} treatment "
+        f"households the model {verdict}: Qini coefficient {_num(g.get('qini_coefficient'), '.2f')} (95% interval "
+        f"{_num(g.get('qini_coefficient_ci_low'), '.2f')} to {_num(g.get('qini_coefficient_ci_high'), '.2f')}), area "
+        f"between the Qini curve and random targeting {_num(g.get('area_vs_random_kw'), '.3f')} kW "
+        f"({_num(g.get('area_vs_random_kw_ci_low'), '.3f')} to {_num(g.get('area_vs_random_kw_ci_high'), '.3f')}). "
+        f"Interval: {g.get('bootstrap', 'bootstrap')}.",
+    ]
+    reps = [v for v in g.get("qini_coefficient_by_repeat") or [] if v is not None]
+    if reps:
+        lines[-1] += f" The coefficient of single partitions ranged {min(reps):.2f} to {max(reps):.2f}."
+    if g.get("placebo_fitted"):
+        lines += ["", f"Placebo check ({g['placebo_n']} control households' placebo responses, the same procedure): "
+                  f"Qini coefficient {_num(g.get('placebo_qini_coefficient'), '.2f')} "
+                  f"({_num(g.get('placebo_qini_coefficient_ci_low'), '.2f')} to "
+                  f"{_num(g.get('placebo_qini_coefficient_ci_high'), '.2f')}); {g.get('placebo_note', '')}."]
+    elif g.get("placebo_note"):
+        lines += ["", f"Placebo check: {g['placebo_note']}."]
+    agree = g.get("do_no_harm_oof_agreement")
+    lines += [
+        "",
+        f"Ranked {g.get('n_book', 0)} control households (the customer book) in `targets.csv` by the average of "
+        f"{g.get('book_models', 'all')} fold models; {g.get('n_do_no_harm_book', 0)} flagged do-no-harm. Basis: "
+        f"{g.get('do_no_harm_basis', '')}"
+        + (f"; out of fold the flag agreed with the actual bill for {_num(_pct(agree), '.0f')}% of treatment households "
+           f"(flagging nobody would agree for {_num(100 - (_pct(g.get('do_no_harm_share_treatment')) or float('nan')), '.0f')}%)."
+           if agree is not None else "."),
+    ]
+    return lines
 
 
 def _share(x: Any) -> str:
@@ -381,6 +415,6 @@ def toolkit_for_run(run_dir: str | Path, config: Config) -> ToolkitResult:
 
     households = opt("store/households.parquet")
     res = build_toolkit(pd.read_parquet(fp), opt("lifestyle.parquet"), opt("personas.parquet"), read_explain(run_dir),
-                        households, config)
+                        households, config, placebo=opt("placebo.parquet"))
     save_toolkit(res, run_dir)
     return res
