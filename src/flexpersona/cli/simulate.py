@@ -28,7 +28,7 @@ from .app import handle_errors, main
 @click.option("--end", default=None, help="Last simulated day, e.g. 2014-02-28 (default 31 Dec 2013).")
 @click.option("--chunk", default=250, show_default=True, help="Households generated at a time (memory).")
 @click.option("--noise-scale", default=1.0, show_default=True,
-              help="Household noise factor (about 1.4 gives real LCL's 5-6 pp response standard errors).")
+              help="Household noise factor (about 1.6 gives real LCL's 5-6 pp response standard errors).")
 @handle_errors
 def simulate_cmd(out, treatment, control, seed, layout, schedule, personas, start, end, chunk, noise_scale):
     """Simulate a dynamic-pricing trial with planted personas and write it in a real layout.

@@ -20,9 +20,9 @@ overriding some or all of the centres above; shares unchanged) and ``persona_spr
 (measured end to end on this simulator with the default features config: sd of estimate − planted ≈ 5 pp
 High and Low, median bootstrap SE ≈ 4 pp). Both are allowed only with ``personas="four"``; ``None`` keeps
 the table above.
-``personas="three"``: three well-separated types, engaged shifters (-30, +25) 30 %, inert (0, 0) 45 %,
-contrarians (+20, -15) 25 % (same spread and overrides as ``"four"``): at real LCL noise (5-6 pp per
-household, ``noise_scale=1.4``) about four standard errors apart.
+``personas="three"``: three well-separated types, engaged shifters (-35, +30) 30 %, inert (0, 0) 45 %,
+contrarians (+25, -20) 25 % (same spread and overrides as ``"four"``): at real LCL noise (5-6 pp per
+household, ``noise_scale=1.6``) five or more median standard errors apart.
 ``personas="none"``: one unimodal population, High ~ N(-8, 6) %, Low ~ N(+5, 5) %, persona ``none``.
 ``personas="continuum"``: one heavy-tailed population like real LCL responses, High = -4 + 4·t₃ %,
 Low = +4 + 4·t₃ % (Student t with 3 degrees of freedom, kept above -90 %), persona ``continuum``.
@@ -45,7 +45,7 @@ CENTRES = {
 }
 SHARES = {"engaged_shifter": 0.25, "moderate_reducer": 0.30, "inert": 0.30, "contrarian": 0.15}
 PERSONAS_THREE = ("engaged_shifter", "inert", "contrarian")
-CENTRES_THREE = {"engaged_shifter": (-30.0, 25.0), "inert": (0.0, 0.0), "contrarian": (20.0, -15.0)}
+CENTRES_THREE = {"engaged_shifter": (-35.0, 30.0), "inert": (0.0, 0.0), "contrarian": (25.0, -20.0)}
 SHARES_THREE = {"engaged_shifter": 0.30, "inert": 0.45, "contrarian": 0.25}
 #: Planted persona sets: kind -> (names in order of response, centres, shares).
 PERSONA_SETS = {

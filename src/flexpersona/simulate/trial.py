@@ -397,7 +397,7 @@ def simulate_trial(
         :data:`flexpersona.simulate.personas.SPREAD_PCT` (2.5). Only with ``personas="four"``.
     noise_scale
         Multiplies each household's half-hourly noise CV and day-shock sd (1 = calibrated to LCL's median CV;
-        about 1.4 gives per-household response standard errors of 5-6 pp, like real LCL households).
+        about 1.6 gives per-household response standard errors of 5-6 pp, like real LCL households).
 
     Returns
     -------
