@@ -315,11 +315,11 @@ def numeric_columns(frame: pd.DataFrame) -> list[str]:
 
 def as_float(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """The columns as float64 (booleans as 0/1, missing as NaN, infinities as NaN)."""
-    out = pd.DataFrame(index=frame.index)
+    cols = {}
     for c in columns:
         values = pd.to_numeric(frame[c], errors="coerce").astype("float64")
-        out[c] = values.where(np.isfinite(values))
-    return out
+        cols[c] = values.where(np.isfinite(values))
+    return pd.DataFrame(cols, index=frame.index, columns=list(columns))
 
 
 def feature_summary(frame: pd.DataFrame) -> pd.DataFrame:

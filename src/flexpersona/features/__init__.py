@@ -34,6 +34,7 @@ from .bills import bill_decomposition
 from .calendar import REFERENCES, TOD_NAMES, build_calendar
 from .engine import Engine, make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
+from .persistence import persistence
 from .placebo import calibrate
 from .posterior import HALVES, PREVALENCE, control_shift_sd, crossfit_noise, group_posteriors, group_prevalence, null_noise
 from .response import (
@@ -46,6 +47,7 @@ from .response import (
     make_weights,
 )
 from .seed import SEED_COLUMNS, seed_features
+from .validation import temporal_validation
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,8 @@ RESPONSE_COLUMNS = (
     # system-peak window (features.system_peak_hours) and kW by time of day of the High half-hours
     "high_response_pct_peak", "high_response_se_peak", "high_response_kw_peak", "n_high_halfhours_peak",
     *(f"high_response_kw_{t}" for t in TOD_NAMES),
+    # counterfactual (baseline) load during the same half-hours [kW]: the scale of the kW numbers
+    "high_baseline_kw", "high_baseline_kw_peak", *(f"high_baseline_kw_{t}" for t in TOD_NAMES),
     # halves of the events: h1/h2 first/second half of the trial (validation), wa/wb alternating weeks
     # (cross-fitting); standard errors of every half, kW of the week halves
     *(f"{b}_response_se_{h}" for b in ("high", "low") for h in HALVES),
@@ -101,6 +105,9 @@ class FeatureResult:
         Day-block bootstrap replicates per household (``replicates.parquet``): ``household_id``, ``group``,
         ``replicate`` and, per measure of :data:`flexpersona.features.response.REPLICATE_MEASURES`,
         ``{measure}_kw`` [kW] and ``{measure}_pct`` [%]; every household shares the replicate's day weights.
+    event_households
+        Per treatment household and tariff event (``event_households.parquet``): ``household_id``,
+        ``event_id``, ``sy`` (Σy), ``syh`` (Σŷ) [kWh], ``n`` (half-hours): the persistence of personas.
     """
 
     features: pd.DataFrame
@@ -110,6 +117,7 @@ class FeatureResult:
     info: dict[str, Any] = field(default_factory=dict)
     prior: pd.DataFrame = field(default_factory=pd.DataFrame)
     replicates: pd.DataFrame = field(default_factory=pd.DataFrame)
+    event_households: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 def _kept_households(store: Store) -> pd.DataFrame:
@@ -274,7 +282,7 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
     nh = ne["n_high_events"].to_numpy(dtype=float)
     nl = ne["n_low_events"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = pd.DataFrame({"household_id": per["household_id"].to_numpy()})
+        r: dict[str, Any] = {"household_id": per["household_id"].to_numpy()}  # columns built as a dict: one block
         r["high_response_pct"] = per["high_pct"].to_numpy()
         r["high_response_ci_low"] = per["high_ci_low"].to_numpy()
         r["high_response_ci_high"] = per["high_ci_high"].to_numpy()
@@ -307,6 +315,10 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
         r["n_high_halfhours_peak"] = per["high_peak_n"].to_numpy(dtype="int64")
         for t in TOD_NAMES:
             r[f"high_response_kw_{t}"] = _kw(per, f"high_{t}")
+        r["high_baseline_kw"] = _kw(per, "high", "yhat_kwh")
+        r["high_baseline_kw_peak"] = _kw(per, "high_peak", "yhat_kwh")
+        for t in TOD_NAMES:
+            r[f"high_baseline_kw_{t}"] = _kw(per, f"high_{t}", "yhat_kwh")
         for b in ("high", "low"):
             for h in HALVES:
                 r[f"{b}_response_se_{h}"] = per[f"{b}_{h}_se"].to_numpy()
@@ -315,14 +327,15 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
         for h in ("wa", "wb"):
             r[f"high_response_kw_{h}"] = _kw(per, f"high_{h}")
             r[f"high_response_kw_peak_{h}"] = _kw(per, f"high_peak_{h}")
-    return r[["household_id", *RESPONSE_COLUMNS]]
+    return pd.DataFrame({c: r[c] for c in ("household_id", *RESPONSE_COLUMNS)})
 
 
-def _kw(per: pd.DataFrame, m: str) -> np.ndarray:
-    """Mean kW change per half-hour of measure ``m``: ``2 · Σ(y − ŷ) / n`` (negative = reduction)."""
+def _kw(per: pd.DataFrame, m: str, sums: str = "kwh") -> np.ndarray:
+    """Mean kW per half-hour of measure ``m``: ``2 · Σ / n`` of the change ``Σ(y − ŷ)`` (``sums="kwh"``,
+    negative = reduction) or of the counterfactual ``Σŷ`` (``sums="yhat_kwh"``)."""
     n = per[f"{m}_n"].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, 2.0 * per[f"{m}_kwh"].to_numpy(dtype=float) / np.where(n > 0, n, 1.0), np.nan)
+        return np.where(n > 0, 2.0 * per[f"{m}_{sums}"].to_numpy(dtype=float) / np.where(n > 0, n, 1.0), np.nan)
 
 
 def compute_features(store: Store, config: Config | None = None) -> FeatureResult:
@@ -447,6 +460,10 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     placebo = resp_c.merge(plabels, on="household_id", how="left").sort_values("household_id").reset_index(drop=True)
     placebo["responder"] = placebo["responder"].fillna(False).astype(bool)
     events = event_table(event_agg, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
+    event_households = event_agg[["household_id", "event_id", "sy", "syh", "n"]].astype(
+        {"household_id": str, "event_id": "int64"}).sort_values(["household_id", "event_id"]).reset_index(drop=True)
+    info["persistence"] = persistence(event_households, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)[1]["all"]
+    info["validation"] = temporal_validation(feats, cohort.get(TREATMENT))
     info["timings_s"] = {"engine": round(t_engine, 3), "posteriors": round(t_post, 3),
                          "total": round(time.perf_counter() - t0, 3)}
     logger.info(
@@ -455,7 +472,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
         cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")),
     )  # fmt: skip
     return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info),
-                         prior=prior, replicates=replicates)
+                         prior=prior, replicates=replicates, event_households=event_households)
 
 
 def _posteriors(
@@ -478,9 +495,8 @@ def _posteriors(
     shift = {b: control_shift_sd(ctl, b, seed=f.seed) for b in ("high", "low")}
     post_t, pri_t = group_posteriors(trt, noise_t, shift_sd=shift)
     post_c, pri_c = group_posteriors(ctl, noise_c, halves=())
-    for h in HALVES:  # controls: no half posteriors (nothing downstream uses them)
-        for b in ("high", "low"):
-            post_c[f"{b}_response_post_{h}"] = np.nan
+    # controls: no half posteriors (nothing downstream uses them)
+    post_c = post_c.assign(**{f"{b}_response_post_{h}": np.nan for h in HALVES for b in ("high", "low")})
     prior = pd.concat(
         [p.table(b.capitalize()).assign(group=g) for g, pri in ((TREATMENT, pri_t), ("control", pri_c))
          for b, p in pri.items()],
@@ -552,6 +568,8 @@ def save_features(result: FeatureResult, out_dir: str | Path) -> list[Path]:
     ]
     written.append(write_json(result.info, out / "features_info.json"))
     written.append(write_csv(result.prior, out / "prior.csv"))
-    if not result.replicates.empty:
-        written.append(write_table(result.replicates, out / "replicates.parquet"))
+    for name in ("replicates", "event_households"):
+        table = getattr(result, name)
+        if not table.empty:
+            written.append(write_table(table, out / f"{name}.parquet"))
     return written

@@ -7,7 +7,10 @@ household's p-value is the two-sided empirical p against all control z's,
 ``(1 + #{|z_null| >= |z|}) / (1 + n_null)``; q-values are Benjamini-Hochberg over the treatment households;
 ``responder = q_high < alpha and high_response_pct < 0``. The false-responder rate applies the identical
 procedure to each control against the other controls' null (BH over the controls) and reports the share
-labelled responder.
+labelled responder; that is ~0 by construction (BH over pure nulls rarely rejects), so the rate that matters
+is the one **at the p-value cut-off actually used on the treatment households** (METHODS B.8): the share of
+controls whose p-value (against the other controls) is at or below the largest p-value labelled responder
+and whose response is a reduction, and the expected number of false labels among the treatment households.
 """
 
 from __future__ import annotations
@@ -61,7 +64,10 @@ def calibrate(
         ``household_id``, ``z_high``, ``p_high``, ``q_high``, ``responder`` of control households (each
         against the other controls).
     info : dict
-        ``false_responder_rate``, ``n_null``, ``null_z_mean``, ``null_z_sd``, ``n_responders``.
+        ``false_responder_rate`` (BH over the controls), ``p_cutoff`` (largest treatment p-value labelled
+        responder; None without responders), ``false_responder_rate_at_cutoff``, ``expected_false_labels``
+        (that rate x the treatment households tested: an upper bound, as if none responded), ``n_null``,
+        ``null_z_mean``, ``null_z_sd``, ``n_responders``.
     """
     z0 = standardised(control["high_pct"].to_numpy(), control["high_se"].to_numpy())
     z1 = standardised(treatment["high_pct"].to_numpy(), treatment["high_se"].to_numpy())
@@ -86,8 +92,16 @@ def calibrate(
         {"household_id": control["household_id"].to_numpy(), "z_high": z0, "p_high": p0, "q_high": q0,
          "responder": resp0.astype(bool)}
     )  # fmt: skip
+    cutoff = float(np.nanmax(p1[resp1])) if resp1.any() else None
+    neg0 = control["high_pct"].to_numpy(dtype=float) < 0
+    frr_cut = float(((p0 <= cutoff) & neg0)[fin].mean()) if cutoff is not None and fin.any() else 0.0
+    n_tested = int(np.isfinite(p1).sum())
     info = {
         "false_responder_rate": float(resp0[fin].mean()) if fin.any() else float("nan"),
+        "p_cutoff": cutoff,
+        "false_responder_rate_at_cutoff": frr_cut,
+        "expected_false_labels": frr_cut * n_tested,
+        "n_tested": n_tested,
         "n_null": int(n),
         "null_z_mean": float(np.mean(z0[fin])) if n else float("nan"),
         "null_z_sd": float(np.std(z0[fin], ddof=1)) if n >= 2 else float("nan"),

@@ -379,7 +379,7 @@ def posterior_summary(
     out.loc[ok, "ci_high"] = _quantiles(g, P, 1.0 - a)
     for name, (t, direction) in thresholds.items():
         sel = g < t if direction == "below" else g > t
-        out.loc[ok, name] = P[:, sel].sum(axis=1)
+        out.loc[ok, name] = np.clip(P[:, sel].sum(axis=1), 0.0, 1.0)
     return out
 
 
@@ -398,12 +398,13 @@ def prevalence(
 ) -> dict[str, dict[str, float]]:
     """Share of households whose true response is beyond each threshold, with a bootstrap interval.
 
-    The estimate is the mean posterior probability under the prior fitted to all households (the in-sample
-    expected share). The interval is a basic bootstrap (``2·share − quantiles``, clipped to 0..1) over
-    replicates that resample households with replacement and refit the prior (SQUAREM, warm-started), with
-    two further sources of error drawn in every replicate: the smoothing bandwidth (``smooth`` × U(0.5, 1.5):
-    a share whose threshold lies near the bulk of the responses depends on it) and an error common to every
-    household, N(0, ``shift_sd``²) (the control group's mean moves every counterfactual together).
+    The plain estimate is the mean posterior probability under the prior fitted to all households (the
+    in-sample expected share). Bootstrap replicates resample households with replacement and refit the prior
+    (SQUAREM, warm-started), with two further sources of error drawn in every replicate: the smoothing
+    bandwidth (``smooth`` × U(0.5, 1.5): a share whose threshold lies near the bulk of the responses depends on
+    it) and an error common to every household, N(0, ``shift_sd``²) (the control group's mean moves every
+    counterfactual together). The reported share is the plain one minus the replicates' mean bias, the centre
+    of the basic bootstrap interval ``2·plain − quantiles`` (clipped to 0..1).
 
     On planted trials at realistic noise (5-6 pp per household) the share is within 3-5 pp of the planted
     share at 150-400 households; the interval covers it in 80-100 % of trials, least often when the threshold
@@ -412,8 +413,8 @@ def prevalence(
     Returns
     -------
     dict
-        ``name -> {"share", "ci_low", "ci_high", "bootstrap_bias", "threshold", "direction", "n"}`` (shares in
-        0..1; ``bootstrap_bias`` = mean replicate minus estimate).
+        ``name -> {"share", "ci_low", "ci_high", "share_plain", "bootstrap_bias", "threshold", "direction",
+        "n"}`` (shares in 0..1; ``bootstrap_bias`` = mean replicate minus the plain share).
     """
     x, s = np.asarray(x, dtype=float), np.asarray(s, dtype=float)
     ok = _clean(x, s)
@@ -422,9 +423,12 @@ def prevalence(
     n = len(x)
     if n < 2:
         nan = float("nan")
-        return {k: {"share": nan, "ci_low": nan, "ci_high": nan, "bootstrap_bias": nan, "threshold": t,
-                    "direction": d, "n": int(n)} for k, (t, d) in thresholds.items()}
+        return {k: {"share": nan, "ci_low": nan, "ci_high": nan, "share_plain": nan, "bootstrap_bias": nan,
+                    "threshold": t, "direction": d, "n": int(n)} for k, (t, d) in thresholds.items()}
     prior = prior or fit_prior(x, s, noise=noise, smooth=smooth)
+    if prior.npmle is not None:  # the share uses this function's own smoothing of the NPMLE
+        prior = Prior(prior.grid, _smooth(prior.grid, prior.npmle, bandwidth(prior.grid, prior.npmle, s, smooth)),
+                      prior.npmle, prior.info, prior.noise)
     post = posterior_summary(prior, x, s, noise=noise, thresholds=thresholds)
     share = {k: float(post[k].mean()) for k in thresholds}
     g = prior.grid
@@ -448,9 +452,11 @@ def prevalence(
     out = {}
     for k, (t, d) in thresholds.items():
         q_lo, q_hi = np.quantile(reps[k], [a, 1.0 - a])
-        out[k] = {"share": share[k], "ci_low": float(np.clip(2 * share[k] - q_hi, 0.0, 1.0)),
+        bias = float(np.mean(reps[k]) - share[k])
+        out[k] = {"share": float(np.clip(share[k] - bias, 0.0, 1.0)),
+                  "ci_low": float(np.clip(2 * share[k] - q_hi, 0.0, 1.0)),
                   "ci_high": float(np.clip(2 * share[k] - q_lo, 0.0, 1.0)),
-                  "bootstrap_bias": float(np.mean(reps[k]) - share[k]), "threshold": float(t), "direction": d,
+                  "share_plain": share[k], "bootstrap_bias": bias, "threshold": float(t), "direction": d,
                   "n": int(n)}
     return out
 
@@ -541,7 +547,7 @@ def group_posteriors(
     priors : dict
         ``band -> Prior`` of the full-trial estimates (the noise model used is ``Prior.noise``).
     """
-    out = pd.DataFrame(index=per.index)
+    out: dict[str, Any] = {}
     priors: dict[str, Prior] = {}
     for band, (tail, t, direction) in TAIL.items():
         x, s = per[f"{band}_pct"].to_numpy(float), per[f"{band}_se"].to_numpy(float)
@@ -570,7 +576,7 @@ def group_posteriors(
                 continue
             nz = noise[m]
             out[col] = posterior_summary(fit_prior(xh, sh, noise=nz), xh, sh, noise=nz)["mean"].to_numpy()
-    return out, priors
+    return pd.DataFrame(out, index=per.index), priors
 
 
 def group_prevalence(

@@ -43,7 +43,9 @@ MEASURES: dict[str, tuple[tuple[str, ...], str | None]] = {
 #: The two halves of each split: (first, second).
 SPLITS = {"year": ("h1", "h2"), "weeks": ("wa", "wb")}
 #: Measures whose bootstrap replicates are kept per household (toolkit kW intervals, cross-fitted kW).
-REPLICATE_MEASURES = ("high", "high_peak", "high_wa", "high_wb", "high_peak_wa", "high_peak_wb")
+REPLICATE_MEASURES = (
+    "high", "high_peak", *(f"high_{t}" for t in TOD_NAMES), "high_wa", "high_wb", "high_peak_wa", "high_peak_wb",
+)
 
 
 def block_weights(n_days: int, block_days: int, replicates: int, rng: np.random.Generator) -> np.ndarray:
