@@ -188,8 +188,8 @@ STAGE_DEFS: dict[str, Stage] = {
         Stage(
             "personas",
             ("personas",),
-            ("features.parquet",),
-            ("personas.parquet", "persona_profiles.csv", "selection.csv", "stability.json"),
+            ("features.parquet", "features_info.json", "event_households.parquet", "events.parquet"),
+            ("personas.parquet", "persona_profiles.csv", "selection.csv", "stability.json", "validation.json"),
             _stage_personas,
         ),
         Stage(
@@ -202,7 +202,8 @@ STAGE_DEFS: dict[str, Stage] = {
         Stage(
             "toolkit",
             ("toolkit",),
-            ("features.parquet", "lifestyle.parquet", "placebo.parquet", "personas.parquet", "explain/summary.json"),
+            ("features.parquet", "lifestyle.parquet", "placebo.parquet", "replicates.parquet", "features_info.json",
+             "personas.parquet", "explain/summary.json"),
             ("toolkit.json", "toolkit.md", "targets.csv"),
             _stage_toolkit,
         ),

@@ -258,8 +258,10 @@ def _build_default(
     # the existence test on the raw estimates: shrinkage could make a continuum look clumped
     scaled = RobustScaler().fit_transform(X)
     gap = gap_statistic(scaled, k_max=min(pc.k_max, 6), n_references=pc.null_references, random_state=pc.seed)
+    # the model (number and shape of personas) is selected on the raw estimates, whose spread is the data's;
+    # households are then assigned by their posterior means, which the same model places more surely
     sel = select_model(
-        Xm, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
+        X, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
         min_persona_share=pc.min_persona_share, random_state=pc.seed, sort_feature=hi,
     )
     stability: dict[str, Any] = {
@@ -319,7 +321,7 @@ def _build_default(
             high_label="High response" if cols[hi] == "high_response_pct" else cols[hi],
         )
         assigned = assignment_table(ids, names, labels, proba, pc.low_confidence_below)
-        stability.update(bootstrap_stability(model, Xm, labels, n_resamples=pc.bootstrap_resamples,
+        stability.update(bootstrap_stability(model, X, model.predict(X), n_resamples=pc.bootstrap_resamples,
                                              random_state=pc.seed))
         stability.update(split_half_stability(model, _split_halves(features, m_cols, ok, split_halves), labels,
                                               random_state=pc.seed))
@@ -414,6 +416,26 @@ def save_personas(result: PersonaResult, run_dir: str | Path) -> dict[str, Path]
     return paths
 
 
+def save_trust(result: PersonaResult | None, run_dir: str | Path, config: Config) -> dict[str, Path]:
+    """Write ``validation.json``, ``persistence.csv`` and ``persistence.json`` from the run folder's feature
+    outputs and the personas (see :mod:`flexpersona.personas.trust`)."""
+    from ..store import read_json, read_optional_table
+    from .trust import persona_persistence, persona_validation
+
+    run = Path(run_dir)
+    info = read_json(run / "features_info.json") if (run / "features_info.json").exists() else None
+    per_event, trend = persona_persistence(
+        result.personas if result is not None else None, read_optional_table(run / "event_households.parquet"),
+        read_optional_table(run / "events.parquet"), replicates=config.features.bootstrap_replicates,
+        seed=config.personas.seed,
+    )
+    return {
+        "validation": write_json(persona_validation(result, info), run / "validation.json"),
+        "persistence": write_json(trend, run / "persistence.json"),
+        "persistence_events": write_csv(per_event, run / "persistence.csv"),
+    }
+
+
 def run_personas(run_dir: str | Path, config: Config) -> PersonaResult:
     """The personas stage on a run folder: read ``features.parquet``, build personas, save the outputs.
 
@@ -429,4 +451,5 @@ def run_personas(run_dir: str | Path, config: Config) -> PersonaResult:
         raise StageError(msg)
     result = build_personas(pd.read_parquet(path), config)
     save_personas(result, run)
+    save_trust(result, run, config)
     return result
