@@ -34,6 +34,7 @@ from ..errors import StageError
 from ..store import read_optional_table, run_features_path
 from .levers import LEVERS, RULES, choose_lever, lifestyle_flags, strategic_quadrants
 from .targeting import TargetingResult, fit_targeting, qini_area, qini_curve
+from .uncertainty import cohort_kw, persona_kw
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def build_toolkit(
     households: pd.DataFrame | None,
     config: Config,
     placebo: pd.DataFrame | None = None,
+    replicates: pd.DataFrame | None = None,
+    feature_info: Mapping[str, Any] | None = None,
 ) -> ToolkitResult:
     """Build the intervention toolkit from stage-1 and stage-2 tables.
 
@@ -129,7 +132,14 @@ def build_toolkit(
         ``config.toolkit`` (population, cross-fitting, seed, thresholds).
     placebo
         ``placebo.parquet`` (control households' placebo ``high_response_kw``) for the targeting's placebo
-        check; None skips it.
+        check and the control part of the kW intervals; None skips both.
+    replicates
+        ``replicates.parquet`` (day-block bootstrap replicates per household): with it, kW intervals resample
+        households, day blocks and controls jointly and personas' numbers are cross-fitted
+        (:mod:`flexpersona.toolkit.uncertainty`); without it, intervals resample households only.
+    feature_info
+        ``features_info.json``: its prevalence (METHODS B.8) and placebo calibration are repeated in the
+        toolkit.
 
     Raises
     ------
@@ -162,15 +172,27 @@ def build_toolkit(
     if n_total == 0:
         msg = "features.parquet has no household with a finite high_response_kw; check the features stage's ledger"
         raise StageError(msg)
+    joint = replicates is not None and not replicates.empty
+    cohort = cohort_kw(f, placebo, replicates, seed=tk.seed) if joint else {}
+    crossfit = (persona_kw(f, personas, placebo, replicates, seed=tk.seed).set_index("persona_id")
+                if joint and personas is not None and "persona_id_wa" in personas.columns else None)
     rows = []
     for (pid, pname), g in f.groupby(["persona_id", "persona_name"], sort=True):
         red = -g["high_response_kw"].astype(float).to_numpy()  # kW reduction per household
         mean_red = float(red.mean())
         lo, hi = _bootstrap_mean_ci(red, tk.bootstrap_replicates, rng)
+        insample = {"kw_per_1000_insample": 1000 * mean_red,
+                    "mean_response_pct_insample": float(g["high_response_pct"].astype(float).mean())}
+        cf = crossfit.loc[str(pid)] if crossfit is not None and str(pid) in crossfit.index else None
+        kw_basis = "household bootstrap, in-sample (no replicates)"
+        if cf is not None and np.isfinite(cf["high_kw_per_1000"]):
+            mean_red, lo, hi = (cf["high_kw_per_1000"] / 1000, cf["high_kw_per_1000_ci_low"] / 1000,
+                                cf["high_kw_per_1000_ci_high"] / 1000)
+            kw_basis = "cross-fitted (assigned on alternate weeks, measured on the others); households, day blocks and controls resampled"
         share = len(g) / n_total
         responder_share = float(g["responder"].astype(float).mean()) if "responder" in g.columns else float("nan")
         ev = {
-            "mean_response_pct": float(g["high_response_pct"].astype(float).mean()),
+            "mean_response_pct": _crossfit_pct(g, personas, str(pid), f) if cf is not None else insample["mean_response_pct_insample"],
             "kw_ci_low": lo,
             "kw_ci_high": hi,
             "responder_share": responder_share,
@@ -196,20 +218,35 @@ def build_toolkit(
             "mw_at_population": tk.population * share * mean_red / 1000,
             "mw_ci_low": tk.population * share * lo / 1000,
             "mw_ci_high": tk.population * share * hi / 1000,
+            "kw_basis": kw_basis,
+            **insample,
+            **_peak_numbers(cf),
             **_bill_numbers(g),
         }
         rows.append(row)
     per = pd.DataFrame(rows)
     all_red = -f["high_response_kw"].astype(float).to_numpy()
     t_lo, t_hi = _bootstrap_mean_ci(all_red, tk.bootstrap_replicates, rng)
+    if "high" in cohort:
+        t_lo, t_hi = cohort["high"]["ci_low"] / 1000, cohort["high"]["ci_high"] / 1000
+    t_mean = float(all_red.mean())
     total = {
         "n_households": int(n_total),
-        "kw_per_1000": 1000 * float(all_red.mean()),
+        "kw_per_1000": 1000 * t_mean,
         "kw_per_1000_ci_low": _f(1000 * t_lo),
         "kw_per_1000_ci_high": _f(1000 * t_hi),
-        "mw_at_population": float(per["mw_at_population"].sum()),
+        "kw_basis": ("households, day blocks and control households resampled jointly" if "high" in cohort
+                     else "households resampled (no replicates.parquet)"),
+        "mw_at_population": tk.population * t_mean / 1000,
         "mw_ci_low": _f(tk.population * t_lo / 1000),
         "mw_ci_high": _f(tk.population * t_hi / 1000),
+        "mw_by_persona_sum": float(per["mw_at_population"].sum()),
+        **({"kw_per_1000_peak": _f(cohort["high_peak"]["kw_per_1000"]),
+            "kw_per_1000_peak_ci_low": _f(cohort["high_peak"]["ci_low"]),
+            "kw_per_1000_peak_ci_high": _f(cohort["high_peak"]["ci_high"]),
+            "system_peak_hours": list(config.features.system_peak_hours)} if "high_peak" in cohort else {}),
+        "kw_by_time_of_day": {m.removeprefix("high_"): {k: _f(v) for k, v in d.items()}
+                              for m, d in cohort.items() if m not in ("high", "high_peak")},
         **{k: _f(v) for k, v in _bill_numbers(f).items()},
     }
     tres: TargetingResult = (
@@ -219,6 +256,7 @@ def build_toolkit(
     harm = _do_no_harm(f)
     toolkit = {
         "population": int(tk.population),
+        "prevalence": _prevalence(feature_info),
         "rule_basis": basis,
         "rules": RULES,
         "levers": list(LEVERS),
@@ -233,6 +271,47 @@ def build_toolkit(
         },
     }
     return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per)
+
+
+def _crossfit_pct(g: pd.DataFrame, personas: pd.DataFrame | None, pid: str, f: pd.DataFrame) -> float:
+    """Cross-fitted mean High response [%] of a persona: households assigned on one half of the events
+    (``persona_id_wa``/``_wb``), their raw response on the other half (``high_response_pct_wb``/``_wa``)."""
+    if personas is None or "persona_id_wa" not in personas.columns:
+        return float(g["high_response_pct"].astype(float).mean())
+    p = personas.assign(household_id=personas["household_id"].astype(str)).set_index("household_id")
+    vals = []
+    for a, m in (("wa", "wb"), ("wb", "wa")):
+        col = f"high_response_pct_{m}"
+        if col not in f.columns:
+            continue
+        ids = p.index[p[f"persona_id_{a}"].astype(object) == pid]
+        vals.append(pd.to_numeric(f.set_index("household_id").reindex(ids)[col], errors="coerce").dropna().to_numpy())
+    v = np.concatenate(vals) if vals else np.array([])
+    return float(v.mean()) if len(v) else float("nan")
+
+
+def _peak_numbers(cf: pd.Series | None) -> dict[str, float]:
+    """Cross-fitted kW per 1,000 in the system-peak window (NaN without replicates)."""
+    keys = ("kw_per_1000_peak", "kw_per_1000_peak_ci_low", "kw_per_1000_peak_ci_high", "kw_per_1000_peak_insample")
+    if cf is None:
+        return dict.fromkeys(keys, float("nan"))
+    return {"kw_per_1000_peak": float(cf["high_peak_kw_per_1000"]),
+            "kw_per_1000_peak_ci_low": float(cf["high_peak_kw_per_1000_ci_low"]),
+            "kw_per_1000_peak_ci_high": float(cf["high_peak_kw_per_1000_ci_high"]),
+            "kw_per_1000_peak_insample": float(cf["high_peak_kw_per_1000_insample"])}
+
+
+def _prevalence(info: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The feature stage's prevalence and responder-label calibration, as the toolkit repeats them."""
+    if not info:
+        return {"note": "no features_info.json"}
+    placebo = info.get("placebo", {}) or {}
+    return {
+        "shares": info.get("prevalence", {}),
+        "responder_label": {k: placebo.get(k) for k in (
+            "n_responders", "alpha", "p_cutoff", "false_responder_rate_at_cutoff", "expected_false_labels",
+            "n_tested")},
+    }
 
 
 def _lookup(quadrants: pd.Series | None, *keys: str) -> str | None:
@@ -413,8 +492,13 @@ def toolkit_for_run(run_dir: str | Path, config: Config) -> ToolkitResult:
     def opt(name: str) -> pd.DataFrame | None:
         return read_optional_table(run_dir / name)
 
+    from ..store import read_json
+
     households = opt("store/households.parquet")
+    info_path = fp.parent / "features_info.json"
+    info = read_json(info_path) if info_path.exists() else None
     res = build_toolkit(pd.read_parquet(fp), opt("lifestyle.parquet"), opt("personas.parquet"), read_explain(run_dir),
-                        households, config, placebo=opt("placebo.parquet"))
+                        households, config, placebo=opt("placebo.parquet"), replicates=opt("replicates.parquet"),
+                        feature_info=info)
     save_toolkit(res, run_dir)
     return res
