@@ -28,6 +28,7 @@ from ..config import Config
 from ..explain.runfolder import read_explain_tables
 from ..store import atomic_path, read_json, read_optional_table, run_features_path
 from . import figures as F
+from . import trust as T
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,11 @@ class RunTables:
     manifest: dict[str, Any] = field(default_factory=dict)
     households: pd.DataFrame | None = None
     persona_matrix: pd.DataFrame | None = None
+    feature_info: dict[str, Any] = field(default_factory=dict)
+    validation: dict[str, Any] = field(default_factory=dict)
+    persistence: dict[str, Any] = field(default_factory=dict)
+    persistence_events: pd.DataFrame | None = None
+    prior: pd.DataFrame | None = None
 
 
 def load_run(run_dir: str | Path) -> RunTables:
@@ -89,6 +95,8 @@ def load_run(run_dir: str | Path) -> RunTables:
         stability=js("stability.json") or {}, explain=explain, explain_summary=js("explain/summary.json") or {},
         toolkit=js("toolkit.json"), targets=table("targets.csv"), qini=table("qini.csv"),
         manifest=js("manifest.json") or {}, households=table("store/households.parquet"),
+        feature_info=js("features_info.json") or {}, validation=js("validation.json") or {},
+        persistence=js("persistence.json") or {}, persistence_events=table("persistence.csv"), prior=table("prior.csv"),
     )
 
 
@@ -166,6 +174,19 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     sections: list[Section] = []
     f = t.features
 
+    # 0. how far to trust this (issue 12): every first-screen number with its interval, in words
+    tk0 = t.toolkit if t.toolkit is not None else None
+    facts.update(T.headline_facts(t.feature_info, tk0))
+    s = Section("trust", "How far to trust this")
+    s.paragraphs += T.trust_paragraphs(t.feature_info, t.validation, tk0, t.persistence)
+    fig = T.prior_figure(t.prior, f)
+    if fig is not None:
+        figs["prior_high"] = fig
+        s.figures.append("prior_high")
+    if not s.paragraphs:
+        s.notes.append("No features_info.json / validation.json in this run: re-run the features and personas stages.")
+    sections.append(s)
+
     # 1. data quality
     s = Section("quality", "Data quality")
     if t.ledger is not None and {"status"} <= set(t.ledger.columns):
@@ -241,6 +262,11 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
             s.paragraphs.append("Mean cohort response per event: " + "; ".join(f"{b} {fmt(v)}%" for b, v in g.items()) + ".")
     else:
         s.notes.append("No event-level table (events.parquet with a response column) in this run.")
+    fig = T.persistence_figure(t.persistence_events, t.persistence)
+    if fig is not None:
+        figs["persistence"] = fig
+        s.figures.append("persistence")
+    s.paragraphs += T.persistence_paragraphs(t.persistence)
     sections.append(s)
 
     # 5. personas: selection, existence/stability, PCA, radar, by persona
@@ -254,8 +280,7 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     if isinstance(t.stability.get("message"), str):
         s.paragraphs.append(t.stability["message"])
     if t.stability:
-        rows = [(k, v) for k, v in _flatten(t.stability)]
-        s.tables.append(("Existence and stability (stability.json)", table_html(pd.DataFrame(rows, columns=["measure", "value"]).astype(str), max_rows=40)))
+        s.tables.append(("Existence and stability, summarised (stability.json)", table_html(T.stability_rows(t.stability).astype(str))))
     if not structure:
         s.paragraphs.append("No persona structure: the existence test found no clusters beyond what structureless data "
                             "would give, so households are described by their continuous response scores, not personas.")
@@ -355,7 +380,17 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
             s.figures.append("toolkit_kw")
         per = pd.DataFrame(tk.get("personas", []))
         keep = [c for c in ("persona_name", "n_households", "quadrant", "lever", "rule", "kw_per_1000", "kw_per_1000_ci_low",
-                            "kw_per_1000_ci_high", "mw_at_population", "bill_change_gbp_mean", "share_paying_more") if c in per.columns]
+                            "kw_per_1000_ci_high", "kw_per_1000_insample", "kw_per_1000_peak", "kw_per_1000_peak_ci_low",
+                            "kw_per_1000_peak_ci_high", "mw_at_population", "bill_change_gbp_mean", "share_paying_more")
+                if c in per.columns]
+        if "kw_per_1000_insample" in per.columns:
+            s.paragraphs.append("Persona kW are cross-fitted: each household is assigned to a persona on alternate weeks of "
+                                "the trial and measured on the other weeks, so the numbers do not inherit the luck that put "
+                                "it there (kw_per_1000_insample is the selection-biased figure, for comparison).")
+        tod = tk.get("total", {}).get("kw_by_time_of_day") or {}
+        if tod:
+            s.paragraphs.append("kW per 1,000 households by the time of day of the High half-hour: " + "; ".join(
+                f"{k} {T.interval(v, 'kw_per_1000', spec='.1f', unit=' kW')}" for k, v in tod.items()) + ".")
         s.tables.append(("Levers and expected reductions per persona", table_html(per[keep] if keep else per)))
         s.tables.append(("Lever rules", table_html(pd.DataFrame(list(tk.get("rules", {}).items()), columns=["rule", "meaning"]))))
         harm = tk.get("do_no_harm", {})
