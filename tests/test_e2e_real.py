@@ -66,3 +66,29 @@ def test_eda_command_on_the_finished_real_run(real_run):
     assert result.exit_code == 0, result.output
     assert (out / "eda" / "summary.json").exists()
     assert list((out / "figures").glob("eda_*.png"))
+
+
+@pytest.mark.browser
+def test_real_report_renders_the_honest_numbers_in_a_browser(real_run, open_report):
+    """Issue 12: the real run's report opens offline with "How far to trust this" first, its prior and
+    persistence figures drawn, and first-screen cards that carry their intervals."""
+    out, _ = real_run
+
+    def inspect(page):
+        return {
+            "first": page.evaluate("document.querySelector('main section').id"),
+            "trust_paragraphs": page.evaluate("document.querySelectorAll('#trust p').length"),
+            "prior": page.evaluate("!!document.querySelector('#fig-prior_high .main-svg')"),
+            "persistence": page.evaluate("!!document.querySelector('#fig-persistence .main-svg')"),
+            "cards": page.evaluate("Array.from(document.querySelectorAll('.keynum')).map(d => d.textContent)"),
+            "trust_text": page.evaluate("document.querySelector('#trust').textContent"),
+        }
+
+    got, problems, external = open_report(out / "report.html", inspect)
+    assert not problems, problems
+    assert not external, external
+    assert got["first"] == "trust"
+    assert got["trust_paragraphs"] >= 5 and got["prior"] and got["persistence"]
+    assert "95% interval" in got["trust_text"] and "second half" in got["trust_text"]
+    numbered = [c for c in got["cards"] if "%" in c or "kW" in c]
+    assert numbered and all("interval" in c for c in numbered), got["cards"]

@@ -85,6 +85,13 @@ def trust_paragraphs(info: dict[str, Any] | None, validation: dict[str, Any] | N
             "points wide even after shrinkage towards what similar households do (the posterior). Act on groups and "
             "probabilities, not on one household's point estimate."
         )
+    csd = (post.get("control_posterior_mean_sd") or {}).get("high")
+    if csd is not None and csd > 1.0:
+        out.append(
+            f"Run through the same procedure, control households (who saw no prices) still differ by {csd:.1f} "
+            "percentage points (sd of their posterior means) in how they use power at High times: part of each "
+            "treatment household's number is that difference, not a response to the price."
+        )
     prev = info.get("prevalence") or {}
     if prev.get("high_below_-5"):
         out.append(

@@ -1,17 +1,17 @@
 """kW per 1,000 households with honest intervals (METHODS B.10), cross-fitted for personas (B.9).
 
 The point estimate of a group's kW reduction per 1,000 households is ``1000 × mean over its households of
-−high_response_kw`` (the mean kW change per High half-hour, ``2·Σ(y − ŷ)/n``). Its interval resamples,
-jointly in every replicate ``r``:
+−high_response_kw`` (the mean kW change per High half-hour, ``2·Σ(y − ŷ)/n``). Its interval adds, in every
+replicate ``r``, three independent errors of that mean (:func:`group_kw`):
 
-- **day blocks**: each household's kW under replicate ``r``'s day-block weights (``replicates.parquet``,
-  written by the feature stage with the same day weights for every household, so that a day that moves
-  many households moves them together);
-- **households**: multinomial weights over the group's households;
+- **households**: multinomial weights over the group's households and their point estimates;
+- **day blocks shared by households**: the group mean of the households' kW under replicate ``r``'s day-block
+  weights (``replicates.parquet``, written by the feature stage with the same day weights for every
+  household), keeping only the variance households share (a day that moves many households moves them
+  together, which resampling households cannot see);
 - **control households**, which make every counterfactual: the control group's placebo response (load-
-  weighted) under the same day weights and a multinomial resample of the controls, ``δ_r``, minus its value
-  on all of them; it moves every treatment household's counterfactual by ``δ_r`` %, i.e. its kW change by
-  ``−baseline_kw · δ_r / 100``.
+  weighted) under a multinomial resample of the controls, ``δ_r``, minus its mean; it moves every treatment
+  household's counterfactual by ``δ_r`` %, i.e. its kW change by ``−baseline_kw · δ_r / 100``.
 
 A persona's (or segment's) numbers are **cross-fitted**: its households are assigned on one half of the
 events (alternating weeks) and measured on the other, both ways (``personas.parquet`` ``persona_id_wa`` /
@@ -113,6 +113,16 @@ def group_kw(
 ) -> dict[str, float]:
     """kW reduction per 1,000 households of a group with its joint bootstrap interval.
 
+    Replicate ``r`` adds three independent errors of the group mean:
+
+    - **households**: the mean of the members' point estimates under multinomial household weights (its spread
+      already holds each household's own estimation noise);
+    - **common day blocks**: the group mean of the members' day-block replicates minus its mean over
+      replicates, shrunk so that its variance is only the part that households share (the total minus the
+      members' own replicate variances over their number): re-adding each household's own noise would count it
+      twice;
+    - **controls**: ``−mean baseline kW × δ_r / 100``.
+
     Parameters
     ----------
     kw_point
@@ -137,15 +147,19 @@ def group_kw(
     R = kw_reps.shape[1]
     U = rng.multinomial(n_households, np.full(n_households, 1.0 / n_households), size=R).astype(float)
     u = U[:, owner]  # (R, members)
-    fin = np.isfinite(kw_reps.T)
-    val = np.where(fin, kw_reps.T, 0.0)
-    mean_kw = (u * val).sum(axis=1) / np.maximum((u * fin).sum(axis=1), 1e-12)
+    households = (u * kw_point[None, :]).sum(axis=1) / np.maximum(u.sum(axis=1), 1e-12)
+    with np.errstate(invalid="ignore"):
+        group_rep = np.nanmean(kw_reps, axis=0)  # (R,) the group mean under each replicate's day weights
+        common = group_rep - np.nanmean(group_rep)
+        own = np.nanmean(np.nanvar(kw_reps, axis=1, ddof=1)) / len(kw_point)
+    total = float(np.nanvar(common, ddof=1)) if np.isfinite(common).sum() > 1 else 0.0
+    shrink = np.sqrt(max(total - own, 0.0) / total) if total > 0 else 0.0
     b = np.where(np.isfinite(base), base, 0.0)
     mean_base = (u * b[None, :]).sum(axis=1) / np.maximum(u.sum(axis=1), 1e-12)
-    reduction = -1000.0 * (mean_kw - mean_base * delta / 100.0)
-    lo, hi = np.nanpercentile(reduction, [2.5, 97.5])
+    value = households + shrink * np.nan_to_num(common) - mean_base * delta / 100.0
+    lo, hi = np.nanpercentile(-1000.0 * value, [2.5, 97.5])
     return {"kw_per_1000": float(-1000.0 * kw_point.mean()), "ci_low": float(lo), "ci_high": float(hi),
-            "n": int(len(kw_point))}
+            "n": int(len(kw_point)), "common_day_share": float(1 - own / total) if total > 0 else 0.0}
 
 
 def cohort_kw(features: pd.DataFrame, placebo: pd.DataFrame | None, replicates: pd.DataFrame | None,
