@@ -12,9 +12,18 @@ interval of the cohort's kW reduction per 1,000 households covers the planted va
 The planted reduction of a household is ``2 × mean over its High half-hours of (y − y_counterfactual)``, with
 the counterfactual load generated from the same random streams without the planted effects.
 
+The default population is the heavy-tailed ``continuum``, whose households are drawn independently. The
+planted persona sets (``four``, ``three``) assign personas in their exact shares in every trial (a stratified
+sample): the spread of trial means is then smaller than any household bootstrap assumes and every interval
+over-covers (measured: 24/24 for both the joint and the household-only interval).
+
 Example::
 
     .venv/bin/python benchmarks/calibrate_toolkit.py --trials 24 --treatment 150 --control 450 --out /tmp/cal
+
+Measured (24 trials, 150 + 450 households, real 2013 schedule, noise_scale 1.6): the joint interval covered the
+planted population value in 22/24 trials (91.7 %; sd of (estimate − planted)/SE 0.97), the household-only
+interval in 20/24 (83.3 %; its SE is 1.32x too small).
 """
 
 from __future__ import annotations
@@ -82,7 +91,7 @@ def main() -> None:
     ap.add_argument("--trials", type=int, default=24)
     ap.add_argument("--treatment", type=int, default=150)
     ap.add_argument("--control", type=int, default=450)
-    ap.add_argument("--personas", default="four")
+    ap.add_argument("--personas", default="continuum")
     ap.add_argument("--noise-scale", type=float, default=1.6)
     ap.add_argument("--replicates", type=int, default=200)
     ap.add_argument("--schedule", default=str(SHARED) if SHARED.exists() else None)

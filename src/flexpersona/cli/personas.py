@@ -18,7 +18,8 @@ def personas_command(run_dir: str, method: str | None, config_file: str | None) 
     """Cluster the treatment households of RUN into personas of demand flexibility.
 
     Reads RUN/features.parquet and writes personas.parquet (+.csv), persona_profiles.csv, selection.csv,
-    stability.json, persona_pca.csv, persona_matrix.csv and persona_model.pkl into RUN.
+    stability.json, persona_pca.csv, persona_matrix.csv, persona_model.pkl, validation.json and
+    persistence.csv/.json into RUN.
 
     \b
     Example:
