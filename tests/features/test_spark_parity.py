@@ -42,6 +42,14 @@ def trial(tmp_path_factory):
     return make_trial(tmp_path_factory.mktemp("spark") / "store", n_treatment=8, n_control=12, seed=5, months=(1, 2))
 
 
+def _iterative(name: str, column: str) -> bool:
+    """Outputs of the iterative deconvolution (EM stops at a likelihood tolerance, so a last-bit difference of
+    its inputs can change the iteration it stops at): compared to 1e-6 instead of 1e-9."""
+    from flexpersona.features import POSTERIOR_COLUMNS
+
+    return column in POSTERIOR_COLUMNS or name == "prior"
+
+
 def _assert_frames_close(a: pd.DataFrame, b: pd.DataFrame, name: str) -> int:
     assert list(a.columns) == list(b.columns), name
     assert len(a) == len(b), name
@@ -51,7 +59,8 @@ def _assert_frames_close(a: pd.DataFrame, b: pd.DataFrame, name: str) -> int:
         if pd.api.types.is_numeric_dtype(x) and not pd.api.types.is_bool_dtype(x):
             xv, yv = x.to_numpy(dtype=float), y.to_numpy(dtype=float)
             assert (np.isnan(xv) == np.isnan(yv)).all(), f"{name}.{c}: NaN pattern differs"
-            np.testing.assert_allclose(xv, yv, rtol=1e-9, atol=1e-12, err_msg=f"{name}.{c}")
+            tol = {"rtol": 1e-6, "atol": 1e-6} if _iterative(name, c) else {"rtol": 1e-9, "atol": 1e-12}
+            np.testing.assert_allclose(xv, yv, **tol, err_msg=f"{name}.{c}")
             checked += 1
         else:
             assert x.astype(str).tolist() == y.astype(str).tolist(), f"{name}.{c}"
@@ -65,7 +74,7 @@ def test_spark_equals_duckdb(trial, spark):
     sprk = compute_features(trial.store, CFG.replace(features={"engine": "spark"}))
     assert sprk.info["engine"] == "spark"
     n = 0
-    for name in ("features", "events", "lifestyle", "placebo"):
+    for name in ("features", "events", "lifestyle", "placebo", "replicates", "event_households", "prior"):
         n += _assert_frames_close(getattr(duck, name), getattr(sprk, name), name)
     assert n > 60
     assert duck.info["reference_cell_levels"] == sprk.info["reference_cell_levels"]
