@@ -109,6 +109,18 @@ def test_controls_all_excluded_gives_the_ledgers_top_reasons(tmp_path):
     assert "--no-control" not in msg  # control households exist: not the no-control case
 
 
+def test_both_groups_excluded_for_the_same_reason_is_said_once(tmp_path):
+    f = datastore_file(tmp_path / "in" / "LCL-June2015v2_0.csv", {
+        "MAC1": ("ToU", "2012-11-01", "2013-12-31"), "MAC2": ("Std", "2012-11-01", "2013-12-31"),
+        "MAC3": ("Std", "2012-12-01", "2013-12-31"),
+    })
+    t = tariff_file(tmp_path / "Tariffs.csv", ["2013-01-15", "2013-06-10"])
+    msg = assert_stops(run_cli(f, "--tariff", t, "--out", tmp_path / "r"),
+                       "the ledger excluded all 1 treatment (ToU) and all 2 control (Std) households",
+                       "insufficient_baseline 3", "min_baseline_coverage")
+    assert "(1)" not in msg
+
+
 def test_no_tariff_events_inside_the_readings_period(tmp_path):
     f = datastore_file(tmp_path / "in" / "LCL-June2015v2_0.csv", {
         "MAC1": ("ToU", "2013-01-01", "2013-05-31"), "MAC2": ("Std", "2013-01-01", "2013-05-31"),

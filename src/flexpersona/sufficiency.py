@@ -161,6 +161,18 @@ def _group_problems(ledger: pd.DataFrame, config: Config, need_control: bool) ->
             "household with its reason in ledger.parquet)",
             fixes or "see the reason column of ledger.parquet",
         ))
+    kept_problems = [p for p in out if p.code.endswith("_kept")]
+    if len(kept_problems) == 2 and kept_problems[0].fix == kept_problems[1].fix:  # one cause: say it once
+        rows = ledger[ledger["group"].isin([TREATMENT, CONTROL])]
+        listed = ", ".join(f"{r} {_n(c)}" for r, c in _top_reasons(rows))
+        both = Problem(
+            "no_households_kept",
+            f"the ledger excluded all {_n(int((rows['group'] == TREATMENT).sum()))} treatment (ToU) and all "
+            f"{_n(int((rows['group'] == CONTROL).sum()))} control (Std) households (top reasons: {listed}; one row "
+            "per household with its reason in ledger.parquet)",
+            kept_problems[0].fix,
+        )
+        out = [p for p in out if p not in kept_problems] + [both]
     return out
 
 
