@@ -32,7 +32,7 @@ def test_report_is_self_contained_with_plotlyjs_once(written_report):
 def test_every_figure_is_embedded_and_saved_as_png_and_svg(written_report):
     page = written_report.read_text(encoding="utf-8")
     names = re.findall(r'<div id="fig-([\w-]+)"', page)
-    expected = {"caterpillar", "response_hist", "events", "selection", "pca_map", "radar", "performance_potential",
+    expected = {"caterpillar", "response_hist", "events", "selection", "pca_map", "persona_profiles", "performance_potential",
                 "strategic_map", "barrier_heatmap", "toolkit_kw", "qini", "response_by_persona"}
     assert expected <= set(names), expected - set(names)
     fig_dir = written_report.parent / "figures"
@@ -52,7 +52,8 @@ def test_numbers_in_text_come_from_the_run_tables(written_report, fabricated_run
     tk = json.loads((fabricated_run / "toolkit.json").read_text())
     assert f"{tk['total']['kw_per_1000']:,.1f} kW per 1,000 households" in page
     feats = pd.read_parquet(fabricated_run / "features.parquet")
-    assert f"Mean High-price response {feats['high_response_pct'].mean():,.1f}%" in page
+    assert f"Median household High-price response {feats['high_response_pct'].median():,.1f}%" in page
+    assert f"The mean, {feats['high_response_pct'].mean():,.1f}%" in page
     assert "household %{customdata}" in page and "D0000" in page  # hover carries household ids
 
 
@@ -86,7 +87,7 @@ def test_no_survey_and_no_structure_are_reported_not_crashed(tmp_path, monkeypat
     secs, figs, facts = _sections(run2, monkeypatch)
     assert facts["structure_found"] is False
     assert any("No persona structure" in p for p in secs["personas"].paragraphs)
-    assert "radar" not in figs and "pca_map" in figs
+    assert "persona_profiles" not in figs and "pca_map" in figs
 
 
 def test_minimal_run_folder_with_features_only(tmp_path, monkeypatch):
@@ -142,3 +143,43 @@ def test_personas_stage_side_tables_are_used(tmp_path, monkeypatch):
     assert any("persona_matrix.csv" in c for c in captions)
     profile_tbl = dict(secs["personas"].tables)["Persona profiles (persona_profiles.csv; key medians)"]
     assert "median_high_response_pct" in profile_tbl and "ratio_high_response_pct" not in profile_tbl
+
+
+def test_planted_vs_recovered_only_with_a_truth_file(tmp_path, monkeypatch):
+    from sklearn.metrics import adjusted_rand_score
+
+    run = fabricate_run(tmp_path / "truth", n_t=60, n_c=20, toolkit=False, truth=True)
+    secs, figs, facts = _sections(run, monkeypatch)
+    s = secs["recovery"]
+    assert list(secs).index("recovery") == list(secs).index("trial") + 1
+    assert "recovery" in figs and "recovery" in s.figures
+    truth = pd.read_csv(run / "truth.csv")
+    feats = pd.read_parquet(run / "features.parquet")
+    pers = pd.read_parquet(run / "personas.parquet")
+    d = feats.merge(truth, on="household_id").merge(pers, on="household_id")
+    ari = adjusted_rand_score(d["persona"], d["persona_name"])
+    text = " ".join(s.paragraphs)
+    assert f"adjusted Rand index {ari:.2f}" in text
+    cover = ((d["high_effect_pct"] >= d["high_response_ci_low"]) & (d["high_effect_pct"] <= d["high_response_ci_high"])).mean()
+    assert f"for {100 * cover:.0f}% of households" in text
+    conf = dict(s.tables)["Households by planted persona (rows) and recovered persona (columns)"]
+    assert "planted_P1" in conf and "Engaged Shifters" in conf
+    assert facts["recovery"]["persona_ari"] == pytest.approx(ari)
+    # the same run without truth.csv: no such section
+    (run / "truth.csv").unlink()
+    secs, figs, _ = _sections(run, monkeypatch)
+    assert "recovery" not in secs and "recovery" not in figs
+
+
+def test_truth_file_found_in_the_runs_input_folder(tmp_path):
+    from flexpersona.simulate.recovery import find_truth
+
+    run, data = tmp_path / "run", tmp_path / "input"
+    run.mkdir()
+    data.mkdir()
+    assert find_truth(run, [str(data)]) is None
+    (data / "truth.csv").write_text("household_id,group,persona,high_effect_pct,low_effect_pct\nD1,treatment,x,1,2\n")
+    assert find_truth(run, [str(data)]) == data / "truth.csv"
+    assert find_truth(run, [str(data / "consumption_d.csv")]) == data / "truth.csv"  # beside an input file
+    (run / "truth.csv").write_text("household_id,other\nD1,1\n")  # lacks the truth columns: ignored
+    assert find_truth(run, [str(data)]) == data / "truth.csv"
