@@ -183,3 +183,27 @@ def test_truth_file_found_in_the_runs_input_folder(tmp_path):
     assert find_truth(run, [str(data / "consumption_d.csv")]) == data / "truth.csv"  # beside an input file
     (run / "truth.csv").write_text("household_id,other\nD1,1\n")  # lacks the truth columns: ignored
     assert find_truth(run, [str(data)]) == data / "truth.csv"
+
+
+def test_first_screen_cards_lead_with_the_median_and_the_posterior_when_present(tmp_path, monkeypatch):
+    from flexpersona.report.first_screen import first_screen_cards
+
+    run = fabricate_run(tmp_path / "r", n_t=40, n_c=20, toolkit=False)
+    feats = pd.read_parquet(run / "features.parquet")
+    feats.loc[:4, "high_response_pct"] = -90.0  # a heavy tail drags the mean, not the median
+    feats.to_parquet(run / "features.parquet", index=False)
+    (run / "features_info.json").write_text(
+        '{"cohort_response": {"treatment": {"high": {"pct": -5.2, "ci_low": -6.1, "ci_high": -4.3}}}}')
+    t = report_html.load_run(run)
+    _, _, facts = _sections(run, monkeypatch)
+    cards = {c.id: c for c in first_screen_cards(t, facts)}
+    high = cards["high_response"]
+    assert high.value == f"{feats['high_response_pct'].median():,.1f}%" and "median" in high.label
+    assert "cohort -5.2% (-6.1 to -4.3)" in high.detail and f"mean {feats['high_response_pct'].mean():,.1f}%" in high.detail
+    assert {"households", "responders", "kw"} <= set(cards)
+    # with the empirical-Bayes posterior the headline is the median posterior mean
+    feats["high_response_post"] = feats["high_response_pct"].clip(lower=-40) / 2
+    feats.to_parquet(run / "features.parquet", index=False)
+    t = report_html.load_run(run)
+    high = {c.id: c for c in first_screen_cards(t, facts)}["high_response"]
+    assert high.value == f"{feats['high_response_post'].median():,.1f}%" and "posterior" in high.label
