@@ -86,10 +86,13 @@ def recovery_section(t: RunTables, figs: dict[str, Any], facts: dict[str, Any]) 
         s.paragraphs.append(f"Posterior means (high_response_post): error spread {fmt(sm['high_post']['error_sd_pp'])} pp, "
                             f"rank correlation {fmt(sm['high_post']['spearman'], '.2f')}.")
     if sm.get("separation_se") is not None:
+        ratio = sm["nearest_centres_pp"] / hi["error_sd_pp"] if hi.get("error_sd_pp") else float("nan")
+        verdict = ("far enough apart to be told apart at this noise" if ratio >= 4
+                   else "too close for this noise to tell every household apart")
         s.paragraphs.append(
-            f"The nearest planted persona centres are {fmt(sm['nearest_centres_pp'])} pp apart "
-            f"({fmt(sm['separation_se'])} median standard errors), so the planted personas are separable at this "
-            "noise.")
+            f"The nearest planted persona centres are {fmt(sm['nearest_centres_pp'])} pp apart: {fmt(ratio)} times "
+            f"the error spread of a household's estimate ({fmt(sm['separation_se'])} median standard errors), "
+            f"{verdict}.")
     if sm.get("persona_ari") is not None:
         s.paragraphs.append(
             f"Personas: adjusted Rand index {fmt(sm['persona_ari'], '.2f')} between planted and recovered personas "
