@@ -165,6 +165,16 @@ def test_planted_vs_recovered_only_with_a_truth_file(tmp_path, monkeypatch):
     conf = dict(s.tables)["Households by planted persona (rows) and recovered persona (columns)"]
     assert "planted_P1" in conf and "Engaged Shifters" in conf
     assert facts["recovery"]["persona_ari"] == pytest.approx(ari)
+    # with empirical-Bayes posteriors: their error and the coverage of their intervals
+    post = feats.assign(high_response_post=feats["high_response_pct"] / 2, high_response_post_ci_low=-100.0,
+                        high_response_post_ci_high=feats["high_response_pct"] / 2 + 1)
+    post.to_parquet(run / "features.parquet", index=False)
+    d = post.merge(truth, on="household_id")
+    cover = (d["high_effect_pct"] <= d["high_response_post_ci_high"]).mean()
+    secs, _, _ = _sections(run, monkeypatch)
+    text = " ".join(secs["recovery"].paragraphs)
+    assert f"Posterior means (empirical Bayes, high_response_post): error spread {(d['high_response_post'] - d['high_effect_pct']).std():,.1f} pp" in text
+    assert f"their 95% intervals cover the planted value for {100 * cover:.0f}% of households" in text
     # the same run without truth.csv: no such section
     (run / "truth.csv").unlink()
     secs, figs, _ = _sections(run, monkeypatch)

@@ -82,9 +82,13 @@ def recovery_section(t: RunTables, figs: dict[str, Any], facts: dict[str, Any]) 
             f"bootstrap standard error of {fmt(hi.get('median_se_pp'))} pp. The 95% intervals cover the planted value "
             f"for {_pct(hi.get('coverage'))} of households (Low response: {_pct(lo.get('coverage'))}; 95% expected)."
         )
-    if "high_post" in sm and sm["high_post"].get("n", 0) >= 3:
-        s.paragraphs.append(f"Posterior means (high_response_post): error spread {fmt(sm['high_post']['error_sd_pp'])} pp, "
-                            f"rank correlation {fmt(sm['high_post']['spearman'], '.2f')}.")
+    post = sm.get("high_post", {})
+    if post.get("n", 0) >= 3:
+        text = (f"Posterior means (empirical Bayes, high_response_post): error spread {fmt(post['error_sd_pp'])} pp, "
+                f"rank correlation {fmt(post['spearman'], '.2f')}")
+        if post.get("coverage") is not None:
+            text += f"; their 95% intervals cover the planted value for {_pct(post['coverage'])} of households"
+        s.paragraphs.append(text + ".")
     if sm.get("separation_se") is not None:
         ratio = sm["nearest_centres_pp"] / hi["error_sd_pp"] if hi.get("error_sd_pp") else float("nan")
         verdict = ("far enough apart to be told apart at this noise" if ratio >= 4

@@ -38,7 +38,8 @@ class RecoveryResult:
         JSON-able numbers: ``n_households`` (treatment households in both tables), per measure ``high`` and
         ``low``: ``spearman``, ``bias_pp`` (mean of estimate − planted), ``error_sd_pp``, ``coverage`` (share
         of planted values inside the 95% interval), ``median_se_pp``; ``high_post`` the same for the posterior
-        mean when the features have ``high_response_post``; ``persona_ari`` (planted vs recovered, None
+        mean when the features have ``high_response_post`` (coverage of its ``_ci_low``/``_ci_high`` interval and
+        median ``_sd`` when present); ``persona_ari`` (planted vs recovered, None
         without personas), ``n_planted_personas``, ``n_recovered_personas``, ``separation_se`` (smallest
         distance between planted persona centres in units of the median standard error).
     households
@@ -134,7 +135,8 @@ def compare_with_truth(
             summary[m] = _measure(d[f"{m}_effect_pct"], d[f"{m}_response_pct"], col(f"{m}_response_ci_low"),
                                   col(f"{m}_response_ci_high"), col(f"{m}_response_se"))
     if "high_response_post" in d.columns:
-        summary["high_post"] = _measure(d["high_effect_pct"], d["high_response_post"], None, None, None)
+        summary["high_post"] = _measure(d["high_effect_pct"], d["high_response_post"], col("high_response_post_ci_low"),
+                                        col("high_response_post_ci_high"), col("high_response_post_sd"))
 
     planted = (d.groupby("persona").agg(n=("household_id", "size"), centre_high=("high_effect_pct", "mean"),
                                         centre_low=("low_effect_pct", "mean"))
