@@ -5,10 +5,10 @@ The demo trial is built to be both *realistic* and *recoverable*:
 - realistic in shape and noise: most households barely respond (55% inert), a minority cut their load at High
   prices (25% by about 30%, 12% by 60% while loading up at Low prices), a few do the opposite (8%); the median
   household's estimated High response is about -3 to -5% (real LCL 2013: -4.0%); the household noise is scaled
-  by :data:`DEMO_NOISE_SCALE` so that a household's bootstrap standard error is about 5 pp, as on real LCL data
-  (the sd of estimate - planted is then about 6.5 pp);
-- recoverable: the nearest planted persona centres are 30 pp apart, about 4.5 times that noise, so the
-  personas found match the planted ones (persona ARI 0.86-0.89 on seeds 7-9). The simulator's default
+  by :data:`DEMO_NOISE_SCALE` so that a household's bootstrap standard error is about 5 pp (4.7 pp), as on
+  real LCL data (the sd of estimate - planted is then 5-6 pp);
+- recoverable: the nearest planted persona centres are 30 pp apart, about five times that noise, so the
+  personas found match the planted ones (persona ARI 0.87-0.94 on seeds 7-9). The simulator's default
   personas are only 10 pp apart, about two noise sd: its own noise merges them. The price of recoverability
   is a cohort mean larger than the real one (about -12% against -6.1%).
 
@@ -31,10 +31,9 @@ DEMO_CENTRES = {
 }
 #: Planted persona shares among treatment households.
 DEMO_SHARES = {"engaged_shifter": 0.12, "moderate_reducer": 0.25, "inert": 0.55, "contrarian": 0.08}
-#: Household noise factor of the simulator (:func:`flexpersona.simulate.simulate_trial` ``noise_scale``): median
-#: bootstrap SE of a household's High response 4.5-5.0 pp (1.0 gives ~4 pp, 1.4 gives 5.5 pp but then
-#: inert and moderate reducers merge on some seeds).
-DEMO_NOISE_SCALE = 1.2
+#: Household noise factor of the simulator (:func:`flexpersona.simulate.simulate_trial` ``noise_scale``, the
+#: half-hourly noise): median bootstrap SE of a household's High response 4.7 pp (1.0 gives ~4 pp).
+DEMO_NOISE_SCALE = 1.4
 
 
 def demo_statement() -> str:
@@ -43,7 +42,7 @@ def demo_statement() -> str:
                       for k, (h, lo) in DEMO_CENTRES.items())
     return (
         f"Simulated trial with planted personas ({parts}). Household noise as on real LCL data (standard error "
-        "of a household's response ~5 pp); the nearest centres are 30 pp apart, about 4.5 times the error of "
+        "of a household's response ~5 pp); the nearest centres are 30 pp apart, about five times the error of "
         "a household's estimate, so the personas are recoverable; the report's 'Planted vs recovered' section "
         "checks it against truth.csv."
     )
