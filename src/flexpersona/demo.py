@@ -8,7 +8,8 @@ The demo trial is built to be both *realistic* and *recoverable*:
   by :data:`DEMO_NOISE_SCALE` so that a household's bootstrap standard error is about 5 pp (4.7 pp), as on
   real LCL data (the sd of estimate - planted is then 5-6 pp);
 - recoverable: the nearest planted persona centres are 30 pp apart, about five times that noise, so the
-  personas found match the planted ones (persona ARI 0.87-0.94 on seeds 7-9). The simulator's default
+  personas found match the planted ones (persona ARI 0.98 on the default seed 7; 0.87-0.94 on seeds 7-9 with
+  the previous persona assignment). The simulator's default
   personas are only 10 pp apart, about two noise sd: its own noise merges them. The price of recoverability
   is a cohort mean larger than the real one (about -12% against -6.1%).
 

@@ -209,11 +209,21 @@ def test_first_screen_cards_lead_with_the_median_and_the_posterior_when_present(
     cards = {c.id: c for c in first_screen_cards(t, facts)}
     high = cards["high_response"]
     assert high.value == f"{feats['high_response_pct'].median():,.1f}%" and "median" in high.label
-    assert "cohort -5.2% (-6.1 to -4.3)" in high.detail and f"mean {feats['high_response_pct'].mean():,.1f}%" in high.detail
+    assert f"mean {feats['high_response_pct'].mean():,.1f}%" in high.detail
+    assert cards["cohort_high"].value == "-5.2%" and cards["cohort_high"].detail == "95% interval -6.1 to -4.3"
     assert {"households", "responders", "kw"} <= set(cards)
     # with the empirical-Bayes posterior the headline is the median posterior mean
     feats["high_response_post"] = feats["high_response_pct"].clip(lower=-40) / 2
     feats.to_parquet(run / "features.parquet", index=False)
+    (run / "features_info.json").write_text(
+        '{"cohort_response": {"treatment": {"high": {"pct": -5.2, "ci_low": -6.1, "ci_high": -4.3}}},'
+        ' "prevalence": {"high_below_-5": {"share": 0.31, "ci_low": 0.22, "ci_high": 0.4}}}')
     t = report_html.load_run(run)
-    high = {c.id: c for c in first_screen_cards(t, facts)}["high_response"]
+    _, _, facts = _sections(run, monkeypatch)
+    cards = {c.id: c for c in first_screen_cards(t, facts)}
+    high = cards["high_response"]
     assert high.value == f"{feats['high_response_post'].median():,.1f}%" and "posterior" in high.label
+    assert f"raw estimates: median {feats['high_response_pct'].median():,.1f}%" in high.detail
+    # with the prevalence (empirical Bayes) its card replaces the count of significant responders
+    assert cards["prevalence"].value == "31%" and cards["prevalence"].detail == "95% interval 22 to 40%"
+    assert "responders" not in cards
