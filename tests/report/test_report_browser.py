@@ -81,21 +81,16 @@ def test_contrast_of_known_colours():
 
 @pytest.mark.browser
 @pytest.mark.slow
-@pytest.mark.skipif(CHROMIUM is None, reason="no chromium binary (CI installs the Debian package: apt-get install chromium)")
-def test_first_screen_has_readable_cards_and_compact_tables(written_report):
-    sync_api = pytest.importorskip("playwright.sync_api", reason="pip install 'flexpersona[dev]' (playwright)")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
-        try:
-            page = browser.new_page(viewport={"width": 1280, "height": 800})
-            page.goto(written_report.resolve().as_uri(), wait_until="load")
-            cards = page.evaluate(CARDS)
-            tables = page.evaluate(TALL_ROWS)
-        finally:
-            browser.close()
+def test_first_screen_has_readable_cards_and_compact_tables(written_report, open_report):
+    def inspect(page):
+        page.set_viewport_size({"width": 1280, "height": 800})
+        return page.evaluate(CARDS), page.evaluate("window.innerHeight"), page.evaluate(TALL_ROWS)
+
+    (cards, height, tables), problems, _ = open_report(written_report, inspect)
+    assert not problems, problems
     ids = [c["id"] for c in cards]
     assert {"card-households", "card-high_response", "card-kw"} <= set(ids), ids
-    assert all(c["bottom"] <= 800 for c in cards), "a card lies below the first screen"
+    assert height == 800 and all(c["bottom"] <= height for c in cards), "a card lies below the first screen"
     high = next(c for c in cards if c["id"] == "card-high_response")
     assert "median" in high["text"]
     for c in cards:
