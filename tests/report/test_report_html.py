@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
@@ -209,7 +210,8 @@ def test_first_screen_cards_lead_with_the_median_and_the_posterior_when_present(
     cards = {c.id: c for c in first_screen_cards(t, facts)}
     high = cards["high_response"]
     assert high.value == f"{feats['high_response_pct'].median():,.1f}%" and "median" in high.label
-    assert f"mean {feats['high_response_pct'].mean():,.1f}%" in high.detail
+    assert f"mean {feats['high_response_pct'].mean():,.1f}%" in high.detail and high.detail.startswith("95% interval")
+    assert cards["responders"].detail.startswith("95% interval")  # every number on the first screen has one
     assert cards["cohort_high"].value == "-5.2%" and cards["cohort_high"].detail == "95% interval -6.1 to -4.3"
     assert {"households", "responders", "kw"} <= set(cards)
     # with the empirical-Bayes posterior the headline is the median posterior mean
@@ -227,3 +229,13 @@ def test_first_screen_cards_lead_with_the_median_and_the_posterior_when_present(
     # with the prevalence (empirical Bayes) its card replaces the count of significant responders
     assert cards["prevalence"].value == "31%" and cards["prevalence"].detail == "95% interval 22 to 40%"
     assert "responders" not in cards
+
+
+def test_first_screen_interval_helpers():
+    from flexpersona.report.first_screen import median_interval, wilson_interval
+
+    v = pd.Series(np.random.default_rng(0).normal(-4, 5, 400))
+    med, lo, hi = median_interval(v)
+    assert med == pytest.approx(v.median()) and lo < med < hi and hi - lo < 2
+    lo, hi = wilson_interval(20, 100)
+    assert lo == pytest.approx(0.1333, abs=1e-3) and hi == pytest.approx(0.2888, abs=1e-3)

@@ -7,7 +7,7 @@ the facts the sections computed, and returns a :class:`Card` or None when the ru
 The cohort card gives the treatment cohort's High response with its interval (``features_info.json``, through
 :func:`flexpersona.report.trust.headline_facts`); the household card the *median* household (a few extreme
 households drag the mean: on the real 2013 data the mean is -6.1% and the median -4.0%), the median posterior
-mean when ``features.parquet`` has ``high_response_post``; the prevalence card (share of households below -5%,
+mean when ``features.parquet`` has ``high_response_post``, with a household-bootstrap interval; the prevalence card (share of households below -5%,
 with interval) replaces the count of significant responders when the features stage wrote it.
 """
 
@@ -45,6 +45,27 @@ def _finite(s: pd.Series) -> pd.Series:
     return pd.to_numeric(s, errors="coerce").replace([np.inf, -np.inf], np.nan).dropna()
 
 
+def median_interval(values: pd.Series, *, replicates: int = 1000, seed: int = 0) -> tuple[float, float, float]:
+    """Median of ``values`` with a 95% percentile-bootstrap interval over households [same units]."""
+    v = _finite(values).to_numpy(dtype=float)
+    if v.size == 0:
+        return float("nan"), float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    meds = np.median(v[rng.integers(0, v.size, size=(replicates, v.size))], axis=1)
+    lo, hi = np.quantile(meds, [0.025, 0.975])
+    return float(np.median(v)), float(lo), float(hi)
+
+
+def wilson_interval(k: int, n: int) -> tuple[float, float]:
+    """95% Wilson interval of a share ``k / n`` (0..1)."""
+    if n <= 0:
+        return float("nan"), float("nan")
+    z, p = 1.959964, k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
+
+
 def households_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
     detail = ""
     if facts.get("n_control") not in (None, "n/a"):
@@ -71,14 +92,14 @@ def high_response_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
     col = "high_response_post" if post else "high_response_pct"
     if col not in f.columns or _finite(f[col]).empty:
         return None
-    med = float(_finite(f[col]).median())
+    med, lo, hi = median_interval(f[col])
     label = ("median household High response (posterior mean, noise shrunk)" if post
              else "median household High response")
-    detail = ""
+    detail = f"95% interval {_num(lo)} to {_num(hi)}"
     if "high_response_pct" in f.columns:
         raw = _finite(f["high_response_pct"])
-        detail = (f"raw estimates: median {_num(raw.median())}%, mean {_num(raw.mean())}%" if post
-                  else f"mean {_num(raw.mean())}%, pulled by the largest responses")
+        detail += (f"; raw estimates: median {_num(raw.median())}%, mean {_num(raw.mean())}%" if post
+                   else f"; mean {_num(raw.mean())}%, pulled by the largest responses")
     return Card("high_response", f"{_num(med)}%", label, detail)
 
 
@@ -94,8 +115,11 @@ def responders_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
     """Placebo-calibrated significant responders (only without the prevalence, which answers it better)."""
     if facts.get("share_responders") is None or facts.get("prevalence_high5") is not None:
         return None
+    flags = t.features["responder"].astype("boolean").fillna(False).astype(bool)
+    lo, hi = wilson_interval(int(flags.sum()), int(len(flags)))
     return Card("responders", f"{facts['share_responders']}%", "significant responders",
-                f"{facts.get('n_responders', 'n/a')} households, placebo-calibrated")
+                f"95% interval {_num(100 * lo, '.0f')} to {_num(100 * hi, '.0f')}%; {facts.get('n_responders', 'n/a')} "
+                "households, placebo-calibrated")
 
 
 def kw_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
