@@ -128,3 +128,19 @@ def test_one_set_of_lifestyle_features_across_stages():
 
     assert eda_life is explain_life
     assert sorted(explain_life) == sorted(LIFESTYLE_COLUMNS) and len(set(explain_life)) == len(explain_life)
+
+
+def test_as_float_of_a_wide_table_does_not_warn():
+    """features.parquet has ~150 numeric columns since the posterior columns: one frame, no PerformanceWarning."""
+    import warnings
+
+    from flexpersona.eda.summary import as_float
+
+    wide = pd.DataFrame({f"c{i}": np.arange(5, dtype="int64") for i in range(200)})
+    wide = wide.assign(flag=[True, False, True, False, True], inf=[1.0, np.inf, 2.0, np.nan, -np.inf])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        out = as_float(wide, list(wide.columns))
+    assert list(out.columns) == list(wide.columns) and (out.dtypes == "float64").all()
+    assert out["flag"].tolist() == [1.0, 0.0, 1.0, 0.0, 1.0]
+    assert out["inf"].isna().tolist() == [False, True, False, True, True]

@@ -53,3 +53,12 @@ def test_bootstrap_and_split_half_stability_are_high_for_clear_personas():
     shuffled = (halves[0], rng.permutation(halves[1]))
     assert split_half_stability(model, shuffled, model.labels_)["split_half_ari"] < 0.2
     assert split_half_stability(model, None, model.labels_)["split_half_available"] is False
+
+
+def test_bootstrap_skips_resamples_with_fewer_distinct_households_than_personas():
+    """Twelve households and eight k-means personas (a tiny real cohort): resamples that draw fewer than eight
+    distinct households are skipped, not fitted (k-means warned 'Number of distinct clusters ...')."""
+    X = np.random.default_rng(3).normal(0, 10, size=(12, 2))
+    model = PersonaModel("kmeans", 8, random_state=0, n_init=2, min_cluster_size=1).fit(X)
+    boot = bootstrap_stability(model, X, model.labels_, n_resamples=20, random_state=0)
+    assert 0 < boot["bootstrap_resamples"] < 20

@@ -25,11 +25,11 @@ def _acorn_groups(n: int, rng: np.random.Generator) -> list[str]:
 
 
 def fabricate_run(path: Path, *, survey: bool = True, structure: bool = True, seed: int = 0,
-                  n_t: int = 120, n_c: int = 150, toolkit: bool = True) -> Path:
+                  n_t: int = 120, n_c: int = 150, toolkit: bool = True, truth: bool = False) -> Path:
     """Write the tables of a finished run (contract of docs/architecture.md) into ``path``.
 
     Planted: three personas with different High responses (P1 cuts ~15%, P2 ~4%, P3 none); household
-    D0000 is the strongest responder.
+    D0000 is the strongest responder. ``truth`` writes the planted truth as the simulator does (``truth.csv``).
     """
     rng = np.random.default_rng(seed)
     path.mkdir(parents=True, exist_ok=True)
@@ -78,6 +78,12 @@ def fabricate_run(path: Path, *, survey: bool = True, structure: bool = True, se
         **{c: lt[c].to_numpy() for c in ("baseload_kwh", "evening_share", "mean_daily_kwh", "base_peak_to_offpeak_ratio",
                                         "intrinsic_daily_volatility", "intrinsic_load_factor")},
     })
+    if truth:
+        pd.DataFrame({"household_id": ids, "group": group,
+                      "persona": [f"planted_{p}" for p in persona] + ["control"] * n_c,
+                      "high_effect_pct": np.r_[true_pct, np.zeros(n_c)],
+                      "low_effect_pct": np.r_[feats["low_response_pct"].to_numpy() - 1.0, np.zeros(n_c)]}
+                     ).to_csv(path / "truth.csv", index=False)
     feats["low_response_ci_low"] = feats["low_response_pct"] - 3
     feats["low_response_ci_high"] = feats["low_response_pct"] + 3
     feats.to_parquet(path / "features.parquet", index=False)
@@ -106,6 +112,11 @@ def fabricate_run(path: Path, *, survey: bool = True, structure: bool = True, se
                                                        "baseload_kwh", "evening_share", "mean_daily_kwh"]]
             .median().reset_index())
     prof.insert(2, "n_households", pers.groupby("persona_id").size().to_numpy())
+    prof["persona_rationale"] = [  # as the personas stage writes it: one long sentence per persona
+        f"{pid} '{name}' ({n} households, {100 * n / n_t:.0f}%): centre High response {h:+.1f}% and Low response "
+        f"{lo:+.1f}% (High <= -15% with Low >= +5%, or the next rule of the naming table that matches)."
+        for pid, name, n, h, lo in zip(prof["persona_id"], prof["persona_name"], prof["n_households"],
+                                       prof["high_response_pct"], prof["low_response_pct"])]
     prof.to_csv(path / "persona_profiles.csv", index=False)
     rows = []
     for k in range(2, 9):

@@ -101,17 +101,30 @@ def test_selection_chart_reads_long_and_wide_tables():
     assert F.selection_chart(pd.DataFrame({"k": [2]})) is None
 
 
-def test_radar_shows_key_feature_medians_of_the_personas_stage_profiles():
+def test_persona_profiles_stay_meaningful_with_two_personas():
+    """Two personas: each feature's bar is the persona median against all households in robust sd units, not a
+    0-1 scale across the two persona medians (which would make every axis 0 or 1)."""
     from flexpersona.report import figures as F
 
-    prof = pd.DataFrame({"persona_id": ["P1", "P2"], "persona_name": ["A", "B"], "n": [10, 20], "share": [0.3, 0.7],
-                         "median_base_weekday_peak": [0.3, 0.2], "ratio_base_weekday_peak": [1.2, 0.8],
-                         "median_high_response_pct": [-12.0, 1.0], "median_evening_share": [0.4, 0.3],
-                         "median_baseload_kwh": [0.1, 0.2], "persona_rationale": ["x", "y"]})
-    fig = F.radar(prof)
-    assert list(fig.data[0].theta) == ["high_response_pct", "baseload_kwh", "evening_share", "high_response_pct"]
-    assert fig.data[0].r[0] == 0.0 and fig.data[1].r[0] == 1.0  # min-max across personas
-    assert "A" == fig.data[0].name
+    rng = np.random.default_rng(0)
+    n = 200
+    feats = pd.DataFrame({"household_id": [f"h{i}" for i in range(n)],
+                          "high_response_pct": np.r_[rng.normal(-30, 5, 40), rng.normal(0, 5, n - 40)],
+                          "evening_share": rng.uniform(0.2, 0.6, n)})
+    life = pd.DataFrame({"household_id": feats["household_id"], "baseload_kwh": rng.gamma(2, 0.05, n)})
+    pers = pd.DataFrame({"household_id": feats["household_id"], "persona_name": ["Reducers"] * 40 + ["Inert"] * (n - 40)})
+    fig = F.persona_profiles(feats, pers, lifestyle=life)
+    bars = {tr.name: dict(zip(tr.y, tr.x)) for tr in fig.data}
+    assert set(bars) == {"Reducers", "Inert"}
+    assert list(fig.data[0].y) == ["high_response_pct", "baseload_kwh", "evening_share"]  # lifestyle fills in
+    v = feats["high_response_pct"]
+    q1, med, q3 = v.quantile([0.25, 0.5, 0.75])
+    expected = (v[:40].median() - med) / ((q3 - q1) / 1.349)
+    assert bars["Reducers"]["high_response_pct"] == pytest.approx(expected)
+    assert bars["Reducers"]["high_response_pct"] < -1.5 and abs(bars["Inert"]["high_response_pct"]) < 0.5
+    # features the personas share sit near 0 for both (min-max across personas would put them at 0 and 1)
+    assert all(abs(bars[p]["evening_share"]) < 0.5 for p in bars)
+    assert F.persona_profiles(feats, None) is None
 
 
 def test_pca_map_uses_the_personas_stage_coordinates_and_hovers_ids():

@@ -142,3 +142,23 @@ def test_load_calibration_against_lcl():
     daily = y.reshape(plan.n, -1, 48).sum(axis=2)
     assert 0.2 < np.median(daily.std(axis=1, ddof=1) / daily.mean(axis=1)) < 0.45
     assert np.percentile(y, 99.9) < 5
+
+
+def test_persona_shares_are_planted_exactly_and_checked():
+    from flexpersona.errors import ConfigError
+    from flexpersona.simulate import plan_trial
+
+    kw = {"seed": 5, "start": "2013-01-01", "end": "2013-01-02", "survey": False}
+    shares = {"engaged_shifter": 0.12, "moderate_reducer": 0.25, "inert": 0.55, "contrarian": 0.08}
+    plan = plan_trial(200, 2, persona_shares=shares, **kw)
+    counts = plan.truth[plan.truth["group"] == "treatment"]["persona"].value_counts().to_dict()
+    assert counts == {"inert": 110, "moderate_reducer": 50, "engaged_shifter": 24, "contrarian": 16}
+    assert plan.info["persona_shares"] == shares
+    none = plan_trial(50, 2, persona_shares={**shares, "contrarian": 0.0, "inert": 0.63}, **kw)
+    assert "contrarian" not in set(none.truth["persona"])
+    with pytest.raises(ConfigError, match="missing: contrarian"):
+        plan_trial(4, 2, persona_shares={k: v for k, v in shares.items() if k != "contrarian"}, **kw)
+    with pytest.raises(ConfigError, match="sum to 1"):
+        plan_trial(4, 2, persona_shares={**shares, "inert": 0.9}, **kw)
+    with pytest.raises(ConfigError, match="personas='four'"):
+        plan_trial(4, 2, personas="none", persona_shares=shares, **kw)

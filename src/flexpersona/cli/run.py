@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import click
 
 from ..config import load_config
 from ..errors import ConfigError
+from ..summary import run_summary
 from .app import handle_errors, main, progress_enabled
 
 
@@ -90,8 +90,8 @@ def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, su
         progress=progress_enabled(),
     )
     click.echo(f"ran: {', '.join(result.ran) or '-'}; re-used: {', '.join(result.reused) or '-'}")
-    if result.report.exists():
-        click.echo(f"report: {result.report}")
+    for line in run_summary(result.run_dir):
+        click.echo(line)
 
 
 @main.command("demo")
@@ -101,13 +101,16 @@ def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, su
 @click.option("--seed", default=7, show_default=True)
 @handle_errors
 def demo_cmd(out, treatment, control, seed):
-    """Simulate a trial with planted personas (UK Data Service layout, with survey) and run every stage.
+    """Simulate a trial with planted, recoverable personas (UK Data Service layout, with survey) and run every
+    stage; the report compares what was recovered with what was planted.
 
     \b
     Example:
       flexpersona demo --out demo-run && open demo-run/report.html
     """
-    from ..demo import run_demo
+    from ..demo import demo_statement, run_demo
 
     result = run_demo(out, n_treatment=treatment, n_control=control, seed=seed, progress=progress_enabled())
-    click.echo(f"report: {Path(result.report).resolve()}")
+    click.echo(demo_statement())
+    for line in run_summary(result.run_dir):
+        click.echo(line)

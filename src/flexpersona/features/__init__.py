@@ -29,6 +29,7 @@ from ..config import Config
 from ..errors import ConfigError, StageError
 from ..schema import GROUPS, TREATMENT
 from ..store import Store
+from ..sufficiency import check_store
 from . import definitions as q
 from .bills import bill_decomposition
 from .calendar import REFERENCES, TOD_NAMES, build_calendar
@@ -359,7 +360,8 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     Raises
     ------
     StageError
-        When the store lacks readings, tariff or households, or has no kept treatment or control household.
+        When the store lacks readings, tariff or households, or has no kept treatment or control household
+        (:class:`flexpersona.sufficiency.NothingToAnalyse`, naming the fix).
     ConfigError
         For an invalid option (engine, reference, bootstrap sizes, alpha).
     """
@@ -369,6 +371,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     if not store.has("readings"):
         msg = f"the store {store.path} has no readings; run flexpersona ingest first"
         raise StageError(msg)
+    check_store(store, config)  # nothing to analyse: a message with the fix (flexpersona.sufficiency)
     hh = _kept_households(store)
     f = config.features
     engine = make_engine(config)

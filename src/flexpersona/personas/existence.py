@@ -216,6 +216,9 @@ def bootstrap_stability(
     aris: list[float] = []
     for b in range(int(n_resamples)):
         idx = rng.integers(0, n, size=n)
+        if len(np.unique(X[idx], axis=0)) < int(model.n_personas):  # k-means would warn, a mixture fail
+            log.debug("bootstrap resample %d has fewer distinct households than personas: skipped", b)
+            continue
         m = clone(model).set_params(random_state=random_state + b + 1)
         try:
             pred = m.fit(X[idx]).predict(X)

@@ -18,15 +18,20 @@ l <= -5                         Off-peak savers
 otherwise (abs(h) < 5)          Inert
 ==============================  ==========================
 
-When the Low response is not among the clustering features, ``l`` is taken as 0. Two personas with the same
-name get their id appended (``Inert (P3)``). ``PersonasConfig.names`` overrides a name by id.
+When the Low response is not among the clustering features, ``l`` is taken as 0. ``PersonasConfig.names``
+overrides a name by id.
+
+Two personas never share a name. When the rule gives several personas the same name, each is qualified by its
+centre on the axis where their centres differ most (``Engaged shifters (High -52%)`` and ``Engaged shifters
+(High -31%)``); centres that round alike on that axis are qualified on both axes, and names still equal
+after that (or an override that repeats another name) get their id appended.
 """
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from collections.abc import Mapping
+from collections import Counter, defaultdict
+from collections.abc import Mapping, Sequence
 
 import pandas as pd
 
@@ -108,17 +113,18 @@ def name_personas(
     df["persona_id"] = [f"P{i + 1}" for i in range(len(df))]
     total = max(int(df["n"].sum()), 1)
     named = [persona_name(float(h), None if pd.isna(lo) else float(lo)) for h, lo in zip(df["high"], df["low"])]
-    names = [n for n, _ in named]
-    counts = Counter(names)
-    names = [f"{n} ({pid})" if counts[n] > 1 else n for n, pid in zip(names, df["persona_id"])]
     overrides = dict(overrides or {})
+    names = distinct_names(
+        [str(overrides[p]) if p in overrides else n for (n, _), p in zip(named, df["persona_id"])],
+        df["high"].astype(float).tolist(), df["low"].astype(float).tolist(), list(df["persona_id"]),
+        fixed=[p in overrides for p in df["persona_id"]],
+    )
     rationales = []
     for i, row in df.iterrows():
         pid = row["persona_id"]
         low_txt = "" if pd.isna(row["low"]) else f" and {low_label} {row['low']:+.1f}%"
         rule = named[i][1]
         if pid in overrides:
-            names[i] = str(overrides[pid])
             rule = f"name set in the config; rule would give {named[i][0]!r}: {rule}"
         rationales.append(
             f"{pid} '{names[i]}' ({int(row['n'])} households, {100 * row['n'] / total:.0f}%): centre "
@@ -127,6 +133,59 @@ def name_personas(
     df["persona_name"] = names
     df["persona_rationale"] = rationales
     return df[["persona_id", "persona_name", "persona_rationale", "high", "low", "n"]]
+
+
+def distinct_names(
+    names: Sequence[str],
+    high: Sequence[float],
+    low: Sequence[float],
+    ids: Sequence[str],
+    *,
+    fixed: Sequence[bool] | None = None,
+) -> list[str]:
+    """Make persona names unique: rule names shared by several personas are qualified by their centres.
+
+    Parameters
+    ----------
+    names
+        Name of each persona (from :func:`persona_name` or an override).
+    high, low
+        Centre High and Low responses [%] (Low may be NaN: counted as 0).
+    ids
+        Persona ids (``P1``...), appended as the last resort.
+    fixed
+        True for names set by the config: not qualified, but their id is appended if they repeat another name.
+
+    Returns
+    -------
+    list of str
+        Names, all different.
+
+    Examples
+    --------
+    >>> distinct_names(["Inert", "Inert", "Contrarians"], [-1.0, 3.0, 9.0], [8.0, -6.0, 0.0], ["P1", "P2", "P3"])
+    ['Inert (Low +8%)', 'Inert (Low -6%)', 'Contrarians']
+    """
+    fixed = list(fixed) if fixed is not None else [False] * len(names)
+    lo = [0.0 if v is None or math.isnan(v) else float(v) for v in low]
+    out = list(names)
+    groups: dict[str, list[int]] = defaultdict(list)
+    for i, n in enumerate(names):
+        if not fixed[i]:
+            groups[n].append(i)
+    for name, idx in groups.items():
+        if len(idx) < 2:
+            continue
+        dh = max(high[i] for i in idx) - min(high[i] for i in idx)
+        dl = max(lo[i] for i in idx) - min(lo[i] for i in idx)
+        axis, vals = ("High", high) if dh >= dl else ("Low", lo)
+        labels = [f"{name} ({axis} {vals[i]:+.0f}%)" for i in idx]
+        if len(set(labels)) < len(labels):
+            labels = [f"{name} (High {high[i]:+.1f}%, Low {lo[i]:+.1f}%)" for i in idx]
+        for i, lab in zip(idx, labels):
+            out[i] = lab
+    counts = Counter(out)
+    return [f"{n} ({pid})" if counts[n] > 1 else n for n, pid in zip(out, ids)]
 
 
 def assignment_table(ids: pd.Series, names: pd.DataFrame, labels, proba, low_confidence_below: float) -> pd.DataFrame:

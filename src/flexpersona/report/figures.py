@@ -3,7 +3,7 @@
 Every figure of the report is a plotly figure (interactive in ``report.html``: hover shows the household id
 and values). :func:`save_figure` also writes it as ``<stem>.png`` and ``<stem>.svg`` *without a browser*:
 :func:`to_matplotlib` redraws the figure's traces with matplotlib (scatter, line, bar, histogram, heatmap,
-box and scatterpolar/radar traces; shapes and annotations in data coordinates). Kaleido is not used because
+box and scatterpolar traces; shapes and annotations in data coordinates). Kaleido is not used because
 it needs Chrome.
 
 :func:`figure_html` gives the ``<div>`` of one figure for a page that inlines plotly.js once
@@ -727,50 +727,72 @@ def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequ
     return fig
 
 
-#: Features a radar shows when the profiles have them (response first, then pre-trial load shape).
-RADAR_FEATURES = (
+#: Features the persona profile chart and table show when present (response first, then pre-trial load shape).
+PROFILE_FEATURES = (
     "high_response_pct", "low_response_pct", "rebound_pct", "high_response_kw", "bill_saving_behavioural_pct",
     "baseload_kwh", "evening_share", "mean_daily_kwh", "weekend_weekday_ratio", "winter_summer_ratio",
     "intrinsic_daily_volatility", "base_peak_to_offpeak_ratio",
 )
 
 
-def radar(profiles: pd.DataFrame | None) -> go.Figure | None:
-    """Persona profiles on a radar: each feature scaled 0-1 across personas (min-max of the medians)."""
-    if profiles is None or profiles.empty:
+def persona_profiles(features: pd.DataFrame, personas: pd.DataFrame | None, *,
+                     lifestyle: pd.DataFrame | None = None) -> go.Figure | None:
+    """Each persona's median of the key features against all households (robust z-score), as grouped bars.
+
+    For feature f and persona p the bar is ``(median_p(f) - median_all(f)) / s(f)``, with ``s`` the
+    interquartile range / 1.349 of all households (the standard deviation when that is 0): 0 is the typical
+    household, and the bars keep their meaning with any number of personas (two included), unlike a 0-1
+    scale across persona medians. ``lifestyle`` fills pre-trial features that ``features`` lacks.
+    Hover shows the persona's median and the all-household median in the feature's own units.
+    """
+    if personas is None or "persona_name" not in personas.columns:
         return None
-    name_col = _first(profiles, ("persona_name", "persona", "persona_id"))
-    if name_col is None:
+    d = features.copy()
+    if lifestyle is not None:
+        extra = [c for c in PROFILE_FEATURES if c in lifestyle.columns and c not in d.columns]
+        if extra:
+            d = d.merge(lifestyle[["household_id", *extra]], on="household_id", how="left")
+    d = d.merge(personas[["household_id", "persona_name"]], on="household_id", how="inner")
+    d = d[d["persona_name"].notna() & (d["persona_name"].astype(str) != "unassigned")]
+    if d.empty or d["persona_name"].nunique() < 1:
         return None
-    skip = {"n", "n_households", "count", "share", "size"}
-    num = [c for c in profiles.columns if c != name_col and c not in skip and pd.api.types.is_numeric_dtype(profiles[c])
-           and profiles[c].notna().any() and not c.endswith("_id")]
-    # The personas stage writes median_<feature> and ratio_<feature> (to the cohort median) for every feature:
-    # show the medians of the key features (fall back on the first numeric columns).
-    prefix = "median_" if any(c.startswith("median_") for c in num) else ""
-    keyed = [prefix + k for k in RADAR_FEATURES if prefix + k in num]
-    if len(keyed) >= 3:
-        num = keyed
-    else:
-        num = [c for c in num if not c.startswith("ratio_")] if prefix else num
-    if len(num) < 3:
+    rows = []
+    for c in PROFILE_FEATURES:
+        if c not in d.columns:
+            continue
+        v = pd.to_numeric(d[c], errors="coerce").replace([np.inf, -np.inf], np.nan)
+        if v.notna().sum() < 3:
+            continue
+        q1, med, q3 = v.quantile([0.25, 0.5, 0.75])
+        scale = (q3 - q1) / 1.349
+        if not np.isfinite(scale) or scale <= 0:
+            scale = v.std(ddof=1)
+        if not np.isfinite(scale) or scale <= 0:
+            continue
+        for name, g in v.groupby(d["persona_name"].astype(str)):
+            pm = g.median()
+            rows.append((c, name, (pm - med) / scale, pm, med))
+    if not rows:
         return None
-    num = num[:10]
-    v = profiles[num].astype(float)
-    span = (v.max() - v.min()).replace(0, np.nan)
-    scaled = ((v - v.min()) / span).fillna(0.5)
-    labels = [c.removeprefix("median_") for c in num]
+    z = pd.DataFrame(rows, columns=["feature", "persona", "z", "median", "median_all"])
+    feats = list(dict.fromkeys(z["feature"]))
+    colors = _persona_colors(z["persona"])
     fig = go.Figure()
-    colors = _persona_colors(profiles[name_col].astype(str))
-    for i, row in profiles.reset_index(drop=True).iterrows():
-        name = str(row[name_col])
-        r = scaled.iloc[i].tolist()
-        raw = v.iloc[i].tolist()
-        fig.add_trace(go.Scatterpolar(r=r + r[:1], theta=labels + labels[:1], name=name, fill="toself", opacity=0.6,
-                                      line={"color": colors[name]}, customdata=raw + raw[:1],
-                                      hovertemplate=name + "<br>%{theta}: %{customdata:.3g}<extra></extra>"))
-    fig.update_layout(title="Persona profiles (medians, scaled 0-1 across personas)", height=460,
-                      polar={"radialaxis": {"range": [0, 1]}})
+    for name in sorted(colors):
+        g = z[z["persona"] == name].set_index("feature").reindex(feats)
+        fig.add_trace(go.Bar(
+            y=feats, x=g["z"], orientation="h", name=name, marker={"color": colors[name]},
+            customdata=np.column_stack([g["median"], g["median_all"]]),
+            hovertemplate=name + "<br>%{y}: median %{customdata[0]:.3g} (all households %{customdata[1]:.3g})"
+                          "<br>%{x:+.2f} robust sd from all households<extra></extra>",
+        ))
+    fig.add_vline(x=0, line={"color": "grey", "width": 1})
+    fig.update_layout(
+        title="Persona profiles: each persona's median against all households", barmode="group",
+        height=max(360, 28 * len(feats) * max(1, len(colors)) // 2 + 140),
+        xaxis_title="(persona median − all-household median) / robust sd of all households",
+        yaxis={"autorange": "reversed"}, legend={"orientation": "h", "y": -0.2},
+    )
     return fig
 
 

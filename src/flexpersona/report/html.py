@@ -27,8 +27,11 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from ..config import Config
 from ..explain.runfolder import read_explain_tables
 from ..store import atomic_path, read_json, read_optional_table, run_features_path
+from ..simulate.recovery import find_truth
 from . import figures as F
 from . import trust as T
+from .first_screen import first_screen_cards
+from .recovery import recovery_section, truth_table
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +61,15 @@ class RunTables:
     manifest: dict[str, Any] = field(default_factory=dict)
     households: pd.DataFrame | None = None
     persona_matrix: pd.DataFrame | None = None
+    #: ``features_info.json`` (cohort responses with intervals, reference, placebo calibration, prevalence).
     feature_info: dict[str, Any] = field(default_factory=dict)
     validation: dict[str, Any] = field(default_factory=dict)
     persistence: dict[str, Any] = field(default_factory=dict)
     persistence_events: pd.DataFrame | None = None
     prior: pd.DataFrame | None = None
+    #: The simulator's planted truth when the run's input holds one (``truth.csv``), else None.
+    truth: pd.DataFrame | None = None
+    truth_path: Path | None = None
 
 
 def load_run(run_dir: str | Path) -> RunTables:
@@ -84,6 +91,9 @@ def load_run(run_dir: str | Path) -> RunTables:
         return read_json(p) if p.exists() else None
 
     explain = read_explain_tables(run)
+    manifest = js("manifest.json") or {}
+    info = js("features_info.json") or manifest.get("stages", {}).get("features", {}).get("counts", {}).get("info") or {}
+    truth_path = find_truth(run, manifest.get("inputs", {}).get("inputs") or [])
     personas = table("personas.parquet")
     pca = table("persona_pca.csv")  # the personas stage's PCA picture (household_id, pc1, pc2)
     if personas is not None and pca is not None and {"pc1", "pc2"} <= set(pca.columns) and "pc1" not in personas.columns:
@@ -94,9 +104,10 @@ def load_run(run_dir: str | Path) -> RunTables:
         personas=personas, profiles=table("persona_profiles.csv"), persona_matrix=table("persona_matrix.csv"), selection=table("selection.csv"),
         stability=js("stability.json") or {}, explain=explain, explain_summary=js("explain/summary.json") or {},
         toolkit=js("toolkit.json"), targets=table("targets.csv"), qini=table("qini.csv"),
-        manifest=js("manifest.json") or {}, households=table("store/households.parquet"),
-        feature_info=js("features_info.json") or {}, validation=js("validation.json") or {},
+        manifest=manifest, households=table("store/households.parquet"),
+        feature_info=info, validation=js("validation.json") or {},
         persistence=js("persistence.json") or {}, persistence_events=table("persistence.csv"), prior=table("prior.csv"),
+        truth=truth_table(truth_path) if truth_path else None, truth_path=truth_path,
     )
 
 
@@ -114,12 +125,41 @@ def fmt(x: Any, spec: str = ",.1f") -> str:
     return format(int(round(v)), spec) if spec.endswith("d") else format(v, spec)
 
 
+def _cell_text(v: Any) -> str:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or (not isinstance(v, str) and pd.isna(v) is True):
+        return "–"
+    if isinstance(v, (bool, np.bool_)):
+        return str(bool(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(v):,.3g}"
+    if isinstance(v, (int, np.integer)):
+        return f"{int(v):,}" if abs(int(v)) >= 10_000 else str(int(v))
+    return str(v)
+
+
 def table_html(df: pd.DataFrame | None, *, max_rows: int = MAX_TABLE_ROWS) -> str:
-    """A DataFrame as an escaped HTML table (first ``max_rows`` rows, with a note when cut)."""
+    """A DataFrame as a compact escaped HTML table (first ``max_rows`` rows, with a note when cut).
+
+    No row is taller than two lines of text: each cell's text is clamped to two lines (the full text is its
+    tooltip), and column names may break after an underscore.
+    """
     if df is None or df.empty:
         return '<p class="note">(empty table)</p>'
     shown = df.head(max_rows)
-    body = shown.to_html(index=False, border=0, classes="tbl", na_rep="–", float_format=lambda v: f"{v:,.3g}", escape=True)
+    esc = _html.escape
+    head = "".join(
+        f'<th title="{esc(str(c))}"><div class="c">{esc(str(c)).replace("_", "_<wbr>")}</div></th>' for c in shown.columns
+    )
+    rows = []
+    for rec in shown.itertuples(index=False, name=None):
+        cells = []
+        for v in rec:
+            text = esc(_cell_text(v))
+            num = isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            cls = ' class="n"' if num else ""
+            cells.append(f'<td{cls} title="{text}"><div class="c">{text}</div></td>')
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    body = f'<table class="tbl"><thead><tr>{head}</tr></thead><tbody>{"".join(rows)}</tbody></table>'
     if len(df) > max_rows:
         body += f'<p class="note">showing {max_rows} of {len(df):,} rows</p>'
     return body
@@ -221,8 +261,13 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     if "high_response_pct" in f.columns:
         m, lo, hi = _mean_ci(f["high_response_pct"])
         facts.update(mean_high=fmt(m), mean_high_lo=fmt(lo), mean_high_hi=fmt(hi), median_high=fmt(f["high_response_pct"].median()))
-        text += (f" Mean High-price response {facts['mean_high']}% (95% interval over households {facts['mean_high_lo']}% to "
-                 f"{facts['mean_high_hi']}%; median {facts['median_high']}%); negative means less load than the counterfactual.")
+        text += (f" Median household High-price response {facts['median_high']}% (negative means less load than the "
+                 f"counterfactual). The mean, {facts['mean_high']}% (95% interval over households "
+                 f"{facts['mean_high_lo']}% to {facts['mean_high_hi']}%), is pulled by the households with the largest responses.")
+        cohort = (t.feature_info or {}).get("cohort_response", {}).get("treatment", {}).get("high") or {}
+        if cohort.get("pct") is not None:
+            text += (f" The cohort as a whole (total load against total counterfactual) responded {fmt(cohort['pct'])}% "
+                     f"(95% interval {fmt(cohort.get('ci_low'))}% to {fmt(cohort.get('ci_high'))}%).")
     if "low_response_pct" in f.columns:
         m, lo, hi = _mean_ci(f["low_response_pct"])
         facts.update(mean_low=fmt(m), mean_low_lo=fmt(lo), mean_low_hi=fmt(hi))
@@ -237,6 +282,11 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
         text += f" The tariff had {facts['n_high_events']} High and {facts['n_low_events']} Low events."
     s.paragraphs.append(text)
     sections.append(s)
+
+    # 2b. planted vs recovered (simulated input with its truth file only)
+    s = recovery_section(t, figs, facts)
+    if s is not None:
+        sections.append(s)
 
     # 3. responses
     s = Section("responses", "Response distributions")
@@ -269,7 +319,7 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     s.paragraphs += T.persistence_paragraphs(t.persistence)
     sections.append(s)
 
-    # 5. personas: selection, existence/stability, PCA, radar, by persona
+    # 5. personas: selection, existence/stability, PCA, profiles, by persona
     structure = _structure_found(t)
     facts["structure_found"] = structure
     s = Section("personas", "Personas: selection, existence and stability")
@@ -297,14 +347,15 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     cols = [c for c in cols if c in f.columns]
     if len(cols) < 2:
         cols = [c for c in ("high_response_pct", "low_response_pct", "rebound_pct", "high_response_pct_weekday", "high_response_pct_weekend") if c in f.columns]
-    for name, fig in (("pca_map", F.pca_map(f, persona_tbl, cols)), ("radar", F.radar(t.profiles) if structure else None),
+    profiles_fig = F.persona_profiles(f, persona_tbl, lifestyle=t.lifestyle) if structure else None
+    for name, fig in (("pca_map", F.pca_map(f, persona_tbl, cols)), ("persona_profiles", profiles_fig),
                       ("response_by_persona", F.response_by_persona(f, persona_tbl))):
         if fig is not None:
             figs[name] = fig
             s.figures.append(name)
     if structure and t.profiles is not None:
         prof = t.profiles
-        key = [c for c in prof.columns if c.startswith("median_") and c.removeprefix("median_") in F.RADAR_FEATURES]
+        key = [c for c in prof.columns if c.startswith("median_") and c.removeprefix("median_") in F.PROFILE_FEATURES]
         if key:  # the personas stage's wide profile (median_ and ratio_ of every feature): the key medians only
             ids = [c for c in ("persona_id", "persona_name", "n", "share") if c in prof.columns]
             prof = prof[ids + key + [c for c in ("persona_rationale",) if c in prof.columns]]
@@ -544,6 +595,7 @@ def write_report(run_dir: str | Path, config: Config | None = None) -> Path:
                       trim_blocks=True, lstrip_blocks=True)
     page = env.get_template("report.html.j2").render(
         title=config.report.title, run=str(t.run_dir.name), sections=sections, figures=fig_html, facts=facts,
+        cards=first_screen_cards(t, facts),
         plotlyjs=F.plotlyjs_source(), created=t.manifest.get("created") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=t.manifest.get("versions", {}).get("flexpersona", ""), esc=_html.escape,
     )

@@ -14,12 +14,13 @@ contrarian         +12       -8       15 %
 Each treatment household's effects are drawn around its persona centre with sd :data:`SPREAD_PCT`.
 
 Separation relative to the estimation noise: ``persona_centres`` (a dict ``persona -> (High, Low)`` [%]
-overriding some or all of the centres above; shares unchanged) and ``persona_spread`` (sd around the centre
+overriding some or all of the centres above), ``persona_shares`` (a dict ``persona -> share`` giving the
+share of every persona of the set, summing to 1; default the table above) and ``persona_spread`` (sd around the centre
 [pp], default :data:`SPREAD_PCT`) of :func:`flexpersona.simulate.simulate_trial`, :func:`plan_trial` and
 :func:`simulate_to` plant personas farther apart than the per-household noise of the estimated responses
 (measured end to end on this simulator with the default features config: sd of estimate − planted ≈ 5 pp
-High and Low, median bootstrap SE ≈ 4 pp). Both are allowed only with ``personas="four"``; ``None`` keeps
-the table above.
+High and Low, median bootstrap SE ≈ 4 pp). They are allowed only with planted personas (``"four"``,
+``"three"``); ``None`` keeps the table above.
 ``personas="three"``: three well-separated types, engaged shifters (-35, +30) 30 %, inert (0, 0) 45 %,
 contrarians (+25, -20) 25 % (same spread and overrides as ``"four"``): at real LCL noise (5-6 pp per
 household, ``noise_scale=1.6``) five or more median standard errors apart.
@@ -67,10 +68,35 @@ NONE = "none"
 CONTINUUM = "continuum"
 
 
-def _counts(n: int, kind: str = "four") -> dict[str, int]:
+def resolve_shares(shares: dict[str, float] | None, kind: str = "four") -> dict[str, float]:
+    """Persona shares of a planted set with an override applied (``None`` = the set's own shares).
+
+    Raises
+    ------
+    ConfigError
+        An unknown or missing persona, a negative or non-finite share, or shares not summing to 1.
+    """
+    names, _, base = PERSONA_SETS[kind]
+    if shares is None:
+        return dict(base)
+    unknown = sorted(set(shares) - set(names))
+    missing = [p for p in names if p not in shares]
+    if unknown or missing:
+        msg = (f"persona_shares must give a share for each of {', '.join(names)} "
+               f"(unknown: {', '.join(unknown) or '-'}; missing: {', '.join(missing) or '-'})")
+        raise ConfigError(msg)
+    out = {p: float(shares[p]) for p in names}
+    if not all(np.isfinite(v) and v >= 0 for v in out.values()) or abs(sum(out.values()) - 1.0) > 1e-6:
+        msg = f"persona_shares = {shares!r}: give shares >= 0 that sum to 1"
+        raise ConfigError(msg)
+    return out
+
+
+def _counts(n: int, kind: str = "four", shares: dict[str, float] | None = None) -> dict[str, int]:
     """Persona counts with the planted shares, summing to ``n`` (largest remainders)."""
-    names, _, shares = PERSONA_SETS[kind]
-    raw = {p: shares[p] * n for p in names}
+    names = PERSONA_SETS[kind][0]
+    sh = resolve_shares(shares, kind)
+    raw = {p: sh[p] * n for p in names}
     counts = {p: int(np.floor(v)) for p, v in raw.items()}
     rest = n - sum(counts.values())
     for p in sorted(names, key=lambda p: raw[p] - counts[p], reverse=True)[:rest]:
@@ -79,7 +105,12 @@ def _counts(n: int, kind: str = "four") -> dict[str, int]:
 
 
 def assign_personas(
-    rng: np.random.Generator, n: int, kind: str, *, lifestyle_trait: np.ndarray | None = None
+    rng: np.random.Generator,
+    n: int,
+    kind: str,
+    *,
+    lifestyle_trait: np.ndarray | None = None,
+    shares: dict[str, float] | None = None,
 ) -> np.ndarray:
     """Persona of each of ``n`` treatment households.
 
@@ -95,6 +126,8 @@ def assign_personas(
         When given (``predictable=True``), membership follows the trait: households are ranked by
         ``trait + noise`` and the highest become engaged shifters, then moderate reducers, inert and
         contrarians, so that a model on pre-trial features can rank responders.
+    shares
+        Persona shares (all four, summing to 1); default :data:`SHARES`.
 
     Returns
     -------
@@ -106,7 +139,7 @@ def assign_personas(
     if kind not in PERSONA_SETS:
         msg = f"unknown personas={kind!r}; use one of {', '.join(KINDS)}"
         raise ConfigError(msg)
-    counts = _counts(n, kind)
+    counts = _counts(n, kind, shares)
     labels = np.concatenate([np.full(counts[p], p, dtype=object) for p in PERSONA_SETS[kind][0]])
     if lifestyle_trait is None:
         return rng.permutation(labels)

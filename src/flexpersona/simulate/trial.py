@@ -125,6 +125,7 @@ def plan_trial(
     persona_centres: dict[str, tuple[float, float]] | None = None,
     persona_spread: float | None = None,
     noise_scale: float = 1.0,
+    persona_shares: dict[str, float] | None = None,
 ) -> TrialPlan:
     """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
     if n_treatment < 0 or n_control < 0 or n_treatment + n_control == 0:
@@ -136,11 +137,14 @@ def plan_trial(
     if personas not in _personas.KINDS:
         msg = f"unknown personas={personas!r}; use one of {', '.join(_personas.KINDS)}"
         raise ConfigError(msg)
-    if personas not in _personas.PERSONA_SETS and (persona_centres is not None or persona_spread is not None):
-        msg = "persona_centres and persona_spread apply to planted personas only: use personas='four' or 'three'"
+    if personas not in _personas.PERSONA_SETS and (persona_centres is not None or persona_spread is not None
+                                                   or persona_shares is not None):
+        msg = ("persona_centres, persona_spread and persona_shares apply to planted personas only: use "
+               "personas='four' or 'three'")
         raise ConfigError(msg)
     if personas in _personas.PERSONA_SETS:
         _personas.resolve_centres(persona_centres, persona_spread, personas)  # fail early on a bad override
+        _personas.resolve_shares(persona_shares, personas)
     if not np.isfinite(noise_scale) or noise_scale <= 0:
         msg = f"noise_scale = {noise_scale!r}: give a positive factor (1 = the calibrated noise)"
         raise ConfigError(msg)
@@ -171,7 +175,8 @@ def plan_trial(
     t_idx = np.flatnonzero(is_treat)
     prng = np.random.default_rng([seed, 3])
     persona[t_idx] = _personas.assign_personas(
-        prng, len(t_idx), personas, lifestyle_trait=lifestyle_trait[t_idx] if predictable else None
+        prng, len(t_idx), personas, lifestyle_trait=lifestyle_trait[t_idx] if predictable else None,
+        shares=persona_shares,
     )
     high[t_idx], low[t_idx] = _personas.draw_effects(
         prng, persona[t_idx], centres=persona_centres, spread=persona_spread,
@@ -234,6 +239,8 @@ def plan_trial(
         cen, sd = _personas.resolve_centres(persona_centres, persona_spread, personas)
         info["persona_centres"] = {k: list(v) for k, v in cen.items()}
         info["persona_spread"] = sd
+    if persona_shares is not None:
+        info["persona_shares"] = _personas.resolve_shares(persona_shares, personas)
     return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info)
 
 
@@ -355,6 +362,7 @@ def simulate_trial(
     persona_centres: dict[str, tuple[float, float]] | None = None,
     persona_spread: float | None = None,
     noise_scale: float = 1.0,
+    persona_shares: dict[str, float] | None = None,
 ) -> SimulatedTrial:
     """Simulate a dynamic-pricing trial with planted personas (in memory).
 
@@ -398,6 +406,10 @@ def simulate_trial(
     noise_scale
         Multiplies each household's half-hourly noise CV and day-shock sd (1 = calibrated to LCL's median CV;
         about 1.6 gives per-household response standard errors of 5-6 pp, like real LCL households).
+    persona_shares
+        Shares of the planted personas among treatment households (``persona -> share``, every persona of the
+        set, summing to 1); None keeps the set's shares (:data:`flexpersona.simulate.personas.SHARES` for
+        ``"four"``). Only with planted personas (``"four"``, ``"three"``).
 
     Returns
     -------
@@ -414,7 +426,7 @@ def simulate_trial(
         end=end, personas=personas, schedule=schedule, volatility_effect=volatility_effect,
         predictable=predictable, survey=survey, missing_share=missing_share,
         late_joiner_share=late_joiner_share, trend_pct=trend_pct, persona_centres=persona_centres,
-        persona_spread=persona_spread, noise_scale=noise_scale,
+        persona_spread=persona_spread, noise_scale=noise_scale, persona_shares=persona_shares,
     )  # fmt: skip
     idx = np.arange(plan.n)
     kwh, present = generate_block(plan, idx)
