@@ -315,6 +315,37 @@ def generate_block(plan: TrialPlan, idx: np.ndarray) -> tuple[np.ndarray, np.nda
     return y, present
 
 
+def planted_cohort_response(plan: TrialPlan, *, chunk_households: int = 250) -> dict[str, float]:
+    """The cohort responses a plan plants, load-weighted as the estimator measures them [%].
+
+    ``100 · Σ(y − y0) / Σ y0`` over the treatment households' readings of each category, with ``y`` the
+    simulated load and ``y0`` the same households' load without any effect or spillover (same random
+    streams): ``high`` and ``low`` (the bands' half-hours), ``spill`` (Normal half-hours of event days).
+    """
+    from dataclasses import replace
+
+    zero = plan.truth.assign(high_effect_pct=0.0, low_effect_pct=0.0)
+    plan0 = replace(plan, truth=zero, spillover_pct=0.0)
+    idx_t = np.flatnonzero(plan.households["group"].to_numpy() == TREATMENT)
+    masks = {
+        "high": plan.band_code == 1,
+        "low": plan.band_code == 2,
+        "spill": np.repeat(plan.event_days, HALF_HOURS_PER_DAY) & (plan.band_code == 0),
+    }
+    num = dict.fromkeys(masks, 0.0)
+    den = dict.fromkeys(masks, 0.0)
+    for k in range(0, len(idx_t), chunk_households):
+        idx = idx_t[k : k + chunk_households]
+        y, _ = generate_block(plan, idx)
+        y0, _ = generate_block(plan0, idx)
+        for name, m in masks.items():
+            a, b = y[:, m], y0[:, m]
+            ok = ~np.isnan(a) & ~np.isnan(b)
+            num[name] += float((a - b)[ok].sum())
+            den[name] += float(b[ok].sum())
+    return {name: 100.0 * num[name] / den[name] if den[name] > 0 else float("nan") for name in masks}
+
+
 def readings_frame(ids: np.ndarray, ts: np.ndarray, kwh: np.ndarray, present: np.ndarray) -> pd.DataFrame:
     """Canonical readings from dense ``(n, T)`` arrays (rows where ``present``), households in ``ids`` order."""
     n, t = kwh.shape
