@@ -112,10 +112,10 @@ class FeaturesConfig:
     posterior_calibration: str = "placebo"
     #: Bootstrap resamples of the prevalence intervals (METHODS B.8).
     prevalence_replicates: int = 100
-    #: Days whose Normal half-hours make the within-trial reference: ``event_free`` (days without any High or
-    #: Low half-hour, and at least ``reference_margin_days`` days from one) or ``all`` (every day; event-day
-    #: spillover then leaks into the reference). Why event_free is the default: docs/counterfactual.md.
-    reference_days: str = "event_free"
+    #: Days whose Normal half-hours make the within-trial reference: ``all`` (every day; an event-day
+    #: spillover then leaks into the reference) or ``event_free`` (days without any High or Low half-hour, and
+    #: more than ``reference_margin_days`` days from one). Why all is the default: docs/counterfactual.md.
+    reference_days: str = "all"
     reference_margin_days: int = 0
     #: Also run the counterfactual with the other within-trial reference (event_free <-> all; with a baseline
     #: reference: within_trial event_free) and report both cohort responses and the event-day spillover.

@@ -55,12 +55,11 @@ def test_within_trial_reference_and_daily_lifestyle(trial):
     got = life.set_index("household_id").loc["D0000"]
     assert got["mean_daily_kwh"] == pytest.approx(d["kwh_sum"].mean(), rel=1e-12)
     assert got["intrinsic_daily_volatility"] == pytest.approx(d["kwh_sum"].std(ddof=1), rel=1e-12)
-    # the within-trial reference is the Normal band of event-free days (default reference_days): ~0 by
-    # construction; with reference_days = all (the comparison) it is the whole Normal band
-    assert info["reference_days"] == "event_free"
-    assert abs(info["cohort_response"]["treatment"]["normal_free"]["pct"]) < 0.5
-    assert info["reference_comparison"]["compared"] == "within_trial_all"
-    assert abs(info["reference_comparison"]["cohort"]["within_trial_all"]["treatment"]["normal"]["pct"]) < 0.5
+    # the within-trial Normal band is the reference itself: ~0 by construction
+    assert abs(info["cohort_response"]["treatment"]["normal"]["pct"]) < 0.5
+    # ... and with the event-free reference (the comparison) the Normal band of event-free days is
+    assert info["reference_days"] == "all" and info["reference_comparison"]["compared"] == "within_trial_event_free"
+    assert abs(info["reference_comparison"]["cohort"]["within_trial_event_free"]["treatment"]["normal_free"]["pct"]) < 0.5
 
 
 def test_features_command_writes_outputs(trial, tmp_path):

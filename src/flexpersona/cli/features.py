@@ -48,7 +48,7 @@ def counterfactual_lines(info: dict) -> list[str]:
     help="Counterfactual reference: the baseline year, or the trial year's Normal half-hours (auto picks).",
 )
 @click.option("--reference-days", type=click.Choice(["event_free", "all"]),
-              help="Days lending the within-trial reference: without any event (default) or all days.")
+              help="Days lending the within-trial reference: all days (default) or days without any event.")
 @click.option("--no-control", "no_control", is_flag=True,
               help="No control group: each household's own baseline model on non-event days (auto when the "
                    "input has no control households).")

@@ -69,7 +69,7 @@ STAGE_CHOICE = click.Choice(["ingest", "features", "personas", "explain", "toolk
 @click.option("--spark-master", help="Spark master URL (e.g. local[2], spark://host:7077).")
 @click.option("--reference", type=click.Choice(["auto", "baseline", "within_trial"]), help="Counterfactual reference.")
 @click.option("--reference-days", type=click.Choice(["event_free", "all"]),
-              help="Days lending the within-trial reference: without any event (default) or all.")
+              help="Days lending the within-trial reference: all days (default) or days without any event.")
 @click.option("--no-control", "no_control", is_flag=True,
               help="No control group: each household's baseline model on non-event days (auto without controls).")
 @click.option("--method", type=click.Choice(["default", "seed"]), help="Persona method.")

@@ -309,7 +309,8 @@ def _reference_comparison(
     comparison["reference_event_day_share"] = shares
     return {
         "reference_comparison": comparison,
-        "spillover": cf.spillover(event_free, treatment=TREATMENT, control=CONTROL, has_events=has_events),
+        "spillover": cf.spillover(event_free, treatment=TREATMENT, control=CONTROL, has_events=has_events,
+                                  used=primary[0], all_days_share=shares.get("within_trial_all")),
     }
 
 
@@ -441,7 +442,8 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     if no_control:
         temperature = bool(raw["weather"]["temperature"])
         mode.update(weather=raw["weather"], statement=nocontrol.cost_statement(
-            temperature=temperature, placebo_days=int(cal.info.get("time_placebo_days", 0))))
+            temperature=temperature, placebo_days=int(cal.info.get("time_placebo_days", 0)),
+            reference_days=f.reference_days))
 
     # -- responses + bootstrap ------------------------------------------------------------------------
     arr = day_arrays(

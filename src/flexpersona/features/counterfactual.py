@@ -140,7 +140,13 @@ def compare_references(
 
 
 def spillover(
-    event_free: tuple[str, dict[str, Any]] | None, *, treatment: str, control: str, has_events: bool
+    event_free: tuple[str, dict[str, Any]] | None,
+    *,
+    treatment: str,
+    control: str,
+    has_events: bool,
+    used: str | None = None,
+    all_days_share: float | None = None,
 ) -> dict[str, Any]:
     """The event-day spillover: cohort response of the ``spill`` category against the event-free reference.
 
@@ -150,7 +156,9 @@ def spillover(
         ``pct``, ``ci_low``, ``ci_high`` [%] (treatment cohort; negative = less Normal-hour load on event days
         than on other days), ``n_households``, ``control`` (the same for control households: ≈ 0 when the
         estimator is sound), ``reference`` (label), ``significant`` (the interval excludes 0), or ``reason``
-        when it could not be computed.
+        when it could not be computed. When the spillover is significant and the run used the all-days
+        reference (``used``), ``bias_pct`` (≈ ``all_days_share`` x spillover: what it does to the High
+        response) and ``advice`` (use ``features.reference_days = "event_free"``).
     """
     if event_free is None:
         return {"pct": None, "reason": "no pass used the within-trial event-free reference "
@@ -165,4 +173,12 @@ def spillover(
     c = cohort.get(control, {}).get("spill")
     if c is not None:
         out["control"] = c
+    if out["significant"] and used == "within_trial_all" and all_days_share is not None:
+        out["bias_pct"] = float(-all_days_share * t["pct"])
+        out["advice"] = (
+            f"Households change their Normal-hour use on event days ({t['pct']:.1f}%): the all-days reference "
+            f"({all_days_share:.0%} of its half-hours on event days) {'understates' if out['bias_pct'] > 0 else 'overstates'}"
+            f" the High reduction by about {abs(out['bias_pct']):.1f} pp. For cohort numbers use features.reference_days = \"event_free\" "
+            "(--reference-days event_free); see docs/counterfactual.md."
+        )
     return out

@@ -2,8 +2,8 @@
 
 Many programmes have no control group (an opt-in tariff, a scheme offered to every customer). Then the
 counterfactual of household h at trial half-hour t is its own baseline model fitted on the Normal
-half-hours of the trial year's reference days (``features.reference_days``, by default days without any
-event): ``ŷ_h(t) = B_h(cell)`` — the mean of the cell slot x day type (weekday/weekend) x month, falling back
+half-hours of the trial year's reference days (``features.reference_days``: all days by default, or the
+non-event days with ``event_free``; the run reports both): ``ŷ_h(t) = B_h(cell)`` — the mean of the cell slot x day type (weekday/weekend) x month, falling back
 to season and all months as with a control group — and, when a weather file is in the store,
 ``ŷ_h(t) = B_h(cell) · (1 + β_h,season · ΔT(t))`` with ``ΔT`` the day's mean temperature minus its mean over
 the cell's reference days and ``β`` the household's weighted least-squares slope per season (clipped to
@@ -39,7 +39,7 @@ COUNTERFACTUALS = ("auto", "control_group", "no_control")
 #: What a run without a control group gives up (report and manifest quote it).
 COST = (
     "No control group was used: the counterfactual is each household's own baseline model of its Normal "
-    "half-hours on non-event days (time of week x month{temperature}). Shocks common to every household "
+    "half-hours ({days}; time of day x weekday/weekend x month{temperature}). Shocks common to every household "
     "(weather{beyond}, holidays, trends within a month) are not differenced out, so they bias the cohort "
     "response by their size on event days and widen its interval, and the responder test is calibrated on "
     "pseudo events on {n} event-free days instead of on control households."
@@ -221,9 +221,10 @@ def pseudo_event_calibration(
     return labels, placebo, info
 
 
-def cost_statement(*, temperature: bool, placebo_days: int) -> str:
+def cost_statement(*, temperature: bool, placebo_days: int, reference_days: str = "all") -> str:
     """The sentence the report and the manifest carry about a run without a control group."""
     return COST.format(
+        days="event-free days" if reference_days == "event_free" else "all days outside events and rebound windows",
         temperature=" plus temperature" if temperature else "",
         beyond=" beyond the temperature model" if temperature else "",
         n=placebo_days,
