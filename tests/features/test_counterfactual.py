@@ -152,3 +152,27 @@ def test_significant_spillover_under_the_all_days_reference_gives_advice():
     s2 = spillover(("within_trial_event_free", a), treatment="treatment", control="control", has_events=True,
                    used="within_trial_event_free", all_days_share=0.3)
     assert "advice" not in s2
+
+
+def test_features_command_no_control_flag_on_data_with_controls(small_trial, tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from flexpersona.cli import main
+
+    out = tmp_path / "f"
+    r = CliRunner().invoke(main, ["features", str(small_trial.store.path), "--out", str(out), "--replicates", "30",
+                                  "--no-control", "--reference-days", "event_free"])
+    assert r.exit_code == 0, r.output
+    assert "no control group (set by features.counterfactual (--no-control))" in r.output
+    assert "cohort High response by reference: within_trial_event_free" in r.output
+    assert "event-day spillover" in r.output
+    man = json.loads((out / "manifest.json").read_text())
+    mode = man["info"]["counterfactual"]
+    assert mode["method"] == "no_control" and mode["input_control_households"] == 30
+    # the control households, run through the same no-control model: the bias a missing control group brings
+    assert mode["control_households_high_pct"]["n_households"] == 30
+    assert man["config"]["features"]["reference_days"] == "event_free"
+    placebo = pd.read_parquet(out / "placebo.parquet")
+    assert (placebo["null_source"] == "pseudo_events").all() and len(placebo) == 20
