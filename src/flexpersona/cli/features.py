@@ -99,7 +99,8 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, refer
         "python": platform.python_version(),
         "counts": {
             "treatment_households": len(res.features),
-            "control_households": len(res.placebo),
+            "control_households": int(res.info.get("n_households", {}).get("control", 0)),
+            "placebo_rows": len(res.placebo),
             "events": len(res.events),
         },
         "info": res.info,
