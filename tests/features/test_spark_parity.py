@@ -98,15 +98,9 @@ def test_spark_equals_duckdb_without_control_group(trial, spark):
     finally:
         trial.store.table_path("weather").unlink()
     assert duck.info["counterfactual"]["weather"]["temperature"] is True
-    # (the empirical-Bayes posterior columns are left out: their EM, run to a 1e-7 tolerance, turns the engines'
-    # last-bit differences into ~1e-8 relative ones; the counterfactual's own numbers are compared at 1e-9)
-    from flexpersona.features import POSTERIOR_COLUMNS
-
     n = 0
-    for name in ("features", "events", "placebo"):
-        a, b = (getattr(r, name).drop(columns=[c for c in POSTERIOR_COLUMNS if c in getattr(r, name).columns])
-                for r in (duck, sprk))
-        n += _assert_frames_close(a, b, name)
+    for name in ("features", "events", "placebo", "prior"):  # posteriors against the pseudo-event null included
+        n += _assert_frames_close(getattr(duck, name), getattr(sprk, name), name)
     assert n > 50
     for key in ("cohort_response", "reference_comparison", "placebo"):
         a, b = duck.info[key], sprk.info[key]
