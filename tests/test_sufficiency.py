@@ -84,7 +84,12 @@ def test_kaggle_halfhourly_without_households_names_the_households_file(tmp_path
 
 @needs_lcl
 def test_no_control_in_the_data_names_households_and_no_control(tmp_path):
-    msg = assert_stops(run_cli(TOU_PIECE, "--tariff", TARIFF, "--households", HOUSEHOLDS, "--out", tmp_path / "r"),
+    # without a control group the feature stage runs the no-control counterfactual on its own (issue 17,
+    # features.counterfactual = "auto"); a control group asked for explicitly stops with the fix
+    cfg = tmp_path / "control.toml"
+    cfg.write_text('[features]\ncounterfactual = "control_group"\n')
+    msg = assert_stops(run_cli(TOU_PIECE, "--tariff", TARIFF, "--households", HOUSEHOLDS, "--out", tmp_path / "r",
+                               "--config", cfg),
                        "no control (Std) household", "--households", "--no-control")
     assert "ledger excluded" not in msg
 

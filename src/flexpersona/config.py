@@ -112,6 +112,20 @@ class FeaturesConfig:
     posterior_calibration: str = "placebo"
     #: Bootstrap resamples of the prevalence intervals (METHODS B.8).
     prevalence_replicates: int = 100
+    #: Days whose Normal half-hours make the within-trial reference: ``all`` (every day; an event-day
+    #: spillover then leaks into the reference) or ``event_free`` (days without any High or Low half-hour, and
+    #: more than ``reference_margin_days`` days from one). Why all is the default: docs/counterfactual.md.
+    reference_days: str = "all"
+    reference_margin_days: int = 0
+    #: Also run the counterfactual with the other within-trial reference (event_free <-> all; with a baseline
+    #: reference: within_trial event_free) and report both cohort responses and the event-day spillover.
+    compare_references: bool = True
+    #: ``auto`` (a control group when the input has control households, else ``no_control``),
+    #: ``control_group`` or ``no_control`` (per-household baseline model on non-event days, no control group).
+    counterfactual: str = "auto"
+    #: Without a control group the placebo calibration uses pseudo events on this many event-free days (when
+    #: ``time_placebo_days`` is 0).
+    no_control_placebo_days: int = 40
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ class RunInputs:
     survey: str | None = None
     daily: list[str] = field(default_factory=list)
     column_map: dict[str, str] | None = None
+    weather: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -55,6 +56,7 @@ class RunInputs:
             "survey": self.survey,
             "daily": self.daily,
             "column_map": self.column_map,
+            "weather": self.weather,
         }
 
 
@@ -121,6 +123,7 @@ def _stage_ingest(ctx: RunContext) -> dict[str, Any]:
         column_map=ri.column_map,
         config=ctx.config,
         progress=ctx.progress,
+        weather=ri.weather,
     )
     ledger = ctx.store.read("ledger")
     write_table(ledger, ctx.path("ledger.parquet"), csv_twin=True)
@@ -277,7 +280,7 @@ def _input_files(ri: RunInputs | None) -> list[Path]:
     if ri is None:
         return []
     paths: list[Path] = []
-    for item in [*ri.inputs, ri.tariff, ri.households, ri.survey, *ri.daily]:
+    for item in [*ri.inputs, ri.tariff, ri.households, ri.survey, *ri.daily, ri.weather]:
         if not item:
             continue
         p = Path(item)
@@ -303,6 +306,7 @@ def run(
     stop: str | None = None,
     force: bool = False,
     progress: bool = False,
+    weather: str | Path | None = None,
 ) -> RunResult:
     """Run the pipeline (or the stages ``start``..``stop``) into the run folder ``out``.
 
@@ -319,6 +323,7 @@ def run(
         survey=str(Path(survey).resolve()) if survey else None,
         daily=[str(Path(p).resolve()) for p in (daily or [])],
         column_map=column_map,
+        weather=str(Path(weather).resolve()) if weather else None,
     )
     ctx = RunContext(run_dir=run_dir, config=config, run_inputs=run_inputs, progress=progress)
     manifest_path = run_dir / "manifest.json"
@@ -370,7 +375,21 @@ def _manifest(ctx: RunContext, stages_state: dict[str, Any], ran: list[str], reu
         "stages": stages_state,
         "last_run": {"ran": ran, "reused": reused, "seconds": round(seconds, 3)},
         "counts": _summary_counts(ctx),
+        "counterfactual": _counterfactual(stages_state),
     }
+
+
+def _counterfactual(stages_state: dict[str, Any]) -> dict[str, Any] | None:
+    """The feature stage's counterfactual at the top of the manifest: control group or not (and what that
+    costs), the reference used, the cohort High response under both references and the spillover."""
+    info = stages_state.get("features", {}).get("counts", {}).get("info")
+    if not isinstance(info, dict):
+        return None
+    comp = info.get("reference_comparison", {})
+    high = {label: g.get("treatment", {}).get("high") for label, g in comp.get("cohort", {}).items()}
+    return {**info.get("counterfactual", {}), "reference": info.get("reference"),
+            "reference_days": info.get("reference_days"), "cohort_high_by_reference": high,
+            "spillover": info.get("spillover")}
 
 
 def _versions(config: Config) -> dict[str, str]:

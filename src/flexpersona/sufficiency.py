@@ -38,8 +38,9 @@ HOUSEHOLDS_FIX = (
 )
 NO_CONTROL_FIX = (
     "add the control households' readings (and --households informations_households.csv with columns "
-    "LCLid, stdorToU if their files carry no label), or run without a control group with --no-control "
-    "(a weaker, before-after counterfactual)"
+    "LCLid, stdorToU if their files carry no label), or run without a control group with --no-control or "
+    "features.counterfactual = \"auto\" (a weaker counterfactual: each household's own Normal half-hours; "
+    "docs/counterfactual.md)"
 )
 GROUP_WORDS = {TREATMENT: "treatment (ToU)", CONTROL: "control (Std)"}
 #: What fixes each ledger exclusion reason (``{y}`` = trial year, ``{b}`` = baseline year).

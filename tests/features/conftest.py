@@ -114,6 +114,22 @@ def make_trial(
     return PlantedTrial(store=store, truth=truth)
 
 
+def store_from_trial(trial, path: Path, groups=("treatment", "control"), *, weather: bool = False) -> Store:
+    """A ``flexpersona.simulate`` trial as an ingest store (readings, households, tariff; the simulated hourly
+    temperature as the ``weather`` table if asked), keeping the households of ``groups`` only."""
+    st = Store(path)
+    st.readings_dir.mkdir(parents=True, exist_ok=True)
+    hh = trial.households[trial.households["group"].isin(groups)].reset_index(drop=True)
+    r = trial.readings[trial.readings["household_id"].isin(set(hh["household_id"]))]
+    pq.write_table(pa.Table.from_pandas(r, schema=READINGS_SCHEMA, preserve_index=False),
+                   st.readings_dir / "part-0.parquet")
+    st.write("households", hh)
+    st.write("tariff", trial.tariff)
+    if weather:
+        st.write("weather", trial.weather.rename(columns={"temperature": "temperature_c"}))
+    return st
+
+
 @pytest.fixture(scope="module")
 def small_trial(tmp_path_factory: pytest.TempPathFactory) -> PlantedTrial:
     return make_trial(tmp_path_factory.mktemp("trial") / "store", n_treatment=20, n_control=30, seed=1)

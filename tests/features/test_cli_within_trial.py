@@ -57,6 +57,9 @@ def test_within_trial_reference_and_daily_lifestyle(trial):
     assert got["intrinsic_daily_volatility"] == pytest.approx(d["kwh_sum"].std(ddof=1), rel=1e-12)
     # the within-trial Normal band is the reference itself: ~0 by construction
     assert abs(info["cohort_response"]["treatment"]["normal"]["pct"]) < 0.5
+    # ... and with the event-free reference (the comparison) the Normal band of event-free days is
+    assert info["reference_days"] == "all" and info["reference_comparison"]["compared"] == "within_trial_event_free"
+    assert abs(info["reference_comparison"]["cohort"]["within_trial_event_free"]["treatment"]["normal_free"]["pct"]) < 0.5
 
 
 def test_features_command_writes_outputs(trial, tmp_path):

@@ -79,3 +79,37 @@ def test_spark_equals_duckdb(trial, spark):
     assert n > 60
     assert duck.info["reference_cell_levels"] == sprk.info["reference_cell_levels"]
     assert np.isfinite(duck.features["high_response_pct"]).all()
+
+
+def test_spark_equals_duckdb_without_control_group(trial, spark):
+    """The no-control counterfactual (``C(t)/B_C`` = 1 + β·ΔT, pseudo-event placebo) on both engines."""
+    from flexpersona.features import compute_features
+
+    days = pd.date_range("2013-01-01", "2013-12-31 23:00", freq="h")
+    rng = np.random.default_rng(3)
+    temp = 5 + 3 * np.sin(np.arange(len(days)) / 24 / 58) + rng.normal(0, 2, len(days)).cumsum() * 0.05
+    trial.store.write("weather", pd.DataFrame({"ts": days.astype("datetime64[us]"), "temperature_c": temp}))
+    try:
+        # pseudo events are drawn over the whole trial year's event-free days: 60 leave some in January-February
+        cfg = CFG.replace(features={"counterfactual": "no_control", "reference_days": "event_free",
+                                    "time_placebo_days": 60, "compare_references": False})
+        duck = compute_features(trial.store, cfg)
+        sprk = compute_features(trial.store, cfg.replace(features={"engine": "spark"}))
+    finally:
+        trial.store.table_path("weather").unlink()
+    assert duck.info["counterfactual"]["weather"]["temperature"] is True
+    n = 0
+    for name in ("features", "events", "placebo", "prior"):  # posteriors against the pseudo-event null included
+        n += _assert_frames_close(getattr(duck, name), getattr(sprk, name), name)
+    assert n > 50
+    for key in ("cohort_response", "reference_comparison", "placebo"):
+        a, b = duck.info[key], sprk.info[key]
+        assert json_close(a, b), key
+
+
+def json_close(a, b) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(json_close(a[k], b[k]) for k in a)
+    if isinstance(a, float) and isinstance(b, float):
+        return bool(np.isclose(a, b, rtol=1e-9, atol=1e-12, equal_nan=True))
+    return a == b

@@ -26,7 +26,8 @@ def test_calendar_events_rebound_and_categories():
         [("2013-01-02 17:00", "High"), ("2013-01-02 17:30", "High"), ("2013-01-02 18:00", "High"),
          ("2013-01-03 01:00", "Low"), ("2013-01-03 01:30", "Low"), ("2013-01-05 07:00", "High")]
     )  # fmt: skip
-    cal = build_calendar(tariff, Config(), reference="within_trial", lifestyle_source="halfhourly")
+    cfg = Config().replace(features={"reference_days": "all"})
+    cal = build_calendar(tariff, cfg, reference="within_trial", lifestyle_source="halfhourly")
     t = cal.table
     assert len(t) == 17568 + 17520  # 2012 is a leap year
     ev = cal.events
@@ -45,9 +46,11 @@ def test_calendar_events_rebound_and_categories():
     assert row.loc[pd.Timestamp("2013-01-05 07:00"), "wkend"] == 1  # a Saturday
     # rebound: the 6 Normal half-hours after the first High run, not counted in the reference
     reb = row.loc["2013-01-02 18:30":"2013-01-02 21:00", "cat"]
-    assert (reb == "rebound").all() and row.loc[pd.Timestamp("2013-01-02 21:30"), "cat"] == "normal"
+    # (a Normal half-hour of an event day is "spill"; reference_days = all counts it in the reference)
+    assert (reb == "rebound").all() and row.loc[pd.Timestamp("2013-01-02 21:30"), "cat"] == "spill"
     assert row.loc[pd.Timestamp("2013-01-02 18:30"), "ref"] == 0
     assert row.loc[pd.Timestamp("2013-01-02 21:30"), "ref"] == 1
+    assert row.loc[pd.Timestamp("2013-01-04 21:30"), ["cat", "ref"]].tolist() == ["normal", 1]
     assert t.loc[t["is_base"] == 1, "ref"].sum() == 0
     assert cal.info["tariff_halfhours_missing_as_normal"] == 17520 - 6
     assert row.loc[pd.Timestamp("2012-06-01 08:00"), "peak"] == 1
@@ -137,6 +140,8 @@ def test_bills_decompose_the_saving():
 
 def test_same_day_adjustment_scales_non_normal_categories():
     from flexpersona.features.calendar import CATEGORIES, INTERVAL_CATS
+    from dataclasses import replace
+
     from flexpersona.features.response import DayArrays, day_adjustment
 
     H, D = 2, 3
@@ -146,6 +151,8 @@ def test_same_day_adjustment_scales_non_normal_categories():
     n = {c: ones.copy() * 4 for c in CATEGORIES}
     y["normal"] = np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 1.0]])
     n["normal"][0, 2] = 0  # no Normal half-hour that day -> factor 1
+    # a day's Normal half-hours are "normal" (event-free day) or "spill" (event day), never both: here "normal"
+    y["spill"], yhat["spill"], n["spill"] = (np.zeros((H, D)) for _ in range(3))
     arr = DayArrays(households=np.array(["a", "b"]), groups=np.array(["treatment", "control"]),
                     wkend=np.zeros(D, bool), period=np.ones(D, int), day=np.arange(D), y=y, yhat=yhat, n=n,
                     ref_wkend=np.zeros(D, bool), ref_period=np.ones(D, int),
@@ -154,5 +161,11 @@ def test_same_day_adjustment_scales_non_normal_categories():
     np.testing.assert_allclose(a, [[2.0, 1.0, 1.0], [1.0, 1.0, 1.0]])
     np.testing.assert_allclose(adj.yhat["high_evening"], a)
     np.testing.assert_allclose(adj.yhat["normal"], yhat["normal"])
+    # on an event day the Normal half-hours are "spill": the factor comes from them the same way
+    swap = {"normal": "spill", "spill": "normal"}
+    ev = replace(arr, **{k: {swap.get(c, c): v for c, v in d.items()} for k, d in (("y", y), ("yhat", yhat), ("n", n))})
+    adj2, a2 = day_adjustment(ev, shrink=0.0)
+    np.testing.assert_allclose(a2, a)
+    np.testing.assert_allclose(adj2.yhat["spill"], ones)
     _, a5 = day_adjustment(arr, shrink=4.0)  # 4 pseudo half-hours at the day's mean ŷ (0.25 each)
     assert a5[0, 0] == pytest.approx((2.0 + 1.0) / (1.0 + 1.0))

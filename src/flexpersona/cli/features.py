@@ -12,6 +12,30 @@ from ..config import load_config
 from .app import handle_errors, main
 
 
+def _num(x) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
+
+
+def counterfactual_lines(info: dict) -> list[str]:
+    """What the feature stage says about its counterfactual: no control group, references compared, spillover."""
+    out = []
+    mode = info.get("counterfactual", {})
+    if mode.get("method") == "no_control":
+        out.append(f"no control group ({mode.get('reason')}): {mode.get('statement', '')}")
+    comp = info.get("reference_comparison", {})
+    if comp.get("compared"):
+        rows = []
+        for label, groups in comp["cohort"].items():
+            h = groups.get("treatment", {}).get("high", {})
+            rows.append(f"{label} {_num(h.get('pct'))}% [{_num(h.get('ci_low'))}, {_num(h.get('ci_high'))}]")
+        out.append("cohort High response by reference: " + "; ".join(rows) + f" (used: {comp['used']})")
+    sp = info.get("spillover", {})
+    if sp.get("pct") is not None:
+        out.append(f"event-day spillover (Normal half-hours of event days vs other days): {_num(sp['pct'])}% "
+                   f"[{_num(sp.get('ci_low'))}, {_num(sp.get('ci_high'))}]")
+    return out
+
+
 @main.command("features")
 @click.argument("store", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False), help="Output folder.")
@@ -23,9 +47,14 @@ from .app import handle_errors, main
     type=click.Choice(["auto", "baseline", "within_trial"]),
     help="Counterfactual reference: the baseline year, or the trial year's Normal half-hours (auto picks).",
 )
+@click.option("--reference-days", type=click.Choice(["event_free", "all"]),
+              help="Days lending the within-trial reference: all days (default) or days without any event.")
+@click.option("--no-control", "no_control", is_flag=True,
+              help="No control group: each household's own baseline model on non-event days (auto when the "
+                   "input has no control households).")
 @click.option("--replicates", type=int, help="Bootstrap replicates (default 200).")
 @handle_errors
-def features_cmd(store, out, config_file, engine, spark_master, reference, replicates):
+def features_cmd(store, out, config_file, engine, spark_master, reference, reference_days, no_control, replicates):
     """Compute stage-1 features (seed set, response with intervals, placebo, bills, lifestyle).
 
     Writes features, events, lifestyle, placebo and ledger tables (Parquet + CSV) and manifest.json to OUT.
@@ -34,6 +63,7 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, repli
     Example:
       flexpersona features run1/store --out run1/features
       flexpersona features run1/store --out f2 --engine spark --reference within_trial
+      flexpersona features run1/store --out f3 --no-control --reference-days event_free
     """
     from ..features import compute_features, save_features
     from ..store import Store, write_json, write_table
@@ -45,6 +75,8 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, repli
             "engine": engine,
             "spark_master": spark_master,
             "reference": reference,
+            "reference_days": reference_days,
+            "counterfactual": "no_control" if no_control else None,
             "bootstrap_replicates": replicates,
         }.items()
         if v is not None
@@ -67,7 +99,8 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, repli
         "python": platform.python_version(),
         "counts": {
             "treatment_households": len(res.features),
-            "control_households": len(res.placebo),
+            "control_households": int(res.info.get("n_households", {}).get("control", 0)),
+            "placebo_rows": len(res.placebo),
             "events": len(res.events),
         },
         "info": res.info,
@@ -80,3 +113,5 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, repli
         f"cohort High response {hi.get('pct', float('nan')):.2f}% "
         f"[{hi.get('ci_low', float('nan')):.2f}, {hi.get('ci_high', float('nan')):.2f}] -> {out_dir}"
     )
+    for line in counterfactual_lines(res.info):
+        click.echo(line)

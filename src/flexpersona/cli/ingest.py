@@ -18,9 +18,10 @@ from .app import handle_errors, main, progress_enabled
 @click.option("--households", multiple=True, type=click.Path(), help="Households file (group, Acorn); repeatable.")
 @click.option("--survey", type=click.Path(), help="UK Data Service survey_answers.csv.")
 @click.option("--daily", multiple=True, type=click.Path(), help="Kaggle daily_dataset file or folder; repeatable.")
+@click.option("--weather", type=click.Path(), help="Hourly weather (Kaggle weather_hourly_darksky.csv: time, temperature).")
 @click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
 @handle_errors
-def ingest_cmd(inputs, store, layout, column_map, tariff, households, survey, daily, config_file):
+def ingest_cmd(inputs, store, layout, column_map, tariff, households, survey, daily, weather, config_file):
     """Read INPUT files, folders or .zip archives into a Parquet store and build the quality ledger.
 
     Layouts: London Datastore long CSV, Kaggle halfhourly/hhblock/daily, day x 48 wide, UK Data Service
@@ -32,12 +33,14 @@ def ingest_cmd(inputs, store, layout, column_map, tariff, households, survey, da
           --tariff data/Tariffs.xlsx --store run1/store
       flexpersona ingest meters.parquet --map household_id=meter,ts=time,kwh=value \\
           --households groups.csv --store s2
+      flexpersona ingest data/hh2013 --tariff data/Tariffs.xlsx \\
+          --weather data/weather_hourly_darksky.csv --store run3/store
     """
     from ..io import ingest
 
     rep = ingest(list(inputs), store, layout=layout, tariff=tariff, households=list(households) or None,
                  survey=survey, daily=list(daily) or None, column_map=column_map, config=load_config(config_file),
-                 progress=progress_enabled())
+                 progress=progress_enabled(), weather=weather)
     if rep.skipped:
         click.echo(f"inputs unchanged since the last ingest into {rep.store}; nothing re-read")
     for lay, a in rep.accounting.items():

@@ -29,8 +29,12 @@ def parse_column_map(items: tuple[str, ...]) -> dict[str, str] | None:
     return out
 
 
-def _overrides(engine, spark_master, reference, method, population):
+def _overrides(engine, spark_master, reference, method, population, reference_days=None, no_control=False):
     sections: dict[str, dict] = {}
+    if reference_days:
+        sections.setdefault("features", {})["reference_days"] = reference_days
+    if no_control:
+        sections.setdefault("features", {})["counterfactual"] = "no_control"
     if engine:
         sections.setdefault("features", {})["engine"] = engine
     if spark_master:
@@ -57,17 +61,22 @@ STAGE_CHOICE = click.Choice(["ingest", "features", "personas", "explain", "toolk
 @click.option("--households", type=click.Path(exists=True), help="Households file (group, Acorn).")
 @click.option("--survey", type=click.Path(exists=True), help="UKDS survey_answers.csv.")
 @click.option("--daily", multiple=True, type=click.Path(exists=True), help="Kaggle daily_dataset file or folder.")
+@click.option("--weather", type=click.Path(exists=True), help="Hourly weather (Kaggle weather_hourly_darksky.csv).")
 @click.option("--from", "start", type=STAGE_CHOICE, help="First stage to run.")
 @click.option("--to", "stop", type=STAGE_CHOICE, help="Last stage to run.")
 @click.option("--force", is_flag=True, help="Run stages even when their inputs are unchanged.")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="Engine of the feature stage.")
 @click.option("--spark-master", help="Spark master URL (e.g. local[2], spark://host:7077).")
 @click.option("--reference", type=click.Choice(["auto", "baseline", "within_trial"]), help="Counterfactual reference.")
+@click.option("--reference-days", type=click.Choice(["event_free", "all"]),
+              help="Days lending the within-trial reference: all days (default) or days without any event.")
+@click.option("--no-control", "no_control", is_flag=True,
+              help="No control group: each household's baseline model on non-event days (auto without controls).")
 @click.option("--method", type=click.Choice(["default", "seed"]), help="Persona method.")
 @click.option("--population", type=int, help="Customers to scale the toolkit's MW to.")
 @handle_errors
-def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, survey, daily, start, stop, force,
-            engine, spark_master, reference, method, population):
+def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, survey, daily, weather, start, stop,
+            force, engine, spark_master, reference, reference_days, no_control, method, population):
     """Run every stage (ingest → features → personas → explain → toolkit → eda → report).
 
     \b
@@ -76,18 +85,22 @@ def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, su
           --tariff ../shared/data/lcl/tariffs/Tariffs.xlsx \\
           --households ../shared/data/lcl/households/informations_households.csv \\
           --daily ../shared/data/lcl/kaggle_daily --out runs/lcl
+    Without a control group (an opt-in tariff; or --no-control):
+      flexpersona run ../shared/data/lcl/hh2013/block13{5,6,7}sep.csv \\
+          --tariff ../shared/data/lcl/tariffs/Tariffs.xlsx \\
+          --weather ../shared/data/lcl/weather/weather_hourly_darksky.csv --out runs/tou
     A re-run re-uses finished stages whose inputs and config are unchanged.
     """
     from ..pipeline import run
 
     cfg = load_config(config_file)
-    sections = _overrides(engine, spark_master, reference, method, population)
+    sections = _overrides(engine, spark_master, reference, method, population, reference_days, no_control)
     if sections:
         cfg = cfg.replace(**sections)
     result = run(
         list(inputs), out, config=cfg, layout=layout, tariff=tariff, households=households, survey=survey,
         daily=list(daily), column_map=parse_column_map(column_map), start=start, stop=stop, force=force,
-        progress=progress_enabled(),
+        progress=progress_enabled(), weather=weather,
     )
     click.echo(f"ran: {', '.join(result.ran) or '-'}; re-used: {', '.join(result.reused) or '-'}")
     for line in run_summary(result.run_dir):

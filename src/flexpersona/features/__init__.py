@@ -27,12 +27,14 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import ConfigError, StageError
-from ..schema import GROUPS, TREATMENT
+from ..schema import CONTROL, GROUPS, TREATMENT
 from ..store import Store
 from ..sufficiency import check_store
+from . import counterfactual as cf
 from . import definitions as q
+from . import nocontrol
 from .bills import bill_decomposition
-from .calendar import REFERENCES, TOD_NAMES, build_calendar
+from .calendar import REFERENCE_DAYS, REFERENCES, TOD_NAMES, build_calendar
 from .engine import Engine, make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 from .persistence import persistence
@@ -61,7 +63,7 @@ RESPONSE_COLUMNS = (
     "high_response_kwh_per_event", "low_response_kwh_per_event", "high_response_kw",
     "high_response_pct_weekday", "high_response_pct_weekend",
     *(f"high_response_pct_{t}" for t in TOD_NAMES),
-    "rebound_pct", "rebound_ci_low", "rebound_ci_high", "normal_response_pct",
+    "rebound_pct", "rebound_ci_low", "rebound_ci_high", "normal_response_pct", "spill_response_pct",
     "high_response_pct_h1", "high_response_pct_h2", "low_response_pct_h1", "low_response_pct_h2",
     "n_high_halfhours", "n_low_halfhours",
     # system-peak window (features.system_peak_hours) and kW by time of day of the High half-hours
@@ -121,7 +123,7 @@ class FeatureResult:
     event_households: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def _kept_households(store: Store) -> pd.DataFrame:
+def _kept_households(store: Store, *, need_control: bool = True) -> pd.DataFrame:
     hh = store.read("households")
     ledger = store.read_optional("ledger")
     if ledger is not None and "status" in ledger.columns:
@@ -133,6 +135,8 @@ def _kept_households(store: Store) -> pd.DataFrame:
     )
     out = out.drop_duplicates("household_id").sort_values("household_id").reset_index(drop=True)
     for g in GROUPS:
+        if g == CONTROL and not need_control:
+            continue
         if not (out["grp"] == g).any():
             msg = (
                 f"the store {store.path} has no kept {g} households; the response estimator needs both groups "
@@ -172,18 +176,35 @@ def _validate(config: Config) -> None:
     if f.prevalence_replicates < 20:
         msg = f"features.prevalence_replicates must be at least 20, got {f.prevalence_replicates}"
         raise ConfigError(msg)
+    if f.reference_days not in REFERENCE_DAYS:
+        msg = f"features.reference_days must be one of {', '.join(REFERENCE_DAYS)}, got {f.reference_days!r}"
+        raise ConfigError(msg)
+    if not isinstance(f.reference_margin_days, int) or not 0 <= f.reference_margin_days <= 14:
+        msg = f"features.reference_margin_days must be a whole number of days in 0..14, got {f.reference_margin_days!r}"
+        raise ConfigError(msg)
+    nocontrol.validate(config)
 
 
-def _choose_reference(coverage: pd.DataFrame, hh: pd.DataFrame, n_base: int, config: Config) -> dict[str, Any]:
+def _choose_reference(
+    coverage: pd.DataFrame, hh: pd.DataFrame, n_base: int, config: Config, *, no_control: bool = False
+) -> dict[str, Any]:
     cov = coverage.set_index("household_id").reindex(hh["household_id"].to_numpy())
     share = pd.to_numeric(cov["n_base"], errors="coerce").fillna(0).to_numpy(dtype=float) / max(n_base, 1)
     ok = share >= config.data.min_baseline_coverage
     is_t = hh["grp"].to_numpy() == TREATMENT
     share_t = float(ok[is_t].mean()) if is_t.any() else 0.0
     share_c = float(ok[~is_t].mean()) if (~is_t).any() else 0.0
-    has_base = share_t >= config.features.auto_baseline_share and share_c >= config.features.auto_baseline_share
+    has_base = share_t >= config.features.auto_baseline_share and (
+        share_c >= config.features.auto_baseline_share or (no_control and not (~is_t).any()))
     requested = config.features.reference
-    if requested == "auto":
+    if no_control:
+        if requested == "baseline":
+            msg = ("features.reference = baseline needs a control group: without one nothing carries the baseline "
+                   "year's level into the trial year; use --reference within_trial or auto with --no-control")
+            raise ConfigError(msg)
+        chosen, why = "within_trial", ("no control group: the counterfactual is each household's baseline model "
+                                       "of its Normal half-hours in the trial year")
+    elif requested == "auto":
         chosen = "baseline" if has_base else "within_trial"
         why = (
             f"{share_t:.0%} of treatment and {share_c:.0%} of control households have half-hourly baseline-year "
@@ -208,8 +229,10 @@ def _choose_reference(coverage: pd.DataFrame, hh: pd.DataFrame, n_base: int, con
     }
 
 
-def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) -> dict[str, Any]:
-    """All passes over the readings; returns small pandas tables and the calendar."""
+def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config, *, no_control: bool = False
+                ) -> dict[str, Any]:
+    """All passes over the readings; returns small pandas tables and the calendar (and those of the
+    comparison reference, ``comparison``, when ``features.compare_references``)."""
     out: dict[str, Any] = {}
     # hid: the household's position, part of the integer cell key ``hcell`` of the SQL
     engine.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
@@ -224,7 +247,7 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) 
     engine.view("hday_l", q.with_life("hday", "halfhourly"))
     coverage = engine.fetch(q.COVERAGE)
     n_base = int((cal0.table["is_base"] == 1).sum())
-    choice = _choose_reference(coverage, hh, n_base, config)
+    choice = _choose_reference(coverage, hh, n_base, config, no_control=no_control)
     daily = store.read_optional("daily")
     if choice["baseline_halfhourly"]:
         life_source = "halfhourly"
@@ -241,29 +264,54 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config) 
     # every relation is dropped as soon as no later query reads it (bounded memory at full scale)
     engine.drop("hday", "hcls")
     cal = build_calendar(tariff, config, reference=choice["reference"], lifestyle_source=life_source)
-    engine.register("cal", cal.table)
-    engine.view("rd", q.RD)
-    for name, sql in q.TABLES:
-        engine.table(name, sql)
-    engine.drop("ref_s", "ref_a", "ctl_m", "ctl_s", "ctl_a")
-    for name, sql in q.VIEWS_AFTER_REF:
-        engine.view(name, sql)
-    for name, sql in q.REUSED:
-        (engine.table if engine.cache_reused else engine.view)(name, sql)
-    engine.table("tagg", q.TAGG)
-    engine.table("kt", q.KT)
-    engine.drop("trh", "bsel", "ctl_t")
-    out["day_agg"] = engine.fetch(q.DAY_AGG)
-    out["event_agg"] = engine.fetch(q.EVENT_AGG)
-    engine.drop("tagg")
-    engine.table("rk", q.RK)
-    engine.drop("kt", "ref_m")
-    out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
+    weather = store.read_optional("weather") if no_control else None
+    tdev = nocontrol.temperature_deviation(cal.table, weather) if weather is not None else None
+    if no_control:
+        out["weather"] = nocontrol.weather_info(weather, tdev, int((cal.table["is_trial"] == 1).sum()))
+    compare = config.features.compare_references
+    keep = ("ctl_t",) if compare and not no_control else ()
+    out.update(cf.reference_passes(engine, cal.table, no_control=no_control, tdev=tdev, keep=keep))
+    if compare:
+        alt_ref, alt_days = cf.alternative_reference(choice["reference"], config.features.reference_days)
+        cal2 = build_calendar(tariff, config, reference=alt_ref, lifestyle_source=life_source, reference_days=alt_days)
+        tdev2 = nocontrol.temperature_deviation(cal2.table, weather) if weather is not None else None
+        out["comparison"] = {
+            "label": cf.reference_label(alt_ref, alt_days), "calendar": cal2, "within_trial": alt_ref == "within_trial",
+            **cf.reference_passes(engine, cal2.table, no_control=no_control, tdev=tdev2, events=False, reuse=keep),
+        }  # fmt: skip
     out["coverage"] = coverage
     out["calendar"] = cal
     out["choice"] = choice
     out["daily"] = daily
     return out
+
+
+def _reference_comparison(
+    raw: dict[str, Any], hh: pd.DataFrame, cohort: dict[str, Any], reference: str, config: Config, *, has_events: bool
+) -> dict[str, Any]:
+    """``reference_comparison`` and ``spillover`` of ``info`` (:mod:`.counterfactual`)."""
+    f = config.features
+    primary = (cf.reference_label(reference, f.reference_days), cohort)
+    other = None
+    comp = raw.get("comparison")
+    if comp is not None:
+        arr = day_arrays(comp["day_agg"], comp["ref_influence"], hh, comp["calendar"].table,
+                         within_trial=comp["within_trial"])
+        if f.day_adjustment == "same_day":
+            arr, _ = day_adjustment(arr, shrink=f.day_adjustment_shrink)
+        w = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
+        other = (comp["label"], estimate_responses(arr, w)[1])
+    event_free = next((c for c in (primary, other) if c is not None and c[0] == "within_trial_event_free"), None)
+    comparison = cf.compare_references(primary, other, treatment=TREATMENT)
+    shares = {primary[0]: raw["calendar"].info.get("reference_event_day_share")}
+    if comp is not None:
+        shares[comp["label"]] = comp["calendar"].info.get("reference_event_day_share")
+    comparison["reference_event_day_share"] = shares
+    return {
+        "reference_comparison": comparison,
+        "spillover": cf.spillover(event_free, treatment=TREATMENT, control=CONTROL, has_events=has_events,
+                                  used=primary[0], all_days_share=shares.get("within_trial_all")),
+    }
 
 
 def _cell_levels(day_agg: pd.DataFrame, coverage: pd.DataFrame) -> dict[str, int]:
@@ -305,6 +353,7 @@ def _rename_responses(per: pd.DataFrame, n_events: pd.DataFrame) -> pd.DataFrame
         r["rebound_ci_low"] = per["rebound_ci_low"].to_numpy()
         r["rebound_ci_high"] = per["rebound_ci_high"].to_numpy()
         r["normal_response_pct"] = per["normal_pct"].to_numpy()
+        r["spill_response_pct"] = per["spill_pct"].to_numpy()
         for m in ("high", "low"):
             for h in ("h1", "h2"):
                 r[f"{m}_response_pct_{h}"] = per[f"{m}_{h}_pct"].to_numpy()
@@ -371,12 +420,16 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     if not store.has("readings"):
         msg = f"the store {store.path} has no readings; run flexpersona ingest first"
         raise StageError(msg)
-    check_store(store, config)  # nothing to analyse: a message with the fix (flexpersona.sufficiency)
-    hh = _kept_households(store)
+    mode = nocontrol.choose_counterfactual(store, config)
+    no_control = mode["method"] == "no_control"
+    # nothing to analyse: a message with the fix (flexpersona.sufficiency)
+    check_store(store, config, need_control=not no_control)
+    hh = _kept_households(store, need_control=not no_control)
     f = config.features
+    run_config = nocontrol.placebo_days(config, mode["method"])  # pseudo events are the null without controls
     engine = make_engine(config)
     try:
-        raw = _run_engine(engine, store, hh, config)
+        raw = _run_engine(engine, store, hh, run_config, no_control=no_control)
     finally:
         engine.close()
     t_engine = time.perf_counter() - t0
@@ -385,6 +438,12 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     choice = raw["choice"]
     info: dict[str, Any] = {"engine": f.engine, **choice, **cal.info}
     info["n_households"] = {g: int((hh["grp"] == g).sum()) for g in GROUPS}
+    info["counterfactual"] = mode
+    if no_control:
+        temperature = bool(raw["weather"]["temperature"])
+        mode.update(weather=raw["weather"], statement=nocontrol.cost_statement(
+            temperature=temperature, placebo_days=int(cal.info.get("time_placebo_days", 0)),
+            reference_days=f.reference_days))
 
     # -- responses + bootstrap ------------------------------------------------------------------------
     arr = day_arrays(
@@ -403,6 +462,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     weights = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
     per, cohort, reps = estimate_responses(arr, weights)
     info["cohort_response"] = cohort
+    info.update(_reference_comparison(raw, hh, cohort, choice["reference"], config, has_events=len(cal.events) > 0))
     info["households_all_zero_trial"] = per.loc[per["all_zero_trial"], "household_id"].astype(str).tolist()
     info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
     n_events = events_per_household(event_agg, cal.events)
@@ -412,19 +472,39 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     resp_c = resp[~is_t].reset_index(drop=True)
 
     # -- placebo calibration ------------------------------------------------------------------------------
-    labels, plabels, pinfo = calibrate(
-        per[is_t][["household_id", "high_pct", "high_se"]],
-        per[~is_t][["household_id", "high_pct", "high_se"]],
-        alpha=f.fdr_alpha,
-    )
+    if no_control:  # the null: the treatment households' own responses to pseudo events on event-free days
+        null = nocontrol.pseudo_null(per[is_t])
+        labels, placebo, pinfo = nocontrol.pseudo_event_calibration(per[is_t], null, alpha=f.fdr_alpha)
+        if (~is_t).any():  # --no-control on data with controls: what the missing control group costs, measured
+            mode["control_households_high_pct"] = cohort.get(CONTROL, {}).get("high")
+        # the posteriors' noise model and control shift come from the same null (in the controls' place)
+        post_per = pd.concat([per[is_t], null], ignore_index=True)
+        post_is_t = np.arange(len(post_per)) < int(is_t.sum())
+    else:
+        labels, plabels, pinfo = calibrate(
+            per[is_t][["household_id", "high_pct", "high_se"]],
+            per[~is_t][["household_id", "high_pct", "high_se"]],
+            alpha=f.fdr_alpha,
+        )
+        pinfo["null_source"] = "control_households"
+        post_per, post_is_t = per, is_t
     info["placebo"] = pinfo
 
     # -- household posteriors and prevalence (empirical Bayes, METHODS B.7-B.8) ---------------------------------
     t_post = time.perf_counter()
-    post_t, post_c, prior, pst = _posteriors(per, is_t, config)
+    post_t, post_c, prior, pst = _posteriors(post_per, post_is_t, config)
+    if no_control:  # the null's rows stand where the controls' stand
+        pst["posterior"]["null_source"] = "pseudo_events"
+        if "group" in prior.columns:
+            prior["group"] = prior["group"].replace({CONTROL: "pseudo_events"})
     info.update(pst)
     resp_t = pd.concat([resp_t, post_t], axis=1)
-    resp_c = pd.concat([resp_c, post_c], axis=1)
+    if no_control:
+        placebo = pd.concat([placebo.reset_index(drop=True), post_c], axis=1)
+    else:
+        resp_c = pd.concat([resp_c, post_c], axis=1)
+        placebo = resp_c.merge(plabels, on="household_id", how="left")
+        placebo.insert(1, "null_source", "control_households")
     replicates = _replicate_table(per, reps)
     t_post = time.perf_counter() - t_post
 
@@ -460,7 +540,7 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     cols += [c for c in bills.columns if c != "household_id"] + ["lifestyle_source", *extra]
     feats = feats[cols].sort_values("household_id").reset_index(drop=True)
     feats["responder"] = feats["responder"].fillna(False).astype(bool)
-    placebo = resp_c.merge(plabels, on="household_id", how="left").sort_values("household_id").reset_index(drop=True)
+    placebo = placebo.sort_values("household_id").reset_index(drop=True)
     placebo["responder"] = placebo["responder"].fillna(False).astype(bool)
     events = event_table(event_agg, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
     event_households = event_agg[["household_id", "event_id", "sy", "syh", "n"]].astype(

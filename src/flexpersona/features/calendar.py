@@ -23,6 +23,12 @@ and ``cls`` (integer code of the combination of :data:`CLASS_COLUMNS`).
 
 Time of day of High half-hours (by the start of the half-hour): night 00:00-05:59, morning 06:00-11:59,
 afternoon 12:00-16:59, evening 17:00-23:59.
+
+Event days are trial days with at least one High or Low half-hour. Their other Normal half-hours (outside
+rebound and time-placebo windows) are the ``spill`` category (where all-day conservation, pre-loading or
+rebound beyond the window would show); ``normal`` is the Normal half-hours of the other days. The within-trial
+reference (``features.reference_days``) is ``normal`` + ``spill`` (``all``) or ``normal`` on days at least
+``features.reference_margin_days`` + 1 days from any event day (``event_free``); see ``docs/counterfactual.md``.
 """
 
 from __future__ import annotations
@@ -55,15 +61,18 @@ BANK_HOLIDAY_YEARS = (2011, 2012, 2013, 2014)
 TOD_NAMES = ("night", "morning", "afternoon", "evening")
 #: Response categories of trial half-hours. High half-hours are split by time of day and by whether they fall
 #: in the system-peak window (``features.system_peak_hours``, suffix ``_pk``); ``rebound`` is a Normal
-#: half-hour within ``rebound_hours`` after a High event; ``pseudo`` a time-placebo half-hour.
+#: half-hour within ``rebound_hours`` after a High event; ``pseudo`` a time-placebo half-hour; ``spill`` a
+#: Normal half-hour of an event day (any other); ``normal`` a Normal half-hour of another day.
 HIGH_CATS = tuple(f"high_{t}{p}" for t in TOD_NAMES for p in ("", "_pk"))
 #: High half-hours inside the system-peak window.
 PEAK_CATS = tuple(c for c in HIGH_CATS if c.endswith("_pk"))
-CATEGORIES = (*HIGH_CATS, "low", "rebound", "pseudo", "normal")
+CATEGORIES = (*HIGH_CATS, "low", "rebound", "pseudo", "spill", "normal")
 #: Categories that get bootstrap intervals (``normal`` gets a point estimate only).
 INTERVAL_CATS = CATEGORIES[:-1]
 
 REFERENCES = ("auto", "baseline", "within_trial")
+#: Days whose Normal half-hours make the within-trial reference (``features.reference_days``).
+REFERENCE_DAYS = ("event_free", "all")
 #: Number of integer cell keys ``cell = slot + 48·wkend + 96·(period − 1)`` (period <= 12).
 CELL_KEYS = 1152
 #: Calendar columns that define a class of half-hours (``cls``).
@@ -101,6 +110,7 @@ def build_calendar(
     *,
     reference: str,
     lifestyle_source: str,
+    reference_days: str | None = None,
 ) -> TariffCalendar:
     """Build the half-hour calendar of the baseline and trial years.
 
@@ -112,10 +122,12 @@ def build_calendar(
         Run configuration (years, prices, bank holidays, rebound window, time placebo).
     reference
         ``baseline`` (reference = every baseline-year half-hour) or ``within_trial`` (reference = the trial
-        year's Normal half-hours outside rebound and time-placebo windows).
+        year's Normal half-hours outside rebound and time-placebo windows, of the days ``reference_days`` says).
     lifestyle_source
         ``halfhourly`` (lifestyle from the baseline year), ``within_trial_normal`` (from the trial year's
         event-free days) or ``daily`` (no half-hour feeds the half-hourly lifestyle features).
+    reference_days
+        ``event_free`` or ``all`` (see the module docstring); None takes ``config.features.reference_days``.
 
     Returns
     -------
@@ -233,8 +245,10 @@ def build_calendar(
     pk_lo, pk_hi = f.system_peak_hours
     hours = cal["slot"].to_numpy() / 2.0
     in_peak = (hours >= pk_lo) & (hours < pk_hi)
+    event_days = np.unique(day[is_t & (band != NORMAL)])
     cat = np.full(n, None, dtype=object)
     cat[is_t] = "normal"
+    cat[is_t & np.isin(day, event_days)] = "spill"
     cat[is_t & rebound] = "rebound"
     cat[is_t & pseudo] = "pseudo"
     cat[is_t & (band == LOW)] = "low"
@@ -247,10 +261,25 @@ def build_calendar(
     cal.loc[event_id < 0, "event_id"] = pd.NA
 
     # -- reference and lifestyle selections ------------------------------------------------------------
+    ref_days = f.reference_days if reference_days is None else reference_days
+    if ref_days not in REFERENCE_DAYS:
+        msg = f"features.reference_days must be one of {', '.join(REFERENCE_DAYS)}, got {ref_days!r}"
+        raise ConfigError(msg)
+    margin = int(f.reference_margin_days)
+    near = np.unique((event_days[:, None] + np.arange(-margin, margin + 1)[None, :]).ravel())
+    info["event_days"] = int(len(event_days))
     if reference == "baseline":
         ref = cal["is_base"].to_numpy() == 1
     elif reference == "within_trial":
-        ref = is_t & (cat == "normal")
+        if ref_days == "all":
+            ref = is_t & np.isin(cat, ("normal", "spill"))
+        else:
+            ref = is_t & (cat == "normal") & ~np.isin(day, near)
+        info["reference_days"] = ref_days
+        info["reference_margin_days"] = margin if ref_days == "event_free" else 0
+        info["reference_day_count"] = int(len(np.unique(day[ref])))
+        # share of the reference's half-hours on event days (the all-days reference's exposure to spillover)
+        info["reference_event_day_share"] = float((cat[ref] == "spill").mean()) if ref.any() else 0.0
     else:
         msg = f"reference must be baseline or within_trial here, got {reference!r}"
         raise ConfigError(msg)

@@ -35,6 +35,14 @@ Relations, in order (every scan of the readings is named; everything else reads 
   trial half-hours of each interval category; ``rk`` joins it to ``ref_m``.
 - ``ref_influence`` (scan 7, reference half-hours): per household x reference day x category, the linearised
   influence of that day's reference readings on Σŷ, used by the bootstrap.
+
+Without a control group (``features.counterfactual = no_control``, :mod:`.nocontrol`) the same relations
+run with ``C(t)/B_C ≡ 1`` (``bsel`` from :func:`bsel_sql`, ``tr`` = :data:`TR_NO_CONTROL`, no ``ctl_*``), or,
+with a weather file, ``C(t)/B_C = 1 + β_h,season · ΔT(t)``: ``tdev`` (``ts``, ``tdev`` = the day's mean
+temperature minus its mean over the reference days of the cell, registered from pandas) and ``tbeta``
+(scan over the reference half-hours: the household's weighted least-squares slope of ``y − B_h`` on
+``B_h · ΔT``, per season, clipped to ±:data:`MAX_TEMPERATURE_SLOPE`) (``tr`` = :data:`TR_TEMPERATURE`).
+:func:`reference_tables` and :func:`trial_view` pick the variant.
 """
 
 from __future__ import annotations
@@ -181,28 +189,41 @@ CTL_T = """
 SELECT ts, SUM(kwh) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
 """
 
-# Per household and trial cell: B_h of the finest cell level with a reference (1 reference period, 2 season,
-# 3 all months) and B_C (leave-one-out for control households, pseudo-treated against the other controls).
-BSEL = f"""
+
+
+def bsel_sql(*, no_control: bool = False) -> str:
+    """Per household and trial cell: ``B_h`` of the finest cell level with a reference (1 reference period,
+    2 season, 3 all months) and ``B_C`` (leave-one-out for control households, pseudo-treated against the
+    other controls; 1 without a control group)."""
+    if no_control:
+        b_c, ctl_cols, ctl_joins = "CAST(1.0 AS DOUBLE)", "", ""
+    else:
+        b_c = "CASE WHEN grp = 'control' THEN (sb - bh) / NULLIF(nc - 1, 0) ELSE sb / NULLIF(nc, 0) END"
+        ctl_cols = """,
+    CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
+    CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc"""
+        ctl_joins = """
+  LEFT JOIN ctl_m cm ON cm.cell = c.cell
+  LEFT JOIN ctl_s cs ON cs.slot = c.slot AND cs.wkend = c.wkend AND cs.season = c.season
+  LEFT JOIN ctl_a ca ON ca.slot = c.slot AND ca.wkend = c.wkend"""
+    return f"""
 SELECT hcell, bh, lvl,
-  CASE WHEN grp = 'control' THEN (sb - bh) / NULLIF(nc - 1, 0) ELSE sb / NULLIF(nc, 0) END AS b_c
+  {b_c} AS b_c
 FROM (
   SELECT h.hid * {CELL_KEYS} + c.cell AS hcell, h.grp AS grp,
     COALESCE(m.b, s.b, a.b) AS bh,
-    CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl,
-    CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
-    CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc
+    CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl{ctl_cols}
   FROM hh h
   CROSS JOIN (SELECT DISTINCT slot, wkend, season, cell FROM cal WHERE is_trial = 1) c
   LEFT JOIN ref_m m ON m.hcell = h.hid * {CELL_KEYS} + c.cell
   LEFT JOIN ref_s s ON s.hid = h.hid AND s.slot = c.slot AND s.wkend = c.wkend AND s.season = c.season
-  LEFT JOIN ref_a a ON a.hid = h.hid AND a.slot = c.slot AND a.wkend = c.wkend
-  LEFT JOIN ctl_m cm ON cm.cell = c.cell
-  LEFT JOIN ctl_s cs ON cs.slot = c.slot AND cs.wkend = c.wkend AND cs.season = c.season
-  LEFT JOIN ctl_a ca ON ca.slot = c.slot AND ca.wkend = c.wkend
+  LEFT JOIN ref_a a ON a.hid = h.hid AND a.slot = c.slot AND a.wkend = c.wkend{ctl_joins}
 ) cells
 WHERE bh IS NOT NULL
 """
+
+
+BSEL = bsel_sql()
 
 # C(t): leave-one-out for control households, all controls otherwise.
 TR = """
@@ -213,6 +234,47 @@ FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
 JOIN ctl_t t ON t.ts = d.ts
 WHERE d.is_trial = 1
+"""
+
+# Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
+TR_NO_CONTROL = """
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
+  d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, CAST(1.0 AS DOUBLE) AS c_t
+FROM rd d
+JOIN bsel b ON b.hcell = d.hcell
+WHERE d.is_trial = 1
+"""
+
+TR_TEMPERATURE = """
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
+  d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
+  1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
+FROM rd d
+JOIN bsel b ON b.hcell = d.hcell
+LEFT JOIN tdev w ON w.ts = d.ts
+LEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season
+WHERE d.is_trial = 1
+"""
+
+#: Largest temperature slope of the no-control model [fraction of load per °C] (real London homes: ~0.01-0.03).
+MAX_TEMPERATURE_SLOPE = 0.05
+
+# Per household and season: weighted least squares of y − B_h on B_h·ΔT over the reference half-hours
+# (y = B_h (1 + β ΔT) + ε, Var ε ∝ B_h): β = Σ (y − B_h) ΔT / Σ B_h ΔT².
+TBETA = f"""
+SELECT hid, season,
+  CASE WHEN beta > {MAX_TEMPERATURE_SLOPE} THEN {MAX_TEMPERATURE_SLOPE}
+       WHEN beta < -{MAX_TEMPERATURE_SLOPE} THEN -{MAX_TEMPERATURE_SLOPE} ELSE beta END AS beta
+FROM (
+  SELECT d.hid AS hid, d.season AS season,
+    SUM((d.kwh - m.b) * w.tdev) / NULLIF(SUM(m.b * w.tdev * w.tdev), 0) AS beta
+  FROM rd d
+  JOIN ref_m m ON m.hcell = d.hcell
+  JOIN tdev w ON w.ts = d.ts
+  WHERE d.ref = 1
+  GROUP BY d.hid, d.season
+) s
+WHERE beta IS NOT NULL
 """
 
 TRH = """
@@ -314,6 +376,21 @@ TABLES = (
     ("bsel", BSEL),
 )
 VIEWS_AFTER_REF = (("tr", TR),)
+
+
+def reference_tables(*, no_control: bool = False, temperature: bool = False) -> tuple[tuple[str, str], ...]:
+    """The tables made after the reference is chosen, in order (:data:`TABLES` with a control group)."""
+    if not no_control:
+        return TABLES
+    out = (*TABLES[:4], ("bsel", bsel_sql(no_control=True)))
+    return (*out, ("tbeta", TBETA)) if temperature else out
+
+
+def trial_view(*, no_control: bool = False, temperature: bool = False) -> str:
+    """The ``tr`` view: every trial reading with ``B_h``, ``B_C`` and ``C(t)`` of the counterfactual."""
+    if not no_control:
+        return TR
+    return TR_TEMPERATURE if temperature else TR_NO_CONTROL
 #: Reused by two queries (``tagg``, ``kt``): a view on DuckDB, a cached table on Spark.
 REUSED = (("trh", TRH),)
 #: Materialised after ``trh``, in order: ``tagg`` and ``kt`` (then ``day_agg`` and ``event_agg`` are fetched),

@@ -36,7 +36,11 @@ MEASURES: dict[str, tuple[tuple[str, ...], str | None]] = {
     "low": (("low",), None),
     "rebound": (("rebound",), None),
     "pseudo": (("pseudo",), None),
-    "normal": (("normal",), None),
+    # Normal half-hours of event days: the spillover with the event-free reference (docs/counterfactual.md)
+    "spill": (("spill",), None),
+    # the Normal band (outside rebound/pseudo windows), and its half-hours on event-free days only
+    "normal": (("normal", "spill"), None),
+    "normal_free": (("normal",), None),
     **{f"{m}_{h}": (HIGH_CATS if m == "high" else ("low",), h) for m in ("high", "low") for h in ("h1", "h2", "wa", "wb")},
     **{f"high_peak_{h}": (PEAK_CATS, h) for h in ("wa", "wb")},
 }
@@ -147,14 +151,16 @@ def day_adjustment(arr: DayArrays, *, shrink: float) -> tuple[DayArrays, np.ndar
     ``A_hd = (Σ_N y + k·m) / (Σ_N ŷ + k·m)`` over household h's Normal half-hours of day d (rebound and
     time-placebo half-hours are not Normal), with ``m`` the mean ŷ per Normal half-hour of that day and
     ``k = shrink`` pseudo half-hours that pull A towards 1; ``A = 1`` on a day without Normal half-hours.
-    The Normal category itself is left unadjusted (it defines A). Returns the adjusted arrays and A.
+    The Normal categories (``normal``, and ``spill`` on event days) are left unadjusted (they define A).
+    Returns the adjusted arrays and A.
     """
-    yn, yhn, nn = arr.y["normal"], arr.yhat["normal"], arr.n["normal"]
+    yn, yhn, nn = (arr.y["normal"] + arr.y["spill"], arr.yhat["normal"] + arr.yhat["spill"],
+                   arr.n["normal"] + arr.n["spill"])
     with np.errstate(invalid="ignore", divide="ignore"):
         m = np.where(nn > 0, yhn / np.where(nn > 0, nn, 1.0), 0.0)
         num, den = yn + shrink * m, yhn + shrink * m
         a = np.where((nn > 0) & (den > 0), num / np.where(den > 0, den, 1.0), 1.0)
-    yhat = {c: (v if c == "normal" else v * a) for c, v in arr.yhat.items()}
+    yhat = {c: (v if c in ("normal", "spill") else v * a) for c, v in arr.yhat.items()}
     return replace(arr, yhat=yhat), a
 
 

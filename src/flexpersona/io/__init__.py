@@ -13,6 +13,7 @@ from .ingest import IngestReport, ingest
 from .kaggle import read_daily
 from .survey import read_survey
 from .tariff import read_tariff
+from .weather import read_weather
 
 __all__ = [
     "DateFormat",
@@ -23,4 +24,5 @@ __all__ = [
     "read_households",
     "read_survey",
     "read_tariff",
+    "read_weather",
 ]

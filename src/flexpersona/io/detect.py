@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from . import datastore, day48, households, kaggle, survey, tariff, ukds
+from . import datastore, day48, households, kaggle, survey, tariff, ukds, weather
 from .sources import SourceFile
 
 #: Layouts of readings files.
@@ -11,7 +11,7 @@ READINGS_LAYOUTS = (datastore.LAYOUT, kaggle.HALFHOURLY, kaggle.HHBLOCK, day48.L
 #: Names accepted by ``--layout``.
 FORCEABLE = ("datastore", "kaggle", "day48", "ukds", "generic")
 #: Side files recognised inside an INPUT.
-SIDE_KINDS = ("households", "tariff", "survey", "daily")
+SIDE_KINDS = ("households", "tariff", "survey", "daily", "weather")
 
 
 def detect_kind(src: SourceFile, header: list[str], *, forced: str | None = None,
@@ -31,6 +31,8 @@ def detect_kind(src: SourceFile, header: list[str], *, forced: str | None = None
         return "survey"
     if kaggle.matches_daily(header):
         return "daily"
+    if weather.matches(header):
+        return "weather"
     if households.matches(header) and not datastore.matches(header):
         return "households"
     if forced == "generic" or (column_map is not None and forced is None and not _auto(header)):

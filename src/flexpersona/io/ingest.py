@@ -33,6 +33,7 @@ from .households import canonical_group, read_households
 from .sources import SourceFile, enumerate_inputs, read_header, register_relation
 from .staging import dupinfo_sql, input_error_from_duckdb, staged_insert_sql, staging_ddl
 from .survey import read_survey
+from .weather import read_weather
 from .tariff import fill_tariff_gaps, read_tariff
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ def ingest(
     column_map: str | dict[str, str] | None = None,
     config: Config = Config(),
     progress: bool = False,
+    weather: str | Path | None = None,
 ) -> IngestReport:
     """Read every input into the store at ``store_dir`` and build the quality ledger.
 
@@ -138,7 +140,7 @@ def ingest(
     ----------
     inputs
         Files, folders holding a layout's files, or ``.zip`` archives of them. Side files found among them
-        (households, tariff, survey, Kaggle daily) are used as if passed by their option.
+        (households, tariff, survey, Kaggle daily, weather) are used as if passed by their option.
     store_dir
         The store folder (created; tables replaced atomically).
     layout
@@ -151,6 +153,9 @@ def ingest(
         ``config.data`` sets the years, timestamp convention, kWh cap and coverage thresholds.
     progress
         Show a progress bar over the readings files.
+    weather
+        Hourly weather (Kaggle ``weather_hourly_darksky.csv``: ``time``, ``temperature``), stored as the
+        ``weather`` table; used by the counterfactual without a control group.
 
     Returns
     -------
@@ -170,8 +175,9 @@ def ingest(
         msg = f"data.timestamp_marks must be 'start' or 'end', not {config.data.timestamp_marks!r}"
         raise ConfigError(msg)
     sources = enumerate_inputs(_as_list(inputs))
-    side: dict[str, list[SourceFile]] = {"households": [], "tariff": [], "survey": [], "daily": []}
-    for kind, arg in (("tariff", tariff), ("households", households), ("survey", survey), ("daily", daily)):
+    side: dict[str, list[SourceFile]] = {"households": [], "tariff": [], "survey": [], "daily": [], "weather": []}
+    for kind, arg in (("tariff", tariff), ("households", households), ("survey", survey), ("daily", daily),
+                      ("weather", weather)):
         side[kind].extend(enumerate_inputs(_as_list(arg)))
     readings: list[tuple[SourceFile, list[str], str]] = []
     skipped_files: list[str] = []
@@ -195,9 +201,10 @@ def ingest(
     if not readings:
         raise InputError(", ".join(str(i) for i in _as_list(inputs)), "no readings file among the inputs",
                          "pass the folder or files holding half-hourly readings")
-    if len(side["tariff"]) > 1 or len(side["survey"]) > 1:
-        raise InputError(", ".join(s.name for s in side["tariff"] + side["survey"]),
-                         "more than one tariff or survey file", "pass exactly one with --tariff / --survey")
+    if len(side["tariff"]) > 1 or len(side["survey"]) > 1 or len(side["weather"]) > 1:
+        raise InputError(", ".join(s.name for s in side["tariff"] + side["survey"] + side["weather"]),
+                         "more than one tariff, survey or weather file",
+                         "pass exactly one with --tariff / --survey / --weather")
 
     key = _ingest_key(readings, side, layout, mapping, config)
     info = store.info()
@@ -259,6 +266,16 @@ def ingest(
         survey_rows = int(len(sdf))
         issues_df = pd.concat([issues_df, _issues_frame(issues[n_before:])], ignore_index=True)
 
+    weather_info = None
+    if side["weather"]:
+        n_before = len(issues)
+        wdf = read_weather(side["weather"][0], issues=issues)
+        store.write("weather", wdf)
+        weather_info = {"file": side["weather"][0].name, "rows": int(len(wdf)), "date_format": wdf.attrs.get("date_format"),
+                        "first": str(wdf["ts"].min()), "last": str(wdf["ts"].max())}
+        issues_df = pd.concat([issues_df, _issues_frame(issues[n_before:])], ignore_index=True)
+    elif store.table_path("weather").exists():  # a re-ingest without weather: no stale temperatures
+        store.table_path("weather").unlink()
     store.write("households", households_df.reset_index(drop=True))
     store.write("ledger", led)
     store.write("issues", issues_df)
@@ -284,6 +301,7 @@ def ingest(
         "options": {"layout": layout, "column_map": mapping, "data": dataclasses.asdict(config.data)},
         "tariff": tariff_info,
         "survey_households": survey_rows,
+        "weather": weather_info,
         "skipped_files": skipped_files,
         "daily_rows": daily_n,
         "report": rep.as_dict(),

@@ -32,6 +32,7 @@ from . import figures as F
 from . import trust as T
 from .first_screen import first_screen_cards
 from .recovery import recovery_section, truth_table
+from .counterfactual import counterfactual_text, features_info
 
 log = logging.getLogger(__name__)
 
@@ -281,6 +282,9 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
         facts["n_high_events"], facts["n_low_events"] = fmt(int(counts.get("High", 0)), ",d"), fmt(int(counts.get("Low", 0)), ",d")
         text += f" The tariff had {facts['n_high_events']} High and {facts['n_low_events']} Low events."
     s.paragraphs.append(text)
+    cf_paragraphs, cf_notes = counterfactual_text(features_info(t.run_dir, t.manifest))
+    s.paragraphs.extend(cf_paragraphs)
+    s.notes.extend(cf_notes)
     sections.append(s)
 
     # 2b. planted vs recovered (simulated input with its truth file only)
@@ -296,8 +300,13 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
             s.figures.append(name)
     if t.placebo is not None and "high_response_pct" in t.placebo.columns:
         facts["placebo_sd"] = fmt(t.placebo["high_response_pct"].std(ddof=1))
-        s.paragraphs.append(f"On {fmt(len(t.placebo), ',d')} control households treated as pseudo-treatment, the same "
-                            f"estimator gives a spread (standard deviation) of {facts['placebo_sd']}% around zero: the null.")
+        if "null_source" in t.placebo.columns and (t.placebo["null_source"] == "pseudo_events").any():
+            s.paragraphs.append(f"Without a control group the null is the {fmt(len(t.placebo), ',d')} treatment households' "
+                                f"own response to pseudo events on event-free days: the same estimator gives a spread "
+                                f"(standard deviation) of {facts['placebo_sd']}% around zero.")
+        else:
+            s.paragraphs.append(f"On {fmt(len(t.placebo), ',d')} control households treated as pseudo-treatment, the same "
+                                f"estimator gives a spread (standard deviation) of {facts['placebo_sd']}% around zero: the null.")
     sections.append(s)
 
     # 4. events

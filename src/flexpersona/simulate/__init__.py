@@ -11,9 +11,10 @@ layouts.
 from __future__ import annotations
 
 from .schedule import generate_schedule, schedule_runs
-from .trial import SimulatedTrial, plan_trial, simulate_trial
+from .trial import SimulatedTrial, plan_trial, planted_cohort_response, simulate_trial
 
-__all__ = ["SimulatedTrial", "generate_schedule", "plan_trial", "schedule_runs", "simulate_trial"]
+__all__ = ["SimulatedTrial", "generate_schedule", "plan_trial", "planted_cohort_response", "schedule_runs",
+           "simulate_trial"]
 
 from .writers import LAYOUTS, simulate_to, ukds_ids, write_trial  # noqa: E402
 

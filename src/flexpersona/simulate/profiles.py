@@ -123,24 +123,50 @@ class CommonFactors:
     trend: np.ndarray
 
 
+#: Innovation sd and persistence of the AR(1) log day shock common to all households (weather); its
+#: stationary sd is 0.055 / sqrt(1 - 0.7²) ≈ 7.7 %.
+SHOCK_INNOVATION_SD = 0.055
+SHOCK_AR = 0.7
+
+
 def common_factors(
-    axis: TimeAxis, rng: np.random.Generator, *, trial_year: int, trend_pct: float
+    axis: TimeAxis,
+    rng: np.random.Generator,
+    *,
+    trial_year: int,
+    trend_pct: float,
+    shock_sd_pct: float | None = None,
+    event_days: np.ndarray | None = None,
+    event_day_shock_pct: float = 0.0,
 ) -> CommonFactors:
     """Seasonality, day-level weather shocks (AR(1), shared) and the trial-year trend.
 
     The trend ramps linearly through the trial year so that its trial-year mean is ``trend_pct`` [%] and
     holds its end value after the trial year; before the trial year it is 1.
+
+    Parameters
+    ----------
+    shock_sd_pct
+        Stationary standard deviation of the common log day shock [%]; None keeps ≈ 7.7 % (0 = no shock).
+    event_days, event_day_shock_pct
+        Days (bool, length ``D``) on which every household's load is also multiplied by
+        ``1 + event_day_shock_pct/100`` (a common shock that coincides with events, e.g. events called on
+        cold days; it is part of the weather factor, so the simulated temperature shows it too).
     """
     doy = axis.day_of_year
     season = 1.0 + SEASON_AMPLITUDE * np.cos(2 * np.pi * (doy - 15) / 365.25)
     n = axis.n_days
     shocks = np.empty(n)
-    eps = rng.normal(0.0, 0.055, n)
+    eps = rng.normal(0.0, SHOCK_INNOVATION_SD, n)
+    if shock_sd_pct is not None:
+        eps *= (shock_sd_pct / 100.0) * np.sqrt(1.0 - SHOCK_AR**2) / SHOCK_INNOVATION_SD
     prev = 0.0
     for i in range(n):  # AR(1) over a few hundred days
-        prev = 0.7 * prev + eps[i]
+        prev = SHOCK_AR * prev + eps[i]
         shocks[i] = prev
     weather = np.exp(shocks - shocks.mean())
+    if event_days is not None and event_day_shock_pct:
+        weather = np.where(event_days, weather * (1.0 + event_day_shock_pct / 100.0), weather)
     year = axis.year
     trend = np.ones(n)
     in_trial = year == trial_year
@@ -238,3 +264,34 @@ def counterfactual_load(
     y = y.reshape(n, -1)
     y *= noise
     return y
+
+
+#: Simulated temperature: seasonal mean [°C] (mid-January ≈ 4.5, mid-July ≈ 17.5) ...
+TEMP_MEAN_C = 11.0
+TEMP_SEASON_C = 6.5
+#: ... minus the common weather shock at this load sensitivity: a day 1 °C colder than its season carries
+#: a common load factor ``exp(0.03)`` (households scale it by their own ``weather_sens``).
+LOAD_PER_DEGREE = 0.03
+#: Amplitude of the daily temperature cycle [°C] (warmest at 15:00).
+TEMP_DIURNAL_C = 3.0
+
+
+def temperature_frame(axis: TimeAxis, common: CommonFactors) -> pd.DataFrame:
+    """Hourly temperature [°C] that explains the common weather factor (the DarkSky file's role).
+
+    ``T = 11 − 6.5·cos(2π(doy − 15)/365.25) − log(W(d))/0.03 + 3·cos(2π(hour − 15)/24)``: the day mean
+    deviates from its season exactly as the common log weather shock ``log W(d)`` (including any event-day
+    shock) says, so a temperature model of a household's load can recover the common shock.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``ts`` (start of each hour, GMT) and ``temperature`` [°C].
+    """
+    doy = axis.day_of_year
+    day_t = TEMP_MEAN_C - TEMP_SEASON_C * np.cos(2 * np.pi * (doy - 15) / 365.25) - np.log(common.weather) / LOAD_PER_DEGREE
+    hours = np.arange(24)
+    cycle = TEMP_DIURNAL_C * np.cos(2 * np.pi * (hours - 15) / 24)
+    ts = (axis.days.astype("datetime64[us]")[:, None] + hours * np.timedelta64(1, "h")).ravel()
+    temp = (day_t[:, None] + cycle[None, :]).ravel()
+    return pd.DataFrame({"ts": ts.astype("datetime64[us]"), "temperature": np.round(temp, 2)})

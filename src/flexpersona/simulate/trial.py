@@ -16,7 +16,7 @@ from ..errors import ConfigError
 from ..schema import CONTROL, HALF_HOURS_PER_DAY, HIGH, LOW, TREATMENT
 from . import personas as _personas
 from .profiles import KWH_MAX, CommonFactors, LoadParams, TimeAxis, common_factors, counterfactual_load
-from .profiles import draw_load_params, time_axis
+from .profiles import draw_load_params, temperature_frame, time_axis
 from .schedule import generate_schedule, trial_year_tariff
 from .survey import simulate_survey
 
@@ -63,6 +63,9 @@ class SimulatedTrial:
     daily
         Daily aggregates of the readings (``household_id``, ``day``, ``kwh_sum``, ``n_readings``,
         ``kwh_mean``, ``kwh_max``, ``kwh_min``, ``kwh_std``), as the Kaggle ``daily_dataset`` gives them.
+    weather
+        Hourly ``ts``, ``temperature`` [°C] that explains the common weather factor
+        (:func:`flexpersona.simulate.profiles.temperature_frame`), like the Kaggle DarkSky file.
     """
 
     readings: pd.DataFrame
@@ -72,6 +75,7 @@ class SimulatedTrial:
     truth: pd.DataFrame
     daily: pd.DataFrame | None = None
     info: dict = field(default_factory=dict)
+    weather: pd.DataFrame | None = None
 
 
 @dataclass
@@ -90,10 +94,22 @@ class TrialPlan:
     missing_share: float
     survey: pd.DataFrame | None
     info: dict
+    #: Normal half-hours of event days (days with a High or Low half-hour): treatment load x (1 + this/100).
+    spillover_pct: float = 0.0
 
     @property
     def n(self) -> int:
         return len(self.households)
+
+    @property
+    def event_days(self) -> np.ndarray:
+        """Days of the axis with at least one High or Low half-hour (bool, length ``D``)."""
+        return (self.band_code.reshape(self.axis.n_days, HALF_HOURS_PER_DAY) != 0).any(axis=1)
+
+    @property
+    def weather(self) -> pd.DataFrame:
+        """Hourly temperature explaining the common weather factor (see :func:`temperature_frame`)."""
+        return temperature_frame(self.axis, self.common)
 
 
 def _parse_period(start, end, baseline_year: int, trial_year: int) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -126,6 +142,9 @@ def plan_trial(
     persona_spread: float | None = None,
     noise_scale: float = 1.0,
     persona_shares: dict[str, float] | None = None,
+    spillover_pct: float = 0.0,
+    common_shock_pct: float | None = None,
+    event_day_shock_pct: float = 0.0,
 ) -> TrialPlan:
     """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
     if n_treatment < 0 or n_control < 0 or n_treatment + n_control == 0:
@@ -148,11 +167,34 @@ def plan_trial(
     if not np.isfinite(noise_scale) or noise_scale <= 0:
         msg = f"noise_scale = {noise_scale!r}: give a positive factor (1 = the calibrated noise)"
         raise ConfigError(msg)
+    if common_shock_pct is not None and common_shock_pct < 0:
+        msg = f"common_shock_pct is a standard deviation [%] and must be >= 0, got {common_shock_pct}"
+        raise ConfigError(msg)
+    if spillover_pct <= -100 or event_day_shock_pct <= -100:
+        msg = (f"spillover_pct and event_day_shock_pct must be above -100 % (got {spillover_pct}, "
+               f"{event_day_shock_pct}): a load cannot fall below zero")
+        raise ConfigError(msg)
     s, e = _parse_period(start, end, baseline_year, trial_year)
     axis = time_axis(s, e)
     n = n_treatment + n_control
     rng = np.random.default_rng([seed, 1])
-    common = common_factors(axis, np.random.default_rng([seed, 2]), trial_year=trial_year, trend_pct=trend_pct)
+
+    # tariff over the trial year, band codes over the whole axis (its own stream: drawn first or last alike)
+    if schedule is None:
+        tariff = generate_schedule(trial_year, seed=seed)
+    else:
+        tariff = trial_year_tariff(schedule, trial_year)
+    band_code = np.zeros(axis.n, dtype=np.int8)
+    pos = np.searchsorted(axis.ts, tariff["ts"].to_numpy())
+    ok = (pos < axis.n) & (axis.ts[np.minimum(pos, axis.n - 1)] == tariff["ts"].to_numpy())
+    code = np.select([tariff["band"].to_numpy() == HIGH, tariff["band"].to_numpy() == LOW], [1, 2], 0)
+    band_code[pos[ok]] = code[ok]
+    event_days = (band_code.reshape(axis.n_days, HALF_HOURS_PER_DAY) != 0).any(axis=1)
+
+    common = common_factors(
+        axis, np.random.default_rng([seed, 2]), trial_year=trial_year, trend_pct=trend_pct,
+        shock_sd_pct=common_shock_pct, event_days=event_days, event_day_shock_pct=event_day_shock_pct,
+    )  # fmt: skip
 
     # households: MAC ids, exact group counts, Acorn
     numbers = np.sort(rng.choice(np.arange(2, 2 + max(n * 2, 6000)), size=n, replace=False))
@@ -196,17 +238,6 @@ def plan_trial(
         hi = trial_day0 - 60 if trial_day0 - 60 > lo + 1 else max(lo + 1, axis.n_days // 2)
         join[late] = rng.integers(lo, hi, n_late) * HALF_HOURS_PER_DAY + rng.integers(0, HALF_HOURS_PER_DAY, n_late)
 
-    # tariff over the trial year, band codes over the whole axis
-    if schedule is None:
-        tariff = generate_schedule(trial_year, seed=seed)
-    else:
-        tariff = trial_year_tariff(schedule, trial_year)
-    band_code = np.zeros(axis.n, dtype=np.int8)
-    pos = np.searchsorted(axis.ts, tariff["ts"].to_numpy())
-    ok = (pos < axis.n) & (axis.ts[np.minimum(pos, axis.n - 1)] == tariff["ts"].to_numpy())
-    code = np.select([tariff["band"].to_numpy() == HIGH, tariff["band"].to_numpy() == LOW], [1, 2], 0)
-    band_code[pos[ok]] = code[ok]
-
     households = pd.DataFrame(
         {
             "household_id": pd.array(ids, dtype="str"),
@@ -241,7 +272,11 @@ def plan_trial(
         info["persona_spread"] = sd
     if persona_shares is not None:
         info["persona_shares"] = _personas.resolve_shares(persona_shares, personas)
-    return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info)
+    if spillover_pct or common_shock_pct is not None or event_day_shock_pct:
+        info.update(spillover_pct=spillover_pct, common_shock_pct=common_shock_pct,
+                    event_day_shock_pct=event_day_shock_pct, n_event_days=int(event_days.sum()))
+    return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info,
+                     spillover_pct=float(spillover_pct))
 
 
 def generate_block(plan: TrialPlan, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -265,6 +300,10 @@ def generate_block(plan: TrialPlan, idx: np.ndarray) -> tuple[np.ndarray, np.nda
     if treated.any() and (is_high.any() or is_low.any()):
         y[:, is_high] *= (1.0 + high / 100.0)[:, None]
         y[:, is_low] *= (1.0 + low / 100.0)[:, None]
+    if plan.spillover_pct:  # all-day change of treatment households on event days, outside the events
+        spill = np.repeat(plan.event_days, HALF_HOURS_PER_DAY) & (plan.band_code == 0)
+        treat = plan.households["group"].to_numpy()[idx] == TREATMENT
+        y[np.ix_(treat, spill)] *= 1.0 + plan.spillover_pct / 100.0
     np.clip(y, 0.0, KWH_MAX, out=y)
     y = np.round(y, 3)
     t = np.arange(plan.axis.n)
@@ -274,6 +313,37 @@ def generate_block(plan: TrialPlan, idx: np.ndarray) -> tuple[np.ndarray, np.nda
         y[i, miss] = np.nan
     y[~present] = np.nan
     return y, present
+
+
+def planted_cohort_response(plan: TrialPlan, *, chunk_households: int = 250) -> dict[str, float]:
+    """The cohort responses a plan plants, load-weighted as the estimator measures them [%].
+
+    ``100 · Σ(y − y0) / Σ y0`` over the treatment households' readings of each category, with ``y`` the
+    simulated load and ``y0`` the same households' load without any effect or spillover (same random
+    streams): ``high`` and ``low`` (the bands' half-hours), ``spill`` (Normal half-hours of event days).
+    """
+    from dataclasses import replace
+
+    zero = plan.truth.assign(high_effect_pct=0.0, low_effect_pct=0.0)
+    plan0 = replace(plan, truth=zero, spillover_pct=0.0)
+    idx_t = np.flatnonzero(plan.households["group"].to_numpy() == TREATMENT)
+    masks = {
+        "high": plan.band_code == 1,
+        "low": plan.band_code == 2,
+        "spill": np.repeat(plan.event_days, HALF_HOURS_PER_DAY) & (plan.band_code == 0),
+    }
+    num = dict.fromkeys(masks, 0.0)
+    den = dict.fromkeys(masks, 0.0)
+    for k in range(0, len(idx_t), chunk_households):
+        idx = idx_t[k : k + chunk_households]
+        y, _ = generate_block(plan, idx)
+        y0, _ = generate_block(plan0, idx)
+        for name, m in masks.items():
+            a, b = y[:, m], y0[:, m]
+            ok = ~np.isnan(a) & ~np.isnan(b)
+            num[name] += float((a - b)[ok].sum())
+            den[name] += float(b[ok].sum())
+    return {name: 100.0 * num[name] / den[name] if den[name] > 0 else float("nan") for name in masks}
 
 
 def readings_frame(ids: np.ndarray, ts: np.ndarray, kwh: np.ndarray, present: np.ndarray) -> pd.DataFrame:
@@ -363,6 +433,9 @@ def simulate_trial(
     persona_spread: float | None = None,
     noise_scale: float = 1.0,
     persona_shares: dict[str, float] | None = None,
+    spillover_pct: float = 0.0,
+    common_shock_pct: float | None = None,
+    event_day_shock_pct: float = 0.0,
 ) -> SimulatedTrial:
     """Simulate a dynamic-pricing trial with planted personas (in memory).
 
@@ -410,6 +483,17 @@ def simulate_trial(
         Shares of the planted personas among treatment households (``persona -> share``, every persona of the
         set, summing to 1); None keeps the set's shares (:data:`flexpersona.simulate.personas.SHARES` for
         ``"four"``). Only with planted personas (``"four"``, ``"three"``).
+    spillover_pct
+        Event-day spillover [%]: every treatment household's Normal half-hours on event days (days with a High
+        or Low half-hour) are multiplied by ``1 + spillover_pct/100`` (negative = all-day conservation);
+        High and Low half-hours keep their planted effects, relative to the counterfactual load.
+    common_shock_pct
+        Stationary standard deviation of the day-level log shock common to all households [%] (the weather a
+        control group differences out); None keeps the default ≈ 7.7 %, 0 removes it.
+    event_day_shock_pct
+        A common shock on event days [%]: every household (treatment and control) uses this much more on
+        days with an event, as when events are called on cold days. It is part of the common weather factor,
+        so the simulated temperature (``SimulatedTrial.weather``) is lower on those days.
 
     Returns
     -------
@@ -427,6 +511,7 @@ def simulate_trial(
         predictable=predictable, survey=survey, missing_share=missing_share,
         late_joiner_share=late_joiner_share, trend_pct=trend_pct, persona_centres=persona_centres,
         persona_spread=persona_spread, noise_scale=noise_scale, persona_shares=persona_shares,
+        spillover_pct=spillover_pct, common_shock_pct=common_shock_pct, event_day_shock_pct=event_day_shock_pct,
     )  # fmt: skip
     idx = np.arange(plan.n)
     kwh, present = generate_block(plan, idx)
@@ -442,4 +527,5 @@ def simulate_trial(
         truth=plan.truth.copy(),
         daily=day_table,
         info=dict(plan.info),
+        weather=plan.weather,
     )

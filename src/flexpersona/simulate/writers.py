@@ -19,8 +19,9 @@ Layouts (mimicking the real files, quirks included):
     (``Household_id,Q01..``; some ids un-padded, e.g. ``D31``; one household duplicated). GMT is written
     day-first (``31/12/2013 23:30``).
 
-Every layout also gets ``truth.csv`` and ``households.csv`` (``LCLid,stdorToU,Acorn,Acorn_grouped,file``);
-the non-UKDS layouts get ``Tariffs.csv`` (``TariffDateTime,Tariff``).
+Every layout also gets ``truth.csv``, ``households.csv`` (``LCLid,stdorToU,Acorn,Acorn_grouped,file``) and
+``weather_hourly_darksky.csv`` (``time,temperature``: the simulated hourly temperature, in the Kaggle DarkSky
+file's columns); the non-UKDS layouts get ``Tariffs.csv`` (``TariffDateTime,Tariff``).
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ log = logging.getLogger(__name__)
 LAYOUTS = ("datastore", "kaggle", "day48", "ukds")
 ROWS_PER_PIECE = 1_000_000
 HOUSEHOLDS_PER_BLOCK = 50
+WEATHER_FILE = "weather_hourly_darksky.csv"
 DATASTORE_HEADER = "LCLid,stdorToU,DateTime,KWH/hh (per half hour) "
 KAGGLE_HH_HEADER = "LCLid,tstp,energy(kWh/hh)"
 KAGGLE_DAILY_HEADER = "LCLid,day,energy_median,energy_mean,energy_max,energy_count,energy_std,energy_sum,energy_min"
@@ -369,6 +371,14 @@ def _write_tariffs_csv(tariff: pd.DataFrame, path: Path) -> Path:
     return path
 
 
+def _write_weather(weather: pd.DataFrame, path: Path) -> Path:
+    """Hourly temperature in the Kaggle DarkSky file's columns (``time``, ``temperature`` [°C])."""
+    out = pd.DataFrame({"time": pd.DatetimeIndex(weather["ts"]).strftime("%Y-%m-%d %H:%M:%S"),
+                        "temperature": weather["temperature"].to_numpy()})
+    out.to_csv(path, index=False)
+    return path
+
+
 def _write_truth(truth: pd.DataFrame, path: Path) -> Path:
     truth = truth.sort_values("household_id", kind="stable")
     truth.to_csv(path, index=False, date_format="%Y-%m-%d %H:%M:%S")
@@ -411,6 +421,7 @@ def _write_all(
     *,
     chunk_households: int,
     rows_per_piece: int,
+    weather: pd.DataFrame | None = None,
 ) -> list[Path]:
     _check_layout(layout)
     out.mkdir(parents=True, exist_ok=True)
@@ -442,6 +453,8 @@ def _write_all(
     if layout != "ukds":
         files.append(_write_tariffs_csv(tariff, out / "Tariffs.csv"))
     files.append(_write_truth(truth, out / "truth.csv"))
+    if weather is not None:
+        files.append(_write_weather(weather, out / WEATHER_FILE))
     return files
 
 
@@ -505,7 +518,7 @@ def write_trial(
         return kwh[idx], present[idx]
 
     return _write_all(Path(out_dir), layout, axis, hh, trial.tariff, trial.survey, truth, source,
-                      chunk_households=len(hh), rows_per_piece=rows_per_piece)
+                      chunk_households=len(hh), rows_per_piece=rows_per_piece, weather=trial.weather)
 
 
 def simulate_to(
@@ -552,5 +565,5 @@ def simulate_to(
         return generate_block(plan, idx)
 
     _write_all(Path(out_dir), layout, plan.axis, plan.households, plan.tariff, plan.survey, plan.truth, source,
-               chunk_households=chunk_households, rows_per_piece=rows_per_piece)
+               chunk_households=chunk_households, rows_per_piece=rows_per_piece, weather=plan.weather)
     return plan.truth.copy()

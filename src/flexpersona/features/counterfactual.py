@@ -1,0 +1,184 @@
+"""The counterfactual's reference-dependent passes, the comparison of within-trial references, and the
+event-day spillover (issue 17; the reasoning is in ``docs/counterfactual.md``).
+
+The reference of the within-trial counterfactual is the Normal half-hours of the trial year. Which days lend
+them is ``features.reference_days``: ``event_free`` (days without any High or Low half-hour, ±
+``features.reference_margin_days``) or ``all``. When households change their use on the whole of an event day
+(all-day conservation, pre-loading, rebound beyond the rebound window) the ``all`` reference takes in that
+change and the High response is biased towards it by about the share of reference half-hours on event days
+times the spillover; the ``event_free`` reference is not.
+
+With ``features.compare_references`` (default on) the run makes the counterfactual twice — with its own
+reference and with the other one (``event_free`` <-> ``all``; a baseline-year run is compared with the
+within-trial ``event_free`` reference) — and reports both cohort responses side by side
+(``info["reference_comparison"]``) and the **spillover** (``info["spillover"]``): the response of the Normal
+half-hours of event days (category ``spill``) against the ``event_free`` reference, i.e. Normal-hour use on
+event days relative to non-event days (control-adjusted when there is a control group), with its day-block
+bootstrap interval. The cost is the reference-dependent passes run a second time (4 scans of 7).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import definitions as q
+from .engine import Engine
+
+logger = logging.getLogger(__name__)
+
+#: Measures summarised in the comparison of references.
+COMPARED_MEASURES = ("high", "low", "rebound", "spill", "normal", "normal_free", "pseudo")
+
+
+def reference_passes(
+    engine: Engine,
+    calendar: pd.DataFrame,
+    *,
+    no_control: bool = False,
+    tdev: pd.DataFrame | None = None,
+    events: bool = True,
+    keep: tuple[str, ...] = (),
+    reuse: tuple[str, ...] = (),
+) -> dict[str, pd.DataFrame]:
+    """Run the passes that depend on the reference (scans 3-7 of :mod:`.definitions`) on ``calendar``.
+
+    Parameters
+    ----------
+    engine
+        An engine with ``hh`` and ``readings_raw`` registered.
+    calendar
+        The calendar table (:func:`~flexpersona.features.calendar.build_calendar`) whose ``ref`` column is the
+        reference.
+    no_control
+        The counterfactual without a control group (``C(t)/B_C`` = 1, or the temperature factor).
+    tdev
+        ``ts``, ``tdev`` [°C] (no control group only): the temperature deviation of every trial half-hour.
+    events
+        Also fetch ``event_agg`` (per household x event sums).
+    keep, reuse
+        Tables to keep for a later call / made by an earlier call (only ``ctl_t``, the control-group sum per
+        half-hour, does not depend on the reference).
+
+    Returns
+    -------
+    dict
+        ``day_agg``, ``ref_influence`` and (with ``events``) ``event_agg``.
+    """
+    out: dict[str, pd.DataFrame] = {}
+    temperature = no_control and tdev is not None
+    engine.register("cal", calendar)
+    engine.view("rd", q.RD)
+    if temperature:
+        engine.register("tdev", tdev)
+    for name, sql in q.reference_tables(no_control=no_control, temperature=temperature):
+        if name not in reuse:
+            engine.table(name, sql)
+    engine.drop("ref_s", "ref_a", "ctl_m", "ctl_s", "ctl_a")
+    engine.view("tr", q.trial_view(no_control=no_control, temperature=temperature))
+    for name, sql in q.REUSED:
+        (engine.table if engine.cache_reused else engine.view)(name, sql)
+    engine.table("tagg", q.TAGG)
+    engine.table("kt", q.KT)
+    engine.drop(*(n for n in ("trh", "bsel", "tbeta", "ctl_t") if n not in keep))
+    out["day_agg"] = engine.fetch(q.DAY_AGG)
+    if events:
+        out["event_agg"] = engine.fetch(q.EVENT_AGG)
+    engine.drop("tagg")
+    engine.table("rk", q.RK)
+    engine.drop("kt", "ref_m")
+    out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
+    engine.drop("rk")
+    return out
+
+
+def alternative_reference(reference: str, reference_days: str) -> tuple[str, str]:
+    """The reference a run is compared with: the other within-trial days, or within-trial event-free."""
+    if reference == "within_trial":
+        return "within_trial", ("all" if reference_days == "event_free" else "event_free")
+    return "within_trial", "event_free"
+
+
+def reference_label(reference: str, reference_days: str) -> str:
+    """``baseline``, ``within_trial_event_free`` or ``within_trial_all``."""
+    return "baseline" if reference == "baseline" else f"within_trial_{reference_days}"
+
+
+def _summary(cohort: dict[str, Any]) -> dict[str, Any]:
+    return {g: {m: cohort[g][m] for m in COMPARED_MEASURES if m in cohort[g]} for g in cohort}
+
+
+def compare_references(
+    primary: tuple[str, dict[str, Any]], other: tuple[str, dict[str, Any]] | None, *, treatment: str
+) -> dict[str, Any]:
+    """The cohort responses of the run's reference and the other one, side by side.
+
+    Parameters
+    ----------
+    primary, other
+        ``(label, cohort)`` with ``cohort`` as :func:`~flexpersona.features.response.estimate_responses`
+        returns it (group -> measure -> pct, ci_low, ci_high, n_households).
+
+    Returns
+    -------
+    dict
+        ``used`` (label of the run's reference), ``compared`` (the other label or None), ``cohort``
+        (label -> group -> measure -> values) and ``high_difference_pct`` (High response of the run's
+        reference minus the other's, treatment cohort, percentage points).
+    """
+    out: dict[str, Any] = {"used": primary[0], "compared": None, "cohort": {primary[0]: _summary(primary[1])}}
+    if other is not None:
+        out["compared"] = other[0]
+        out["cohort"][other[0]] = _summary(other[1])
+        a = primary[1].get(treatment, {}).get("high", {}).get("pct", np.nan)
+        b = other[1].get(treatment, {}).get("high", {}).get("pct", np.nan)
+        out["high_difference_pct"] = float(a - b)
+    return out
+
+
+def spillover(
+    event_free: tuple[str, dict[str, Any]] | None,
+    *,
+    treatment: str,
+    control: str,
+    has_events: bool,
+    used: str | None = None,
+    all_days_share: float | None = None,
+) -> dict[str, Any]:
+    """The event-day spillover: cohort response of the ``spill`` category against the event-free reference.
+
+    Returns
+    -------
+    dict
+        ``pct``, ``ci_low``, ``ci_high`` [%] (treatment cohort; negative = less Normal-hour load on event days
+        than on other days), ``n_households``, ``control`` (the same for control households: ≈ 0 when the
+        estimator is sound), ``reference`` (label), ``significant`` (the interval excludes 0), or ``reason``
+        when it could not be computed. When the spillover is significant and the run used the all-days
+        reference (``used``), ``bias_pct`` (≈ ``all_days_share`` x spillover: what it does to the High
+        response) and ``advice`` (use ``features.reference_days = "event_free"``).
+    """
+    if event_free is None:
+        return {"pct": None, "reason": "no pass used the within-trial event-free reference "
+                                      "(features.compare_references is off)"}
+    if not has_events:
+        return {"pct": None, "reason": "the trial year has no High or Low event"}
+    label, cohort = event_free
+    t = cohort.get(treatment, {}).get("spill")
+    if t is None:
+        return {"pct": None, "reason": "no treatment household has Normal half-hours on event days"}
+    out = {**t, "reference": label, "significant": bool(t["ci_low"] > 0 or t["ci_high"] < 0)}
+    c = cohort.get(control, {}).get("spill")
+    if c is not None:
+        out["control"] = c
+    if out["significant"] and used == "within_trial_all" and all_days_share is not None:
+        out["bias_pct"] = float(-all_days_share * t["pct"])
+        out["advice"] = (
+            f"Households change their Normal-hour use on event days ({t['pct']:.1f}%): the all-days reference "
+            f"({all_days_share:.0%} of its half-hours on event days) {'understates' if out['bias_pct'] > 0 else 'overstates'}"
+            f" the High reduction by about {abs(out['bias_pct']):.1f} pp. For cohort numbers use features.reference_days = \"event_free\" "
+            "(--reference-days event_free); see docs/counterfactual.md."
+        )
+    return out
