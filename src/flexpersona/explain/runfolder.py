@@ -13,7 +13,7 @@ import pandas as pd
 from ..config import Config
 from ..errors import StageError
 from ..store import Store, write_csv, write_json
-from . import ExplainResult, explain_personas
+from .stage import ExplainResult, explain_personas
 from .variables import LIFESTYLE_FEATURES
 
 logger = logging.getLogger(__name__)

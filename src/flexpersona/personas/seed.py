@@ -131,7 +131,7 @@ def seed_personas(features: pd.DataFrame, config: Config):
     -------
     PersonaResult
     """
-    from . import PersonaResult, _assemble, _finite_rows
+    from .stage import PersonaResult, _assemble, _finite_rows
 
     pc = config.personas
     missing = [c for c in ["household_id", *SEED_RESPONSE_FEATURES] if c not in features.columns]

@@ -1,0 +1,307 @@
+"""Stage 2: explain personas with pre-trial variables (METHODS A and B.5).
+
+Entry point: :func:`explain_personas`. Tables it returns (``ExplainResult.tables``):
+
+``tests``, ``posthoc``          the test battery with q-values and effect sizes (:mod:`.tests_battery`)
+``model_comparison``            nested-CV comparison of models and baselines (:mod:`.models`)
+``importance``                  permutation importance of the best model
+``logit``                       multinomial logit odds ratios (:mod:`.logit`)
+``barriers``, ``motivations``   top-3 per persona; ``barrier_heatmap``; ``appliance_shifting``
+``strategic_map``               persona traits and quadrant (:mod:`.seed`)
+``rf_seed``                     the seed's random forest (accuracy, OOB, impurity importances)
+``survey_coverage``             who answered the survey, by persona
+``survey_unknown``              answers outside the codebook, per item (for the ledger)
+``predictors``                  every predictor used, with its set
+``predictions``                 outer-fold (never-seen) prediction of every model for every household
+
+``ExplainResult.summary`` holds plain-language statements whose numbers all come from these tables.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+from scipy import stats
+from threadpoolctl import threadpool_limits
+
+from ..config import Config
+from . import survey as sv
+from .logit import multinomial_logit
+from .models import BASELINES, compare_models
+from .seed import (
+    APPLIANCE_COLUMNS,
+    RANKED_COLUMNS,
+    appliance_shifting,
+    barrier_heatmap,
+    seed_forest,
+    strategic_map,
+    top_items,
+)
+from .tests_battery import run_battery
+from .variables import PredictorTable, assemble_predictors, is_outcome
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BEAT_RULE",
+    "TEST_RULE",
+    "ExplainResult",
+    "explain_personas",
+]
+
+BEAT_RULE = (
+    "a model beats a baseline when the lower bound of its 95% bootstrap interval of balanced accuracy "
+    "exceeds the baseline's point estimate"
+)
+TEST_RULE = (
+    "ANOVA + Tukey HSD when Shapiro-Wilk on residuals and Levene both give p >= 0.01, else Kruskal-Wallis + "
+    "Dunn (Holm); chi-squared + Cramér's V for categorical variables; Benjamini-Hochberg across all tests"
+)
+
+
+@dataclass
+class ExplainResult:
+    """Result of :func:`explain_personas`.
+
+    Attributes
+    ----------
+    tables
+        Name -> table (see the module docstring).
+    summary
+        Plain-language statements and the numbers behind them (JSON-able).
+    """
+
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    summary: dict[str, Any] = field(default_factory=dict)
+
+
+def _coverage(frame: pd.DataFrame, answered_ids: set[str] | None) -> tuple[pd.DataFrame, float | None]:
+    answered = frame["household_id"].isin(answered_ids or set())
+    g = pd.DataFrame({"persona": frame["persona"], "answered": answered})
+    tab = g.groupby("persona", sort=True)["answered"].agg(["size", "sum"]).reset_index()
+    tab.columns = ["persona", "n", "answered"]
+    tab["not_answered"] = tab["n"] - tab["answered"]
+    tab["answered_pct"] = 100.0 * tab["answered"] / tab["n"]
+    total = pd.DataFrame(
+        {
+            "persona": ["(all)"],
+            "n": [int(tab["n"].sum())],
+            "answered": [int(tab["answered"].sum())],
+            "not_answered": [int(tab["not_answered"].sum())],
+        }
+    )
+    total["answered_pct"] = 100.0 * total["answered"] / total["n"]
+    p = None
+    cont = tab[["answered", "not_answered"]].to_numpy()
+    if answered_ids is not None and len(tab) > 1 and (cont.sum(axis=0) > 0).all():
+        p = float(stats.chi2_contingency(cont).pvalue)
+    return pd.concat([tab, total], ignore_index=True), p
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def explain_personas(
+    personas: pd.DataFrame,
+    lifestyle: pd.DataFrame | None,
+    households: pd.DataFrame | None,
+    survey: pd.DataFrame | None,
+    config: Config | None = None,
+) -> ExplainResult:
+    """Explain personas with pre-trial variables: seed analysis, honest tests and honest prediction.
+
+    Parameters
+    ----------
+    personas
+        ``household_id``, ``persona_id`` (None = unassigned: excluded and counted), ``persona_name``,
+        ``membership``, ``low_confidence``.
+    lifestyle
+        ``household_id`` and the pre-trial lifestyle features (all-NaN columns dropped and listed).
+    households
+        ``household_id``, ``group``, ``acorn``, ``acorn_grouped``.
+    survey
+        Raw survey answer texts (``household_id`` + ``Q..`` columns) or None.
+    config
+        Run configuration; ``config.explain`` is used.
+
+    Returns
+    -------
+    ExplainResult
+    """
+    # Small problems: one BLAS/OpenMP thread is ~10x faster than oversubscribed threads on a shared machine.
+    with threadpool_limits(limits=1):
+        return _explain(personas, lifestyle, households, survey, (config or Config()).explain)
+
+
+def _explain(personas, lifestyle, households, survey, cfg) -> ExplainResult:
+    enc = sv.encode_survey(survey) if survey is not None else None
+    pt: PredictorTable = assemble_predictors(personas, lifestyle, households, enc.items if enc else None)
+    frame = pt.frame
+    for name in pt.predictors:  # belt and braces: the allow-list already guarantees this
+        assert not is_outcome(name), name
+    var_set = {c: s for s in ("lifestyle", "acorn", "survey") for c in pt.sets[s]}
+    tables: dict[str, pd.DataFrame] = {}
+    tables["predictors"] = pd.DataFrame(
+        {
+            "variable": pt.predictors,
+            "variable_set": [var_set[c] for c in pt.predictors],
+            "kind": ["categorical" if c in pt.categorical else "numeric" for c in pt.predictors],
+            "label": [sv.LABELS.get(c, c) for c in pt.predictors],
+        }
+    )
+    # -- tests battery -----------------------------------------------------------------------------
+    categorical = set(pt.categorical) | {c for c in sv.BINARY_ITEMS if c in frame.columns}
+    tests, posthoc = run_battery(frame, var_set, categorical, alpha=cfg.fdr_alpha, seed=cfg.seed)
+    tables["tests"], tables["posthoc"] = tests, posthoc
+    # -- prediction ----------------------------------------------------------------------------------
+    pred = compare_models(
+        frame,
+        pt.sets,
+        pt.categorical,
+        outer_folds=cfg.outer_folds,
+        inner_folds=cfg.inner_folds,
+        bootstrap_replicates=cfg.bootstrap_replicates,
+        permutation_repeats=cfg.permutation_repeats,
+        seed=cfg.seed,
+    )
+    tables["model_comparison"] = pred.comparison
+    tables["predictions"] = pred.predictions
+    imp = pred.importance.copy()
+    imp.insert(1, "variable_set", [var_set.get(v, "") for v in imp["variable"]])
+    imp.insert(0, "model", pred.best or "")
+    tables["importance"] = imp
+    # -- multinomial logit ---------------------------------------------------------------------------
+    logit_numeric = pt.sets["lifestyle"] + [t for t in sv.TRAITS if t in pt.sets["survey"]]
+    logit_cat = "acorn_grouped" if "acorn_grouped" in pt.categorical else None
+    tables["logit"], logit_note = multinomial_logit(frame, logit_numeric, logit_cat)
+    # -- seed analysis ---------------------------------------------------------------------------------
+    tables["strategic_map"] = strategic_map(frame)
+    tables["barriers"] = top_items(frame, sv.BARRIER_ITEMS) if enc else pd.DataFrame(columns=RANKED_COLUMNS)
+    tables["motivations"] = top_items(frame, sv.ATTITUDE_ITEMS) if enc else pd.DataFrame(columns=RANKED_COLUMNS)
+    tables["barrier_heatmap"] = barrier_heatmap(frame)
+    tables["appliance_shifting"] = appliance_shifting(frame) if enc else pd.DataFrame(columns=APPLIANCE_COLUMNS)
+    seed_cat = ["acorn_grouped"] if "acorn_grouped" in pt.categorical else []
+    tables["rf_seed"] = seed_forest(frame, pt.numeric, seed_cat, seed=42)
+    # -- survey coverage -------------------------------------------------------------------------------
+    answered_ids = None
+    if enc is not None:
+        items = enc.items
+        has_any = items[list(sv.ITEM_NAMES)].notna().any(axis=1)
+        answered_ids = set(items.loc[has_any, "household_id"].astype(str))
+    tables["survey_coverage"], coverage_p = _coverage(frame, answered_ids)
+    tables["survey_unknown"] = enc.unknown if enc else sv.empty_unknown()
+    summary = _summary(pt, enc, tables, pred, coverage_p, logit_note, cfg.fdr_alpha)
+    return ExplainResult(tables=tables, summary=summary)
+
+
+def _summary(pt, enc, tables, pred, coverage_p, logit_note, alpha) -> dict[str, Any]:
+    s: dict[str, Any] = {"test_rule": TEST_RULE, "beat_rule": BEAT_RULE}
+    frame = pt.frame
+    counts = frame["persona"].value_counts().sort_index()
+    s["n_households"] = int(len(frame))
+    s["n_unassigned_excluded"] = pt.n_unassigned
+    s["n_without_lifestyle"] = pt.n_without_lifestyle
+    s["persona_counts"] = {str(k): int(v) for k, v in counts.items()}
+    s["predictors"] = pt.predictors
+    s["dropped_all_nan_columns"] = pt.dropped_all_nan
+    s["refused_outcome_columns"] = pt.refused
+    s["n_low_confidence"] = pt.n_low_confidence
+    s["households_statement"] = (
+        f"{len(frame)} households with a persona were analysed ({pt.n_low_confidence} flagged low-confidence, "
+        f"kept); {pt.n_unassigned} without a persona were excluded."
+    )
+    if pt.dropped_all_nan:
+        s["dropped_statement"] = (
+            f"{len(pt.dropped_all_nan)} lifestyle features had no value for any household and were dropped: "
+            + ", ".join(pt.dropped_all_nan)
+            + "."
+        )
+    # survey
+    s["survey_given"] = enc is not None
+    cov = tables["survey_coverage"]
+    if enc is None:
+        s["survey_statement"] = (
+            "No survey was given: the explanation uses lifestyle features and Acorn only; no traits, barriers, "
+            "motivations or strategic map."
+        )
+    else:
+        allrow = cov[cov["persona"] == "(all)"].iloc[0]
+        n_unknown = int(tables["survey_unknown"]["n_unknown"].sum()) if len(tables["survey_unknown"]) else 0
+        s["survey_answered"] = int(allrow["answered"])
+        s["survey_unknown_answers"] = n_unknown
+        s["survey_duplicates"] = enc.n_duplicates
+        s["survey_statement"] = (
+            f"A survey was given: {int(allrow['answered'])} of {int(allrow['n'])} analysed households answered "
+            f"({allrow['answered_pct']:.1f}%); {n_unknown} answers outside the codebook became missing; "
+            f"{enc.n_duplicates} duplicated survey rows were dropped."
+        )
+        per = cov[cov["persona"] != "(all)"]
+        bits = ", ".join(f"{r.persona} {r.answered_pct:.1f}%" for r in per.itertuples())
+        s["coverage_statement"] = f"Survey response by persona: {bits}" + (
+            f" (chi-squared p = {coverage_p:.3g})." if coverage_p is not None else "."
+        )
+        s["coverage_p"] = coverage_p
+    # tests
+    tests = tables["tests"]
+    sig = tests.loc[tests["significant"], "variable"].tolist() if len(tests) else []
+    s["n_tested"] = int(len(tests))
+    s["significant_variables"] = sig
+    s["tests_statement"] = (
+        f"{len(sig)} of {len(tests)} variables differ between personas at {alpha:.0%} FDR"
+        + (": " + ", ".join(sig) if sig else "")
+        + "."
+    )
+    # prediction
+    comp = tables["model_comparison"]
+    s["best_model"] = pred.best
+    s["excluded_from_prediction"] = pred.excluded_personas
+    if pred.best is None:
+        s["prediction_statement"] = "Persona could not be predicted: too few households per persona."
+        s["beats_all_baselines"] = False
+    else:
+        best = comp[comp["model"] == pred.best].iloc[0]
+        s["best_balanced_accuracy"] = float(best["balanced_accuracy"])
+        s["best_ci"] = [float(best["ci_low"]), float(best["ci_high"])]
+        s["best_macro_f1"] = float(best["macro_f1"])
+        beats, parts = {}, []
+        for b in BASELINES:
+            row = comp[comp["model"] == b]
+            if row.empty:
+                continue
+            won = bool(best[f"beats_{b}"])
+            beats[b] = won
+            parts.append(
+                f"{'beats' if won else 'does not beat'} {b} ({_fmt(float(row['balanced_accuracy'].iloc[0]))})"
+            )
+        s["beats_baselines"] = beats
+        s["beats_all_baselines"] = bool(beats) and all(beats.values())
+        s["prediction_statement"] = (
+            f"Best model {pred.best}: balanced accuracy {_fmt(best['balanced_accuracy'])} "
+            f"(95% CI {_fmt(best['ci_low'])}-{_fmt(best['ci_high'])}), macro-F1 {_fmt(best['macro_f1'])}; "
+            + "; ".join(parts)
+            + "."
+        )
+        imp = tables["importance"]
+        if len(imp):
+            s["top_importance"] = imp["variable"].head(5).tolist()
+    if pred.excluded_personas:
+        s["excluded_statement"] = (
+            "Personas too small to cross-validate, left out of prediction: " + ", ".join(pred.excluded_personas)
+        )
+    s["logit_statement"] = logit_note
+    rf = tables["rf_seed"]
+    if len(rf):
+        m = dict(zip(rf.loc[rf["kind"] == "metric", "name"], rf.loc[rf["kind"] == "metric", "value"]))
+        s["rf_seed_statement"] = (
+            f"Seed random forest: test accuracy {m['test_accuracy']:.1%}, OOB {m['oob_score']:.1%} "
+            "(plain accuracy, not balanced; the seed reported 55.5% and 59.6%)."
+        )
+    sm_ = tables["strategic_map"]
+    if len(sm_):
+        s["strategic_statement"] = "; ".join(f"{r.persona}: {r.quadrant} ({r.lever})" for r in sm_.itertuples())
+    return s
+
