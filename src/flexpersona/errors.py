@@ -61,6 +61,10 @@ class StageError(FlexPersonaError):
     """A stage cannot run with what the run folder holds (e.g. a missing earlier stage)."""
 
 
+class ContractError(FlexPersonaError):
+    """A table breaks its contract (:mod:`flexpersona.contracts`): a missing, unknown or mistyped column."""
+
+
 @dataclass(frozen=True)
 class QualityIssue:
     """One data-quality record (stable ``code``, message, JSON-able detail), as OpenDSM's warnings.

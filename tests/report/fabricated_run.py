@@ -155,7 +155,7 @@ def fabricate_run(path: Path, *, survey: bool = True, structure: bool = True, se
         from flexpersona.toolkit import build_toolkit, read_explain, save_toolkit
 
         cfg = Config().replace(toolkit={"n_estimators": 5, "bootstrap_replicates": 200})
-        save_toolkit(build_toolkit(feats, life, pers, read_explain(path), pd.read_parquet(store / "households.parquet"), cfg), path)
+        save_toolkit(build_toolkit(feats, pers, read_explain(path), config=cfg, lifestyle=life, households=pd.read_parquet(store / "households.parquet")), path)
     manifest = {"config": {}, "counts": {"households": int(len(led))}, "versions": {"flexpersona": "0.1.0"},
                 "created": "2026-11-27T22:00:00"}
     (path / "manifest.json").write_text(json.dumps(manifest))

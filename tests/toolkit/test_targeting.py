@@ -106,7 +106,7 @@ def test_book_is_ranked_by_the_average_of_every_fold_model(monkeypatch):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_predictable_trial_qini_interval_excludes_zero(seed):
     feats, life, hh, placebo, _ = planted_targeting(200, 160, seed=seed, predictable=True)
-    res = build_toolkit(feats, life, None, None, hh, CFG, placebo=placebo)
+    res = build_toolkit(feats, None, None, config=CFG, lifestyle=life, households=hh, placebo=placebo)
     g = res.toolkit["targeting"]
     assert g["fitted"] and g["n_treatment"] == 200 and g["cv_repeats"] == 5 and g["cv_folds"] == 5
     assert 0 < g["qini_coefficient_ci_low"] <= g["qini_coefficient"] <= g["qini_coefficient_ci_high"]
@@ -220,7 +220,7 @@ def test_toolkit_for_run_reads_the_placebo_table(tmp_path):
 
 def test_saved_toolkit_json_is_strict_json_with_the_placebo_check(tmp_path):
     feats, life, hh, placebo, _ = planted_targeting(60, 30, seed=1)
-    save_toolkit(build_toolkit(feats, life, None, None, hh, FAST, placebo=placebo), tmp_path)
+    save_toolkit(build_toolkit(feats, None, None, config=FAST, lifestyle=life, households=hh, placebo=placebo), tmp_path)
     tk = json.loads((tmp_path / "toolkit.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
     assert isinstance(tk["targeting"]["qini_coefficient_by_repeat"], list)
 
@@ -229,7 +229,7 @@ def test_report_says_cross_fitted_with_interval_and_placebo():
     from flexpersona.report.html import _targeting_paragraphs
 
     feats, life, hh, placebo, _ = planted_targeting(60, 40, seed=3)
-    g = build_toolkit(feats, life, None, None, hh, FAST, placebo=placebo).toolkit["targeting"]
+    g = build_toolkit(feats, None, None, config=FAST, lifestyle=life, households=hh, placebo=placebo).toolkit["targeting"]
     facts: dict = {}
     text = " ".join(_targeting_paragraphs(g, facts))
     assert "never saw it" in text and "5 random splits into 5 folds" in text and "held-out" not in text

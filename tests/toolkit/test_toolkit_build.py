@@ -64,7 +64,7 @@ def planted_trial(n_t: int = 240, n_c: int = 200, *, predictable: bool = True, s
 
 def test_kw_per_1000_equals_1000_times_mean_reduction_and_mw_scales():
     feats, life, personas, hh = planted_trial()
-    res = build_toolkit(feats, life, personas, {}, hh, CFG)
+    res = build_toolkit(feats, personas, {}, config=CFG, lifestyle=life, households=hh)
     merged = feats.merge(personas, on="household_id")
     for row in res.toolkit["personas"]:
         mine = merged[merged["persona_id"] == row["persona_id"]]
@@ -84,7 +84,7 @@ def test_kw_per_1000_equals_1000_times_mean_reduction_and_mw_scales():
 
 def test_qini_beats_random_with_planted_predictable_responders():
     feats, life, personas, hh = planted_trial(predictable=True)
-    res = build_toolkit(feats, life, personas, {}, hh, CFG)
+    res = build_toolkit(feats, personas, {}, config=CFG, lifestyle=life, households=hh)
     g = res.toolkit["targeting"]
     assert g["fitted"] and g["beats_random"]
     assert g["qini_coefficient"] > 0.5
@@ -99,13 +99,13 @@ def test_qini_beats_random_with_planted_predictable_responders():
 
 def test_qini_near_zero_without_predictable_signal():
     feats, life, personas, hh = planted_trial(predictable=False)
-    g = build_toolkit(feats, life, personas, {}, hh, CFG).toolkit["targeting"]
+    g = build_toolkit(feats, personas, {}, config=CFG, lifestyle=life, households=hh).toolkit["targeting"]
     assert abs(g["qini_coefficient"]) < 0.5
 
 
 def test_targets_rank_control_book_and_flag_do_no_harm():
     feats, life, personas, hh = planted_trial()
-    res = build_toolkit(feats, life, personas, {}, hh, CFG)
+    res = build_toolkit(feats, personas, {}, config=CFG, lifestyle=life, households=hh)
     t = res.targets
     assert set(t["household_id"]) == set(hh.loc[hh["group"] == "control", "household_id"])
     assert list(t["rank"]) == list(range(1, len(t) + 1))
@@ -129,7 +129,7 @@ def test_survey_quadrants_choose_levers():
         "trait_constraint_score": [2.0, 4.0, 4.0],
         "n_households": [10, 10, 10],
     })
-    res = build_toolkit(feats, life, personas, {"strategic_map": traits, "summary": {}}, hh, CFG)
+    res = build_toolkit(feats, personas, {"strategic_map": traits, "summary": {}}, config=CFG, lifestyle=life, households=hh)
     by = {r["persona_id"]: r for r in res.toolkit["personas"]}
     assert by["P1"]["quadrant"] == "Willing & Able" and by["P1"]["lever"] == "price signal"
     assert by["P2"]["lever"] == "enabling technology"
@@ -156,7 +156,7 @@ def test_lever_rules_without_survey():
 
 def test_no_personas_single_group_and_saved_files_are_valid(tmp_path):
     feats, life, _, hh = planted_trial(n_t=60, n_c=30)
-    res = build_toolkit(feats, life, None, None, hh, CFG)
+    res = build_toolkit(feats, None, None, config=CFG, lifestyle=life, households=hh)
     assert [r["persona_id"] for r in res.toolkit["personas"]] == ["all"]
     assert "no survey" in res.toolkit["rule_basis"]
     paths = save_toolkit(res, tmp_path)
@@ -167,7 +167,7 @@ def test_no_personas_single_group_and_saved_files_are_valid(tmp_path):
 def test_missing_response_columns_raise_stage_error():
     feats, life, personas, hh = planted_trial(n_t=30, n_c=10)
     with pytest.raises(StageError, match="high_response_kw"):
-        build_toolkit(feats.drop(columns=["high_response_kw"]), life, personas, {}, hh, CFG)
+        build_toolkit(feats.drop(columns=["high_response_kw"]), personas, {}, config=CFG, lifestyle=life, households=hh)
 
 
 def test_qini_curve_perfect_ranking_equals_perfect_curve():
@@ -186,7 +186,7 @@ def test_quadrants_from_explain_strategic_map_keyed_by_persona_name():
                        "constraint": [2.0, 4.0, 2.0], "engagement": [1.0, 1.0, -1.0],
                        "quadrant": ["Willing & Able", "Willing but Constrained", "Able but Unwilling"],
                        "lever": ["ideal target", "technology", "automation"]})
-    res = build_toolkit(feats, life, personas, {"strategic_map": sm}, hh, CFG)
+    res = build_toolkit(feats, personas, {"strategic_map": sm}, config=CFG, lifestyle=life, households=hh)
     by = {r["persona_name"]: r["lever"] for r in res.toolkit["personas"]}
     assert by == {"Engaged": "price signal", "Middling": "enabling technology", "Flat": "automation"}
     assert strategic_quadrants({"strategic_map": sm.drop(columns=["quadrant", "lever"])})["Flat"] == "Able but Unwilling"
@@ -210,7 +210,7 @@ def test_qini_beats_random_on_simulator_plan_with_predictable_personas():
     pct = t["high_effect_pct"].to_numpy() + rng.normal(0, 3, len(t))
     feats = pd.DataFrame({"household_id": t["household_id"], "high_response_pct": pct,
                           "high_response_kw": pct / 100 * t["level_kwh"].to_numpy() * 2})
-    res = build_toolkit(feats, life, None, None, truth[["household_id", "group"]], CFG)
+    res = build_toolkit(feats, None, None, config=CFG, lifestyle=life, households=truth[["household_id", "group"]])
     g = res.toolkit["targeting"]
     assert g["beats_random"] and g["qini_coefficient"] > 0.2, g
     assert len(res.targets) == int((truth["group"] == "control").sum())

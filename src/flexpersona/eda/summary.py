@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..contracts import UNITS
 from ..errors import ConfigError, InputError
 # pre-trial lifestyle features (super-responder battery): the same list, in the same order, as stage 2's
 from ..explain.variables import LIFESTYLE_FEATURES
@@ -29,63 +30,7 @@ SAVINGS = "savings_pct"
 
 #: Unit of every feature the pipeline writes (and of the derived columns) -- the one place units live.
 FEATURE_UNITS: dict[str, str] = {
-    # seed baseline means
-    "base_weekday_peak": "kWh per half-hour",
-    "base_weekday_offpeak": "kWh per half-hour",
-    "base_weekend_peak": "kWh per half-hour",
-    "base_weekend_offpeak": "kWh per half-hour",
-    # seed trial means by band
-    "trial_weekday_high": "kWh per half-hour",
-    "trial_weekday_low": "kWh per half-hour",
-    "trial_weekday_normal": "kWh per half-hour",
-    "trial_weekend_high": "kWh per half-hour",
-    "trial_weekend_low": "kWh per half-hour",
-    "trial_weekend_normal": "kWh per half-hour",
-    # seed responses
-    "peak_reduction_weekday": "kWh per half-hour",
-    "peak_reduction_weekend": "kWh per half-hour",
-    "load_shift_weekday": "kWh per half-hour",
-    "peak_reduction_pct_weekday": "%",
-    "peak_reduction_pct_weekend": "%",
-    # seed intrinsic
-    "intrinsic_daily_volatility": "kWh/day",
-    "intrinsic_load_factor": "ratio",
-    "base_peak_to_offpeak_ratio": "ratio",
-    "base_day_to_night_ratio": "ratio",
-    "base_morning_vs_evening_peak_ratio": "ratio",
-    "estimated_cost_savings_pct": "%",
-    "economic_rationality_score": "ratio (kWh Low / kWh High)",
-    # default estimator
-    "high_response_pct": "%",
-    "high_response_ci_low": "%",
-    "high_response_ci_high": "%",
-    "low_response_pct": "%",
-    "low_response_ci_low": "%",
-    "low_response_ci_high": "%",
-    "high_response_kwh_per_event": "kWh per event",
-    "low_response_kwh_per_event": "kWh per event",
-    "high_response_kw": "kW",
-    "high_response_pct_weekday": "%",
-    "high_response_pct_weekend": "%",
-    "high_response_pct_night": "%",
-    "high_response_pct_morning": "%",
-    "high_response_pct_afternoon": "%",
-    "high_response_pct_evening": "%",
-    "rebound_pct": "%",
-    "p_high": "probability",
-    "q_high": "probability (BH-adjusted)",
-    "responder": "share (0/1)",
-    "bill_dynamic_gbp": "GBP",
-    "bill_flat_gbp": "GBP",
-    "bill_saving_structural_pct": "%",
-    "bill_saving_behavioural_pct": "%",
-    # intrinsic (pre-trial)
-    "baseload_kwh": "kWh per half-hour",
-    "evening_share": "share of daily kWh",
-    "weekend_weekday_ratio": "ratio",
-    "winter_summer_ratio": "ratio",
-    "morning_evening_peak_ratio": "ratio",
-    "mean_daily_kwh": "kWh/day",
+    **UNITS,  # every feature column, from flexpersona.contracts
     # derived here
     RESPONSE: "% (positive = reduction)",
     SAVINGS: "% (positive = saving)",

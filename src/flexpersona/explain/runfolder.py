@@ -27,12 +27,11 @@ def save_explain(result: ExplainResult, run_dir: str | Path) -> Path:
     Path
         The ``explain`` folder.
     """
-    out = Path(run_dir) / "explain"
-    out.mkdir(parents=True, exist_ok=True)
-    for name, table in result.tables.items():
-        write_csv(table, out / f"{name}.csv")
-    write_json(result.summary, out / "summary.json")
-    return out
+    from ..runfolder import RunFolder
+
+    rf = RunFolder(run_dir)
+    rf.save_many(result.artifacts())
+    return rf.file("explain")
 
 
 def read_explain_tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:

@@ -77,6 +77,14 @@ class ExplainResult:
     tables: dict[str, pd.DataFrame] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
 
+    def artifacts(self) -> dict[str, Any]:
+        """What the stage writes into a run folder: ``explain/<table>.csv`` then ``explain/summary.json``."""
+        return {"explain": self.tables, "explain_summary": self.summary}
+
+    def as_mapping(self) -> dict[str, Any]:
+        """Tables by name plus ``summary`` (what the toolkit reads)."""
+        return {**self.tables, "summary": self.summary}
+
 
 def _coverage(frame: pd.DataFrame, answered_ids: set[str] | None) -> tuple[pd.DataFrame, float | None]:
     answered = frame["household_id"].isin(answered_ids or set())
@@ -106,10 +114,10 @@ def _fmt(x: float) -> str:
 
 
 def explain_personas(
-    personas: pd.DataFrame,
-    lifestyle: pd.DataFrame | None,
-    households: pd.DataFrame | None,
-    survey: pd.DataFrame | None,
+    personas: Any,
+    lifestyle: Any = None,
+    households: pd.DataFrame | None = None,
+    survey: pd.DataFrame | None = None,
     config: Config | None = None,
 ) -> ExplainResult:
     """Explain personas with pre-trial variables: seed analysis, honest tests and honest prediction.
@@ -117,10 +125,12 @@ def explain_personas(
     Parameters
     ----------
     personas
-        ``household_id``, ``persona_id`` (None = unassigned: excluded and counted), ``persona_name``,
-        ``membership``, ``low_confidence``.
+        A :class:`~flexpersona.personas.PersonaResult` or its ``personas`` table: ``household_id``,
+        ``persona_id`` (None = unassigned: excluded and counted), ``persona_name``, ``membership``,
+        ``low_confidence``.
     lifestyle
-        ``household_id`` and the pre-trial lifestyle features (all-NaN columns dropped and listed).
+        A :class:`~flexpersona.features.FeatureResult` (its ``lifestyle`` table) or a table of ``household_id``
+        and the pre-trial lifestyle features (all-NaN columns dropped and listed).
     households
         ``household_id``, ``group``, ``acorn``, ``acorn_grouped``.
     survey
@@ -132,6 +142,8 @@ def explain_personas(
     -------
     ExplainResult
     """
+    personas = getattr(personas, "personas", personas)
+    lifestyle = getattr(lifestyle, "lifestyle", lifestyle)
     # Small problems: one BLAS/OpenMP thread is ~10x faster than oversubscribed threads on a shared machine.
     with threadpool_limits(limits=1):
         return _explain(personas, lifestyle, households, survey, (config or Config()).explain)

@@ -13,57 +13,29 @@ half-hourly features when only daily data exist) are dropped and listed.
 
 from __future__ import annotations
 
-import fnmatch
 import logging
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from .. import contracts
 from ..errors import InputError
 from . import survey as sv
 
 logger = logging.getLogger(__name__)
 
-LIFESTYLE_FEATURES: tuple[str, ...] = (
-    "intrinsic_daily_volatility",
-    "intrinsic_load_factor",
-    "base_peak_to_offpeak_ratio",
-    "base_day_to_night_ratio",
-    "base_morning_vs_evening_peak_ratio",
-    "morning_evening_peak_ratio",
-    "baseload_kwh",
-    "evening_share",
-    "weekend_weekday_ratio",
-    "winter_summer_ratio",
-    "mean_daily_kwh",
-)
+#: The pre-trial lifestyle battery (one list, from :mod:`flexpersona.contracts`).
+LIFESTYLE_FEATURES: tuple[str, ...] = contracts.PRE_TRIAL
 ACORN_COLUMNS: tuple[str, ...] = ("acorn", "acorn_grouped")
 #: Category given to a missing or unknown Acorn (a level of its own in models; left out of χ² tests).
 UNKNOWN_CATEGORY = "unknown"
 SURVEY_COLUMNS: tuple[str, ...] = sv.ITEM_NAMES + sv.TRAITS
 #: Every name that may ever be a predictor.
 ALLOWED_PREDICTORS: frozenset[str] = frozenset(LIFESTYLE_FEATURES + ACORN_COLUMNS + SURVEY_COLUMNS)
-#: Trial-year outcomes: never predictors, whatever table they arrive in.
-OUTCOME_PATTERNS: tuple[str, ...] = (
-    "*_response_*",
-    "*response*",
-    "trial_*",
-    "peak_reduction*",
-    "load_shift*",
-    "bill_*",
-    "estimated_cost_savings_pct",
-    "economic_rationality_score",
-    "p_high",
-    "q_high",
-    "responder",
-    "rebound*",
-)
-
-
-def is_outcome(name: str) -> bool:
-    """Whether a column name denotes a trial-year outcome (never a predictor)."""
-    return any(fnmatch.fnmatchcase(name.lower(), p) for p in OUTCOME_PATTERNS)
+#: The leakage guard: trial-year outcomes are never predictors, whatever table they arrive in
+#: (:func:`flexpersona.contracts.is_outcome`: outcome columns of every contract, and outcome-like names).
+is_outcome = contracts.is_outcome
 
 
 def is_allowed(name: str) -> bool:

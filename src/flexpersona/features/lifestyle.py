@@ -26,22 +26,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import contracts
 from .definitions import LIFE_MEANS
 from .seed import EPS, conditional_means
 
-LIFESTYLE_COLUMNS = (
-    "baseload_kwh",
-    "evening_share",
-    "weekend_weekday_ratio",
-    "winter_summer_ratio",
-    "morning_evening_peak_ratio",
-    "mean_daily_kwh",
-    "intrinsic_daily_volatility",
-    "intrinsic_load_factor",
-    "base_peak_to_offpeak_ratio",
-    "base_day_to_night_ratio",
-    "base_morning_vs_evening_peak_ratio",
-)
+LIFESTYLE_COLUMNS = contracts.LIFESTYLE_COLUMNS
 DAILY_COMPUTABLE = (
     "intrinsic_daily_volatility",
     "intrinsic_load_factor",

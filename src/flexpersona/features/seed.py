@@ -13,21 +13,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import contracts
 from ..schema import CONTROL, TREATMENT
 from .definitions import SEED_MEANS
 
 EPS = 1e-6
 
-SEED_COLUMNS = (
-    "base_weekday_peak", "base_weekday_offpeak", "base_weekend_peak", "base_weekend_offpeak",
-    "trial_weekday_high", "trial_weekday_low", "trial_weekday_normal",
-    "trial_weekend_high", "trial_weekend_low", "trial_weekend_normal",
-    "peak_reduction_weekday", "peak_reduction_weekend", "load_shift_weekday",
-    "peak_reduction_pct_weekday", "peak_reduction_pct_weekend",
-    "intrinsic_daily_volatility", "intrinsic_load_factor", "base_peak_to_offpeak_ratio",
-    "base_day_to_night_ratio", "base_morning_vs_evening_peak_ratio",
-    "estimated_cost_savings_pct", "economic_rationality_score",
-)  # fmt: skip
+SEED_COLUMNS = contracts.SEED_COLUMNS
 
 
 def conditional_means(sums: pd.DataFrame, names: list[str] | tuple[str, ...]) -> pd.DataFrame:

@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .. import contracts
 from ..config import Config
 from ..errors import ConfigError, StageError
 from ..schema import CONTROL, GROUPS, TREATMENT
@@ -56,33 +57,9 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["FeatureResult", "compute_features", "SEED_COLUMNS", "LIFESTYLE_COLUMNS", "RESPONSE_COLUMNS"]
 
-#: Default-estimator columns of ``features.parquet`` (treatment) and ``placebo.parquet`` (control).
-RESPONSE_COLUMNS = (
-    "high_response_pct", "high_response_ci_low", "high_response_ci_high", "high_response_se",
-    "low_response_pct", "low_response_ci_low", "low_response_ci_high", "low_response_se",
-    "high_response_kwh_per_event", "low_response_kwh_per_event", "high_response_kw",
-    "high_response_pct_weekday", "high_response_pct_weekend",
-    *(f"high_response_pct_{t}" for t in TOD_NAMES),
-    "rebound_pct", "rebound_ci_low", "rebound_ci_high", "normal_response_pct", "spill_response_pct",
-    "high_response_pct_h1", "high_response_pct_h2", "low_response_pct_h1", "low_response_pct_h2",
-    "n_high_halfhours", "n_low_halfhours",
-    # system-peak window (features.system_peak_hours) and kW by time of day of the High half-hours
-    "high_response_pct_peak", "high_response_se_peak", "high_response_kw_peak", "n_high_halfhours_peak",
-    *(f"high_response_kw_{t}" for t in TOD_NAMES),
-    # counterfactual (baseline) load during the same half-hours [kW]: the scale of the kW numbers
-    "high_baseline_kw", "high_baseline_kw_peak", *(f"high_baseline_kw_{t}" for t in TOD_NAMES),
-    # halves of the events: h1/h2 first/second half of the trial (validation), wa/wb alternating weeks
-    # (cross-fitting); standard errors of every half, kW of the week halves
-    *(f"{b}_response_se_{h}" for b in ("high", "low") for h in HALVES),
-    *(f"{b}_response_pct_{h}" for b in ("high", "low") for h in ("wa", "wb")),
-    *(f"high_response_kw_{h}" for h in ("wa", "wb")), *(f"high_response_kw_peak_{h}" for h in ("wa", "wb")),
-)  # fmt: skip
-#: Empirical-Bayes posterior columns (METHODS B.7) of ``features.parquet`` and ``placebo.parquet``.
-POSTERIOR_COLUMNS = (
-    *(f"high_response_post{c}" for c in ("", "_sd", "_ci_low", "_ci_high")), "high_p_reduction_gt5",
-    *(f"low_response_post{c}" for c in ("", "_sd", "_ci_low", "_ci_high")), "low_p_increase_gt5",
-    *(f"{b}_response_post_{h}" for b in ("high", "low") for h in HALVES),
-)  # fmt: skip
+#: Column lists of ``features.parquet`` / ``placebo.parquet`` (defined once, in :mod:`flexpersona.contracts`).
+RESPONSE_COLUMNS = contracts.RESPONSE_COLUMNS
+POSTERIOR_COLUMNS = contracts.POSTERIOR_COLUMNS
 
 
 @dataclass
@@ -121,6 +98,16 @@ class FeatureResult:
     prior: pd.DataFrame = field(default_factory=pd.DataFrame)
     replicates: pd.DataFrame = field(default_factory=pd.DataFrame)
     event_households: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def artifacts(self) -> dict[str, Any]:
+        """What the stage writes into a run folder, by artifact name (:mod:`flexpersona.runfolder`)."""
+        out: dict[str, Any] = {name: getattr(self, name) for name in ("features", "events", "lifestyle", "placebo")}
+        out["prior"] = self.prior
+        for name in ("replicates", "event_households"):
+            if not getattr(self, name).empty:
+                out[name] = getattr(self, name)
+        out["features_info"] = self.info
+        return out
 
 
 def _kept_households(store: Store, *, need_control: bool = True) -> pd.DataFrame:
@@ -640,19 +627,9 @@ def _jsonable(obj: Any) -> Any:
 
 
 def save_features(result: FeatureResult, out_dir: str | Path) -> list[Path]:
-    """Write the stage's tables into a run folder: features, events, lifestyle, placebo (Parquet + CSV twin)
+    """Write the stage's artifacts into a run folder (:meth:`FeatureResult.artifacts`, validated against their
+    contracts): features, events, lifestyle, placebo (Parquet + CSV twin), prior, replicates, event households
     and ``features_info.json``."""
-    from ..store import write_csv, write_json, write_table
+    from ..runfolder import RunFolder
 
-    out = Path(out_dir)
-    written = [
-        write_table(getattr(result, name), out / f"{name}.parquet", csv_twin=True)
-        for name in ("features", "events", "lifestyle", "placebo")
-    ]
-    written.append(write_json(result.info, out / "features_info.json"))
-    written.append(write_csv(result.prior, out / "prior.csv"))
-    for name in ("replicates", "event_households"):
-        table = getattr(result, name)
-        if not table.empty:
-            written.append(write_table(table, out / f"{name}.parquet"))
-    return written
+    return RunFolder(out_dir).save_many(result.artifacts())

@@ -15,7 +15,6 @@ from .stage import (
     build_personas,
     run_personas,
     save_personas,
-    save_trust,
 )
 
 __all__ = ['PersonaModel', 'PersonaResult', 'build_personas', 'run_personas', 'save_personas']

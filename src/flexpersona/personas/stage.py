@@ -23,7 +23,6 @@ Example
 from __future__ import annotations
 
 import logging
-import pickle
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,7 +34,6 @@ from threadpoolctl import threadpool_limits
 
 from ..config import Config
 from ..errors import ConfigError, StageError
-from ..store import atomic_path, write_csv, write_json, write_table
 from .crossfit import (
     SEGMENTS, WEEK_HALVES, YEAR_HALVES, agreement, assign_halves, crossfit_effects, naive_effects,
     posterior_columns, segment_labels,
@@ -113,6 +111,28 @@ class PersonaResult:
     structure_found: bool
     n_unassigned: int = 0
     features: list[str] = field(default_factory=list)
+    validation: dict[str, Any] = field(default_factory=dict)
+    persistence: dict[str, Any] = field(default_factory=dict)
+    persistence_events: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    def artifacts(self) -> dict[str, Any]:
+        """What the stage writes into a run folder, by artifact name (:mod:`flexpersona.runfolder`)."""
+        model = None if self.model is None else {"model": self.model, "features": self.features,
+                                                  "method": self.method}
+        out: dict[str, Any] = {
+            "personas": self.personas,
+            "persona_profiles": self.profiles,
+            "selection": self.selection,
+            "stability": {**self.stability, "method": self.method, "structure_found": self.structure_found,
+                          "n_unassigned": self.n_unassigned},
+            "persona_pca": self.pca,
+            "persona_matrix": self.matrix,
+            "persona_model": model,
+        }
+        if self.validation or self.persistence:
+            out.update(validation=self.validation, persistence=self.persistence,
+                       persistence_events=self.persistence_events)
+        return out
 
 
 def _finite_rows(features: pd.DataFrame, cols: list[str]) -> tuple[np.ndarray, pd.Series]:
@@ -167,24 +187,30 @@ def _assemble(features: pd.DataFrame, ok: np.ndarray, reasons: pd.Series, assign
 
 
 def build_personas(
-    features: pd.DataFrame,
-    config: Config,
+    features: Any,
+    config: Config | None = None,
     *,
     split_halves: tuple[pd.DataFrame, pd.DataFrame] | None = None,
+    feature_info: dict[str, Any] | None = None,
+    event_households: pd.DataFrame | None = None,
+    events: pd.DataFrame | None = None,
 ) -> PersonaResult:
     """Personas of the treatment households from their response features.
 
     Parameters
     ----------
-    features : DataFrame
-        The run's ``features.parquet``: one row per treatment household with ``household_id`` and the
-        clustering features (``config.personas.features``, [%]); half-year responses ``<feature>_h1`` and
-        ``<feature>_h2`` are used for split-half stability when present.
-    config : Config
+    features : FeatureResult or DataFrame
+        The feature stage's result, or its ``features`` table: one row per treatment household with
+        ``household_id`` and the clustering features (``config.personas.features``, [%]); half-year responses
+        ``<feature>_h1`` and ``<feature>_h2`` are used for split-half stability when present.
+    config : Config, optional
         ``config.personas`` drives the method, k range, algorithms, resamples, thresholds and names.
     split_halves : (DataFrame, DataFrame), optional
         Features estimated on the first and second half of the trial year (same columns; aligned on
         ``household_id`` when present), used when ``features`` lacks the ``_h1``/``_h2`` columns.
+    feature_info, event_households, events
+        The feature stage's ``info`` and per-household event table (taken from a :class:`FeatureResult`):
+        with them the result also carries ``validation`` and ``persistence`` (METHODS B.9, B.11).
 
     Returns
     -------
@@ -203,12 +229,33 @@ def build_personas(
     start-up costs more than it gains, and on a loaded shared machine k-means with oversubscribed threads
     was measured about 20x slower (240 s instead of 11 s for 1,100 households).
     """
+    config = config or Config()
+    if hasattr(features, "features") and hasattr(features, "info"):  # a FeatureResult
+        feature_info = features.info if feature_info is None else feature_info
+        event_households = features.event_households if event_households is None else event_households
+        events = features.events if events is None else events
+        features = features.features
     with threadpool_limits(limits=1):
         if config.personas.method == "seed":
             from .seed import seed_personas
 
-            return seed_personas(features, config)
-        return _build_default(features, config, split_halves)
+            result = seed_personas(features, config)
+        else:
+            result = _build_default(features, config, split_halves)
+    if feature_info is not None or event_households is not None:
+        _add_trust(result, feature_info, event_households, events, config)
+    return result
+
+
+def _add_trust(result: PersonaResult, feature_info: dict[str, Any] | None, event_households: pd.DataFrame | None,
+               events: pd.DataFrame | None, config: Config) -> None:
+    """``validation`` and ``persistence`` of the result (see :mod:`flexpersona.personas.trust`)."""
+    from .trust import persona_persistence, persona_validation
+
+    result.validation = persona_validation(result, feature_info)
+    per_event, trend = persona_persistence(result.personas, event_households, events,
+                                           replicates=config.features.bootstrap_replicates, seed=config.personas.seed)
+    result.persistence, result.persistence_events = trend, per_event
 
 
 def _build_default(
@@ -383,73 +430,31 @@ def _with_crossfit(profiles: pd.DataFrame, sub: pd.DataFrame, labels: np.ndarray
     return profiles.merge(extra.drop(columns="group"), on="persona_id", how="left")
 
 
-def save_personas(result: PersonaResult, run_dir: str | Path) -> dict[str, Path]:
-    """Write a :class:`PersonaResult` into a run folder (atomic writes through :mod:`flexpersona.store`).
+def save_personas(result: PersonaResult, run_dir: str | Path) -> list[Path]:
+    """Write a :class:`PersonaResult` into a run folder (:meth:`PersonaResult.artifacts`, validated against
+    their contracts): ``personas.parquet`` (+ ``.csv``), ``persona_profiles.csv``, ``selection.csv``,
+    ``stability.json``, ``persona_pca.csv``, ``persona_matrix.csv``, ``persona_model.pkl`` (the fitted
+    :class:`PersonaModel` with its feature names; removed on the continuum) and, when the result carries them,
+    ``validation.json``, ``persistence.json`` and ``persistence.csv``."""
+    from ..runfolder import RunFolder
 
-    Writes ``personas.parquet`` (+ ``.csv``), ``persona_profiles.csv``, ``selection.csv``,
-    ``stability.json``, ``persona_pca.csv``, ``persona_matrix.csv`` and ``persona_model.pkl`` (the fitted
-    :class:`PersonaModel` with its feature names; absent on the continuum).
-
-    Returns
-    -------
-    dict of str to Path
-    """
-    run = Path(run_dir)
-    paths = {
-        "personas": write_table(result.personas, run / "personas.parquet", csv_twin=True),
-        "profiles": write_csv(result.profiles, run / "persona_profiles.csv"),
-        "selection": write_csv(result.selection, run / "selection.csv"),
-        "stability": write_json({**result.stability, "method": result.method,
-                                 "structure_found": result.structure_found,
-                                 "n_unassigned": result.n_unassigned}, run / "stability.json"),
-        "pca": write_csv(result.pca, run / "persona_pca.csv"),
-        "matrix": write_csv(result.matrix, run / "persona_matrix.csv"),
-    }
-    target = run / "persona_model.pkl"
-    if result.model is not None:
-        with atomic_path(target) as tmp:
-            tmp.write_bytes(pickle.dumps({"model": result.model, "features": result.features,
-                                          "method": result.method}))
-        paths["model"] = target
-    elif target.exists():
-        target.unlink()
-    return paths
-
-
-def save_trust(result: PersonaResult | None, run_dir: str | Path, config: Config) -> dict[str, Path]:
-    """Write ``validation.json``, ``persistence.csv`` and ``persistence.json`` from the run folder's feature
-    outputs and the personas (see :mod:`flexpersona.personas.trust`)."""
-    from ..store import read_json, read_optional_table
-    from .trust import persona_persistence, persona_validation
-
-    run = Path(run_dir)
-    info = read_json(run / "features_info.json") if (run / "features_info.json").exists() else None
-    per_event, trend = persona_persistence(
-        result.personas if result is not None else None, read_optional_table(run / "event_households.parquet"),
-        read_optional_table(run / "events.parquet"), replicates=config.features.bootstrap_replicates,
-        seed=config.personas.seed,
-    )
-    return {
-        "validation": write_json(persona_validation(result, info), run / "validation.json"),
-        "persistence": write_json(trend, run / "persistence.json"),
-        "persistence_events": write_csv(per_event, run / "persistence.csv"),
-    }
+    return RunFolder(run_dir).save_many(result.artifacts())
 
 
 def run_personas(run_dir: str | Path, config: Config) -> PersonaResult:
-    """The personas stage on a run folder: read ``features.parquet``, build personas, save the outputs.
+    """The personas stage on a run folder: read the feature stage's artifacts, build personas, save them.
 
     Raises
     ------
     StageError
         If the run folder has no ``features.parquet``.
     """
-    run = Path(run_dir)
-    path = run / "features.parquet"
-    if not path.exists():
-        msg = f"{path} is missing: run the features stage first (flexpersona run ... --out {run})"
-        raise StageError(msg)
-    result = build_personas(pd.read_parquet(path), config)
-    save_personas(result, run)
-    save_trust(result, run, config)
+    from ..runfolder import RunFolder
+
+    rf = RunFolder(run_dir)
+    t = rf.load_many(("features", "features_info", "event_households", "events"),
+                     optional=("features_info", "event_households", "events"))
+    result = build_personas(t["features"], config, feature_info=t["features_info"] or {},
+                            event_households=t["event_households"], events=t["events"])
+    save_personas(result, rf.path)
     return result

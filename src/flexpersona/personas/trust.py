@@ -41,7 +41,10 @@ def persona_persistence(
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Per-event responses and trends of the cohort (``all``) and every persona."""
     if event_households is None or events is None or event_households.empty:
-        return pd.DataFrame(), {"note": "no per-household event table (event_households.parquet)"}
+        empty = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+            ("group", "str"), ("band", "str"), ("event_id", "int64"), ("start", "object"), ("months", "float64"),
+            ("response_pct", "float64"), ("n_households", "int64"))})
+        return empty, {"note": "no per-household event table (event_households.parquet)"}
     groups = None
     if personas is not None and "persona_id" in personas.columns:
         groups = personas.dropna(subset=["persona_id"]).set_index(personas["household_id"].astype(str).rename(None))["persona_id"].astype(str)

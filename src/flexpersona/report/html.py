@@ -533,8 +533,8 @@ def _toolkit_in_memory(t: RunTables, config: Config) -> dict[str, Any] | None:
     try:
         from ..toolkit import build_toolkit
 
-        res = build_toolkit(t.features, t.lifestyle, t.personas, {**t.explain, "summary": t.explain_summary},
-                            t.households, config, placebo=t.placebo)
+        res = build_toolkit(t.features, t.personas, {**t.explain, "summary": t.explain_summary}, config=config,
+                            lifestyle=t.lifestyle, households=t.households, placebo=t.placebo)
     except Exception as exc:  # noqa: BLE001 - the report must render whatever the toolkit's problem
         log.warning("toolkit could not be computed for the report: %s", exc)
         return None

@@ -31,7 +31,6 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import StageError
-from ..store import read_optional_table, run_features_path
 from .levers import LEVERS, RULES, choose_lever, lifestyle_flags, strategic_quadrants
 from .targeting import TargetingResult, fit_targeting, qini_area, qini_curve
 from .uncertainty import cohort_kw, persona_kw
@@ -78,6 +77,15 @@ class ToolkitResult:
     qini: pd.DataFrame
     per_persona: pd.DataFrame = field(default_factory=pd.DataFrame)
 
+    def artifacts(self) -> dict[str, Any]:
+        """What the stage writes into a run folder: ``toolkit.json``, ``toolkit.md``, ``targets.csv``, ``qini.csv``."""
+        targets = self.targets
+        if targets.empty:
+            targets = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
+                ("household_id", "str"), ("predicted_response_pct", "float64"), ("predicted_kw", "float64"),
+                ("predicted_bill_change_pct", "float64"), ("rank", "int64"), ("do_no_harm", "bool"))})
+        return {"toolkit": self.toolkit, "toolkit_md": self.markdown, "targets": targets, "qini": self.qini}
+
 
 def _bootstrap_mean_ci(values: np.ndarray, reps: int, rng: np.random.Generator) -> tuple[float, float]:
     """95% percentile-bootstrap interval of a mean (over households)."""
@@ -100,36 +108,39 @@ def _f(x: Any) -> float | None:
 
 
 def build_toolkit(
-    features: pd.DataFrame,
-    lifestyle: pd.DataFrame | None,
-    personas: pd.DataFrame | None,
-    explain: Mapping[str, Any] | None,
-    households: pd.DataFrame | None,
-    config: Config,
+    features: Any,
+    personas: Any = None,
+    explain: Any = None,
+    *,
+    config: Config | None = None,
+    lifestyle: pd.DataFrame | None = None,
+    households: pd.DataFrame | None = None,
     placebo: pd.DataFrame | None = None,
     replicates: pd.DataFrame | None = None,
     feature_info: Mapping[str, Any] | None = None,
 ) -> ToolkitResult:
-    """Build the intervention toolkit from stage-1 and stage-2 tables.
+    """Build the intervention toolkit from the other stages' results (or their tables).
 
     Parameters
     ----------
     features
-        ``features.parquet`` (treatment): needs ``household_id``, ``high_response_kw`` [kW] and
-        ``high_response_pct`` [%] (negative = reduction); uses ``high_response_ci_low/high``,
-        ``responder``, ``bill_dynamic_gbp``, ``bill_flat_gbp`` [GBP], ``bill_saving_structural_pct``,
-        ``bill_saving_behavioural_pct`` [%] when present.
+        A :class:`~flexpersona.features.FeatureResult` (its ``lifestyle``, ``placebo``, ``replicates`` and
+        ``info`` are used unless given) or the ``features`` table (treatment): needs ``household_id``,
+        ``high_response_kw`` [kW] and ``high_response_pct`` [%] (negative = reduction); uses
+        ``high_response_ci_low/high``, ``responder``, ``bill_dynamic_gbp``, ``bill_flat_gbp`` [GBP],
+        ``bill_saving_structural_pct``, ``bill_saving_behavioural_pct`` [%] when present.
+    personas
+        A :class:`~flexpersona.personas.PersonaResult` or the ``personas`` table (``household_id``,
+        ``persona_id``, ``persona_name``); ``None`` or empty → one group "all".
+    explain
+        An :class:`~flexpersona.explain.ExplainResult` or explain tables by name plus ``summary``; only the
+        strategic quadrants are used.
+    config
+        ``config.toolkit`` (population, cross-fitting, seed, thresholds); defaults when None.
     lifestyle
         ``lifestyle.parquet``: pre-trial features of every household (targeting, fallback lever rules).
-    personas
-        ``personas.parquet`` (``household_id``, ``persona_id``, ``persona_name``); ``None`` or empty → one
-        group "all".
-    explain
-        Explain tables by name (DataFrames) plus ``summary`` (dict); only the strategic quadrants are used.
     households
         Canonical households table (``group``, ``acorn_grouped``).
-    config
-        ``config.toolkit`` (population, cross-fitting, seed, thresholds).
     placebo
         ``placebo.parquet`` (control households' placebo ``high_response_kw``) for the targeting's placebo
         check and the control part of the kW intervals; None skips both.
@@ -146,6 +157,16 @@ def build_toolkit(
     StageError
         When ``features`` lacks ``household_id`` or ``high_response_kw``.
     """
+    config = config or Config()
+    if hasattr(features, "features") and hasattr(features, "info"):  # a FeatureResult
+        lifestyle = features.lifestyle if lifestyle is None else lifestyle
+        placebo = features.placebo if placebo is None else placebo
+        replicates = features.replicates if replicates is None else replicates
+        feature_info = features.info if feature_info is None else feature_info
+        features = features.features
+    personas = getattr(personas, "personas", personas)
+    if hasattr(explain, "as_mapping"):
+        explain = explain.as_mapping()
     tk = config.toolkit
     missing = [c for c in ("household_id", "high_response_kw", "high_response_pct") if c not in features.columns]
     if missing:
@@ -450,31 +471,20 @@ def _pct(x: Any) -> float | None:
 
 def save_toolkit(result: ToolkitResult, run_dir: str | Path) -> list[Path]:
     """Write ``toolkit.json``, ``toolkit.md``, ``targets.csv`` and ``qini.csv`` into a run folder."""
-    from ..store import write_csv, write_json, write_text
+    from ..runfolder import RunFolder
 
-    run_dir = Path(run_dir)
-    targets = result.targets
-    if targets.empty:
-        targets = pd.DataFrame(columns=["household_id", "predicted_response_pct", "predicted_kw",
-                                        "predicted_bill_change_pct", "rank", "do_no_harm"])
-    return [
-        write_json(result.toolkit, run_dir / "toolkit.json"),
-        write_text(result.markdown, run_dir / "toolkit.md"),
-        write_csv(targets, run_dir / "targets.csv"),
-        write_csv(result.qini, run_dir / "qini.csv"),
-    ]
+    return RunFolder(run_dir).save_many(result.artifacts())
 
 
 def read_explain(run_dir: str | Path) -> dict[str, Any]:
     """Explain tables of a run folder by name (``explain/*.csv``) plus ``summary`` (``summary.json``)."""
-    from ..store import read_json
+    from ..runfolder import RunFolder
 
-    from ..explain.runfolder import read_explain_tables
-
-    d = Path(run_dir) / "explain"
-    out: dict[str, Any] = dict(read_explain_tables(run_dir))
-    if (d / "summary.json").exists():
-        out["summary"] = read_json(d / "summary.json")
+    rf = RunFolder(run_dir)
+    out: dict[str, Any] = dict(rf.load("explain", required=False) or {})
+    summary = rf.load("explain_summary", required=False)
+    if summary is not None:
+        out["summary"] = summary
     return out
 
 
@@ -486,19 +496,13 @@ def toolkit_for_run(run_dir: str | Path, config: Config) -> ToolkitResult:
     StageError
         When the run folder lacks ``features.parquet``.
     """
-    run_dir = Path(run_dir)
-    fp = run_features_path(run_dir)
+    from ..runfolder import RunFolder
 
-    def opt(name: str) -> pd.DataFrame | None:
-        return read_optional_table(run_dir / name)
-
-    from ..store import read_json
-
-    households = opt("store/households.parquet")
-    info_path = fp.parent / "features_info.json"
-    info = read_json(info_path) if info_path.exists() else None
-    res = build_toolkit(pd.read_parquet(fp), opt("lifestyle.parquet"), opt("personas.parquet"), read_explain(run_dir),
-                        households, config, placebo=opt("placebo.parquet"), replicates=opt("replicates.parquet"),
-                        feature_info=info)
+    rf = RunFolder(run_dir)
+    opt = ("lifestyle", "placebo", "replicates", "features_info", "personas", "households")
+    t = rf.load_many(("features", *opt), optional=opt)
+    res = build_toolkit(t["features"], t["personas"], read_explain(run_dir), config=config,
+                        lifestyle=t["lifestyle"], households=t["households"], placebo=t["placebo"],
+                        replicates=t["replicates"], feature_info=t["features_info"])
     save_toolkit(res, run_dir)
     return res

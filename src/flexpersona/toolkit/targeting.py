@@ -28,7 +28,6 @@ treatment households.
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,11 +40,11 @@ from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
 from ..config import Config, ConfigError
+from ..contracts import is_outcome
 
 log = logging.getLogger(__name__)
 
-#: Names that smell of trial-year outcomes; such columns never enter the targeting model.
-_OUTCOME = re.compile(r"(response|^trial_|bill_|responder|rebound|^p_high|^q_high|saving|rationality|reduction|load_shift)")
+#: Identifiers and labels, never predictors (trial outcomes are refused by :func:`flexpersona.contracts.is_outcome`).
 _NOT_FEATURES = {"household_id", "group", "lifestyle_source", "acorn", "acorn_grouped"}
 TARGET_COLUMNS = ["household_id", "predicted_response_pct", "predicted_kw", "predicted_bill_change_pct", "rank", "do_no_harm"]
 QINI_INTERVAL_COLUMNS = ["gain_model_kw_ci_low", "gain_model_kw_ci_high", "gain_over_random_kw_ci_low", "gain_over_random_kw_ci_high"]
@@ -120,7 +119,7 @@ def pretrial_matrix(lifestyle: pd.DataFrame, households: pd.DataFrame | None) ->
     df = df.drop_duplicates("household_id").set_index("household_id")
     cols = [
         c for c in df.columns
-        if c not in _NOT_FEATURES and not _OUTCOME.search(c) and pd.api.types.is_numeric_dtype(df[c])
+        if c not in _NOT_FEATURES and not is_outcome(c) and pd.api.types.is_numeric_dtype(df[c])
         and not pd.api.types.is_bool_dtype(df[c])
     ]
     X = df[cols].astype(float).replace([np.inf, -np.inf], np.nan)
