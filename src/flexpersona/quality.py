@@ -155,3 +155,39 @@ def summarize_store(store_dir: str) -> pd.DataFrame:
     from .store import Store
 
     return summarize_ledger(Store(store_dir).read("ledger"))
+
+
+def ledger_from_readings(readings, households: pd.DataFrame, config: Config) -> pd.DataFrame:
+    """The quality ledger of canonical in-memory readings (as :func:`flexpersona.read_readings` returns them).
+
+    The readings are already clean (rejected rows and merged duplicates are the ingest's business), so the
+    row-problem counts are zero; coverage, groups and the exclusion rules are those of :func:`build_ledger`.
+    ``readings`` is a pandas DataFrame or an Arrow table (read in place by DuckDB, never copied).
+    """
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.register("rd", readings)
+        y = con.execute("""
+            SELECT CAST(household_id AS VARCHAR) AS household_id, year(ts) AS y, count(*) AS n_readings,
+                   count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
+            FROM rd GROUP BY ALL
+        """).df()
+    finally:
+        con.close()
+    g = y.groupby("household_id")
+    stats = pd.DataFrame({
+        "first_reading": g["first"].min(), "last_reading": g["last"].max(),
+        "n_readings": g["n_readings"].sum(), "n_values": g["n_values"].sum(),
+    })
+    vals = y.pivot_table(index="household_id", columns="y", values="n_values", aggfunc="sum", fill_value=0)
+    b, t = config.data.baseline_year, config.data.trial_year
+    stats["values_baseline"] = vals[b] if b in vals else 0
+    stats["values_trial"] = vals[t] if t in vals else 0
+    for c in vals.columns:
+        stats[f"readings_{int(c)}"] = vals[c]
+    stats["source_layout"] = "memory"
+    stats = stats.rename_axis("household_id").reset_index()
+    known = households.assign(household_id=households["household_id"].astype(str))
+    return build_ledger(stats, known, config)

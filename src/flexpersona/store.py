@@ -191,6 +191,11 @@ class Store:
         """A glob DuckDB and Spark can read: ``read_parquet('<glob>')``."""
         return str(self.readings_dir / "*.parquet")
 
+    @property
+    def readings_source(self) -> str:
+        """What the feature engines read the readings from (:meth:`flexpersona.features.engine.Engine.readings`)."""
+        return self.readings_glob
+
     def table_path(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
 
@@ -230,3 +235,46 @@ class Store:
 
     def write_info(self, info: dict[str, Any]) -> Path:
         return write_json(info, self.path / "ingest.json")
+
+
+class MemoryStore:
+    """In-memory canonical tables with a :class:`Store`'s read interface (the library API's input).
+
+    ``readings`` (pandas DataFrame or Arrow table: ``household_id``, ``ts``, ``kwh``) is handed to the engine as
+    it is — DuckDB reads it in place, it is never copied into another frame. Side tables are pandas.
+
+    Parameters
+    ----------
+    readings, households, tariff
+        Canonical tables (:mod:`flexpersona.schema`).
+    **tables
+        Optional side tables by store name: ``ledger``, ``daily``, ``weather``, ``survey``.
+    """
+
+    path = Path("<in-memory tables>")
+
+    def __init__(self, readings: Any, households: pd.DataFrame, tariff: pd.DataFrame, **tables: Any) -> None:
+        self.readings = readings
+        self.tables: dict[str, pd.DataFrame] = {"households": households, "tariff": tariff}
+        self.tables.update({k: v for k, v in tables.items() if v is not None})
+
+    @property
+    def readings_source(self) -> Any:
+        return self.readings
+
+    def has(self, name: str) -> bool:
+        return name == "readings" or name in self.tables
+
+    def read(self, name: str) -> pd.DataFrame:
+        if name not in self.tables:
+            from .errors import StageError
+
+            msg = f"no {name} table was given (pass {name}=... to the function)"
+            raise StageError(msg)
+        return self.tables[name]
+
+    def read_optional(self, name: str) -> pd.DataFrame | None:
+        return self.tables.get(name)
+
+    def info(self) -> dict[str, Any]:
+        return {}

@@ -31,7 +31,7 @@ class Engine(Protocol):
     cache_reused: bool
 
     def register(self, name: str, df: pd.DataFrame) -> None: ...
-    def readings(self, glob: str) -> None: ...
+    def readings(self, source: Any) -> None: ...
     def view(self, name: str, sql: str) -> None: ...
     def table(self, name: str, sql: str) -> None: ...
     def fetch(self, sql: str) -> pd.DataFrame: ...
@@ -53,8 +53,8 @@ def _label(sql: str) -> str:
     return " ".join(sql.split())[:60]
 
 
-def _to_arrow(df: pd.DataFrame) -> pa.Table:
-    return pa.Table.from_pandas(df, preserve_index=False)
+def _to_arrow(df: pd.DataFrame | pa.Table) -> pa.Table:
+    return df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
 
 
 def _from_arrow(table: pa.Table) -> pd.DataFrame:
@@ -105,8 +105,12 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS SELECT * FROM _arrow_in")
         self.con.unregister("_arrow_in")
 
-    def readings(self, glob: str) -> None:
-        self.con.read_parquet(glob).create_view("readings_raw", replace=True)
+    def readings(self, source: Any) -> None:
+        """``readings_raw``: a Parquet glob, or an in-memory pandas DataFrame / Arrow table read in place."""
+        if isinstance(source, str):
+            self.con.read_parquet(source).create_view("readings_raw", replace=True)
+        else:
+            self.con.register("readings_raw", source)
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
@@ -169,10 +173,13 @@ class SparkEngine:
     def register(self, name: str, df: pd.DataFrame) -> None:
         self.spark.createDataFrame(_to_arrow(df)).createOrReplaceTempView(name)
 
-    def readings(self, glob: str) -> None:
-        path = Path(glob)
+    def readings(self, source: Any) -> None:
+        if not isinstance(source, str):  # in-memory tables are small by nature: Spark gets a copy
+            self.spark.createDataFrame(_to_arrow(source)).createOrReplaceTempView("readings_raw")
+            return
+        path = Path(source)
         # a folder of Parquet parts reads without Spark's glob probing
-        target = str(path.parent) if path.name == "*.parquet" else glob
+        target = str(path.parent) if path.name == "*.parquet" else source
         self.spark.read.parquet(target).createOrReplaceTempView("readings_raw")
 
     def view(self, name: str, sql: str) -> None:

@@ -29,7 +29,8 @@ from .. import contracts
 from ..config import Config
 from ..errors import ConfigError, StageError
 from ..schema import CONTROL, GROUPS, TREATMENT
-from ..store import Store
+from ..quality import ledger_from_readings
+from ..store import MemoryStore, Store
 from ..sufficiency import check_store
 from . import counterfactual as cf
 from . import definitions as q
@@ -223,7 +224,7 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config, 
     out: dict[str, Any] = {}
     # hid: the household's position, part of the integer cell key ``hcell`` of the SQL
     engine.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
-    engine.readings(store.readings_glob)
+    engine.readings(store.readings_source)
     tariff = store.read("tariff")
     cal0 = build_calendar(tariff, config, reference="baseline", lifestyle_source="halfhourly")
     engine.register("cal", cal0.table)
@@ -375,17 +376,38 @@ def _kw(per: pd.DataFrame, m: str, sums: str = "kwh") -> np.ndarray:
         return np.where(n > 0, 2.0 * per[f"{m}_{sums}"].to_numpy(dtype=float) / np.where(n > 0, n, 1.0), np.nan)
 
 
-def compute_features(store: Store, config: Config | None = None) -> FeatureResult:
-    """Compute stage-1 features of a store.
+def compute_features(
+    readings: Any,
+    households: Any = None,
+    tariff: pd.DataFrame | None = None,
+    config: Config | None = None,
+    *,
+    ledger: pd.DataFrame | None = None,
+    daily: pd.DataFrame | None = None,
+    weather: pd.DataFrame | None = None,
+) -> FeatureResult:
+    """Compute stage-1 features of in-memory tables or of an ingest store.
+
+    Two forms: ``compute_features(readings, households, tariff, config)`` on canonical tables (as
+    :func:`flexpersona.read_readings` and friends return them, or a simulated trial's), and
+    ``compute_features(store, config)`` on the ingest store of a run.
 
     Parameters
     ----------
-    store
-        The ingest store (readings, households, tariff; ledger and daily table optional). Households whose
-        ledger ``status`` is ``kept`` are used (all with a known group when there is no ledger).
+    readings
+        Canonical readings (``household_id``, ``ts``, ``kwh``) as a pandas DataFrame or an Arrow table — read
+        in place by DuckDB, never copied — or a :class:`~flexpersona.store.Store`.
+    households, tariff
+        Canonical households (``household_id``, ``group``, ...) and tariff (``ts``, ``band``, ``price``) tables;
+        with a store, ``households`` may be the config instead.
     config
         ``config.data`` (years, prices, bank holidays, coverage) and ``config.features`` (engine, reference,
         bootstrap, FDR, rebound window, time placebo, seed).
+    ledger
+        The quality ledger (households with ``status`` ``kept`` are used); in-memory tables without one get
+        :func:`flexpersona.quality.ledger_from_readings` (the ingest's exclusion rules).
+    daily, weather
+        Optional daily aggregates (a baseline when there is no half-hourly one) and hourly temperature.
 
     Returns
     -------
@@ -401,8 +423,11 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     ConfigError
         For an invalid option (engine, reference, bootstrap sizes, alpha).
     """
+    if isinstance(households, Config):  # the store form: compute_features(store, config)
+        households, config = None, households
     config = config or Config()
     _validate(config)
+    store = _source(readings, households, tariff, config, ledger=ledger, daily=daily, weather=weather)
     t0 = time.perf_counter()
     if not store.has("readings"):
         msg = f"the store {store.path} has no readings; run flexpersona ingest first"
@@ -543,6 +568,18 @@ def compute_features(store: Store, config: Config | None = None) -> FeatureResul
     )  # fmt: skip
     return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info),
                          prior=prior, replicates=replicates, event_households=event_households)
+
+
+def _source(readings: Any, households: Any, tariff: Any, config: Config, **tables: Any) -> Any:
+    """The store to read: an ingest store as it is, in-memory tables wrapped in a :class:`MemoryStore`."""
+    if isinstance(readings, (Store, MemoryStore)):
+        return readings
+    if households is None or tariff is None:
+        msg = "compute_features on tables needs readings, households and tariff (or pass an ingest Store)"
+        raise StageError(msg)
+    if tables.get("ledger") is None:
+        tables["ledger"] = ledger_from_readings(readings, households, config)
+    return MemoryStore(readings, households, tariff, **tables)
 
 
 def _posteriors(
