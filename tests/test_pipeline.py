@@ -17,9 +17,9 @@ def fake_stages(monkeypatch):
         def func(ctx):
             calls.append(name)
             for w in writes:
-                p = ctx.path(w)
+                p = ctx.file(w)
                 p.parent.mkdir(parents=True, exist_ok=True)
-                src = "".join(ctx.path(r).read_text() for r in reads if ctx.path(r).exists())
+                src = "".join(ctx.file(r).read_text() for r in reads if ctx.file(r).exists())
                 p.write_text(f"{name}:{src}")
             return {"n": 1}
 
@@ -27,13 +27,13 @@ def fake_stages(monkeypatch):
                               ("features", "personas", "explain", "toolkit") else ("report",), reads, writes, func)
 
     defs = {
-        "ingest": make("ingest", ("store/ingest.json", "ledger.parquet")),
-        "features": make("features", ("features.parquet",), ("store/ingest.json",)),
-        "personas": make("personas", ("personas.parquet",), ("features.parquet",)),
-        "explain": make("explain", ("explain/summary.json",), ("personas.parquet",)),
-        "toolkit": make("toolkit", ("toolkit.json",), ("personas.parquet",)),
-        "eda": make("eda", ("eda/summary.json",), ("features.parquet",)),
-        "report": make("report", ("report.html",), ("toolkit.json",)),
+        "ingest": make("ingest", ("ingest", "ledger")),
+        "features": make("features", ("features",), ("ingest",)),
+        "personas": make("personas", ("personas",), ("features",)),
+        "explain": make("explain", ("explain_summary",), ("personas",)),
+        "toolkit": make("toolkit", ("toolkit",), ("personas",)),
+        "eda": make("eda", ("eda_summary",), ("features",)),
+        "report": make("report", ("report",), ("toolkit",)),
     }
     monkeypatch.setattr(pipeline, "STAGE_DEFS", defs)
     monkeypatch.setattr(pipeline, "_summary_counts", lambda ctx: {})

@@ -29,6 +29,23 @@ from .schema import BAND_PRICES, FLAT_PRICE
 
 log = logging.getLogger(__name__)
 
+#: Allowed values of the categorical options (checked when a :class:`Config` is built, before any work).
+CHOICES: dict[tuple[str, str], tuple[str, ...]] = {
+    ("features", "engine"): ("duckdb", "spark"),
+    ("features", "reference"): ("auto", "baseline", "within_trial"),
+    ("features", "reference_period"): ("month", "season"),
+    ("features", "reference_days"): ("event_free", "all"),
+    ("features", "day_adjustment"): ("same_day", "none"),
+    ("features", "posterior_calibration"): ("placebo", "normal"),
+    ("features", "counterfactual"): ("auto", "control_group", "no_control"),
+    ("personas", "method"): ("default", "seed"),
+    ("personas", "membership"): ("posterior", "raw"),
+    ("report", "correlation"): ("spearman", "pearson"),
+    ("data", "timestamp_marks"): ("start", "end"),
+}
+#: Persona clustering algorithms.
+ALGORITHMS = ("kmeans", "gmm", "ward", "hdbscan")
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -207,6 +224,9 @@ class Config:
     toolkit: ToolkitConfig = field(default_factory=ToolkitConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
 
+    def __post_init__(self) -> None:
+        validate_config(self)
+
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
@@ -223,6 +243,46 @@ class Config:
     def replace(self, **sections: dict[str, Any]) -> "Config":
         """A copy with some fields changed, e.g. ``cfg.replace(features={"engine": "spark"})``."""
         return from_dict({**self.to_dict(), **{k: {**self.to_dict()[k], **v} for k, v in sections.items()}})
+
+
+def _check(ok: bool, msg: str) -> None:
+    if not ok:
+        raise ConfigError(msg)
+
+
+def validate_config(config: Config) -> None:
+    """Every option's value, checked when the config is built — a typo surfaces before any work is done.
+
+    Raises
+    ------
+    ConfigError
+        Naming the option, the allowed values or range, and the value given.
+    """
+    for (section, key), allowed in CHOICES.items():
+        value = getattr(getattr(config, section), key)
+        _check(value in allowed, f"{section}.{key} must be one of {', '.join(allowed)}, got {value!r}")
+    f, p, t = config.features, config.personas, config.toolkit
+    _check(f.bootstrap_replicates >= 20, f"features.bootstrap_replicates must be at least 20, got {f.bootstrap_replicates}")
+    _check(f.bootstrap_block_days >= 1, f"features.bootstrap_block_days must be at least 1, got {f.bootstrap_block_days}")
+    _check(f.day_adjustment_shrink >= 0, f"features.day_adjustment_shrink must be >= 0, got {f.day_adjustment_shrink}")
+    _check(0 < f.fdr_alpha < 1, f"features.fdr_alpha must be in (0, 1), got {f.fdr_alpha}")
+    hours = tuple(f.system_peak_hours)
+    _check(len(hours) == 2 and 0 <= float(hours[0]) < float(hours[1]) <= 24,
+           f"features.system_peak_hours must be [from, to) hours with 0 <= from < to <= 24, got {f.system_peak_hours}")
+    _check(f.prevalence_replicates >= 20, f"features.prevalence_replicates must be at least 20, got {f.prevalence_replicates}")
+    _check(isinstance(f.reference_margin_days, int) and 0 <= f.reference_margin_days <= 14,
+           f"features.reference_margin_days must be a whole number of days in 0..14, got {f.reference_margin_days!r}")
+    _check(f.no_control_placebo_days >= 1,
+           "features.no_control_placebo_days must be at least 1 (pseudo events are the placebo without a control "
+           f"group), got {f.no_control_placebo_days}")
+    unknown = [a for a in p.algorithms if a not in ALGORITHMS]
+    _check(not unknown, f"personas.algorithms has unknown {unknown}; use some of {', '.join(ALGORITHMS)}")
+    _check(len(p.features) > 0, "personas.features is empty; name at least one response feature (e.g. high_response_pct)")
+    _check(2 <= p.k_min <= p.k_max, f"personas.k_min and k_max must satisfy 2 <= k_min <= k_max, got {p.k_min}, {p.k_max}")
+    _check(t.cv_folds >= 2 and t.cv_repeats >= 1,
+           f"toolkit.cv_folds must be at least 2 and toolkit.cv_repeats at least 1, got {t.cv_folds} and {t.cv_repeats}")
+    _check(config.data.baseline_year != config.data.trial_year,
+           f"data.baseline_year and data.trial_year are both {config.data.trial_year}; set two different years")
 
 
 def from_dict(raw: dict[str, Any]) -> Config:
@@ -260,3 +320,35 @@ def load_config(path: str | Path | None) -> Config:
         msg = f"{p}: not valid TOML ({exc}); fix the line it names"
         raise ConfigError(msg) from None
     return from_dict(raw)
+
+
+def resolve_config(
+    config_file: str | Path | None = None,
+    *,
+    run_dir: str | Path | None = None,
+    **sections: dict[str, Any],
+) -> Config:
+    """The config of a command: the TOML file when given, else the run folder's own config (its
+    ``manifest.json``), else the defaults — then ``sections`` (e.g. ``personas={"method": "seed"}``) on top,
+    leaving out options set to None.
+
+    Raises
+    ------
+    ConfigError
+        When the file or the run's manifest holds an invalid config (naming it and the fix).
+    """
+    if config_file:
+        config = load_config(config_file)
+    elif run_dir is not None and (Path(run_dir) / "manifest.json").exists():
+        manifest = Path(run_dir) / "manifest.json"
+        raw = json.loads(manifest.read_text(encoding="utf-8")).get("config") or {}
+        try:
+            config = from_dict(raw)
+        except (ConfigError, TypeError) as exc:
+            msg = f"{manifest}: its config cannot be read ({exc}); pass --config FILE instead"
+            raise ConfigError(msg) from None
+    else:
+        config = Config()
+    changes = {s: {k: v for k, v in vals.items() if v is not None} for s, vals in sections.items()}
+    changes = {s: v for s, v in changes.items() if v}
+    return config.replace(**changes) if changes else config

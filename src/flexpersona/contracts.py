@@ -181,8 +181,11 @@ FEATURES = Table(
 )
 PLACEBO = Table(
     "placebo", "placebo.parquet",
-    (Column("household_id", "str", "id"), Column("null_source", "str", "diagnostic"), *_RESPONSES,
-     Column("z_high", "float", "outcome", "standard errors")),
+    (Column("household_id", "str", "id"), Column("null_source", "str", "diagnostic"),
+     # without a control group the null is pseudo events of the treatment households: High columns only
+     *(c if c.name in ("high_response_pct", "high_response_se") else Column(c.name, c.dtype, c.role, c.unit, False)
+       for c in _RESPONSES),
+     Column("z_high", "float", "outcome", "standard errors", False)),
     doc="the response estimator on control households as pseudo-treated (or pseudo events without controls)",
 )
 LIFESTYLE = Table(

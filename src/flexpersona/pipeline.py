@@ -27,7 +27,8 @@ import pandas as pd
 from . import __version__
 from .config import Config
 from .errors import StageError
-from .store import Store, file_fingerprint, read_json, write_json, write_table
+from .runfolder import RunFolder
+from .store import Store, file_fingerprint, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -62,12 +63,15 @@ class RunInputs:
 
 @dataclass
 class Stage:
+    """A named stage: the config sections and run artifacts (:mod:`flexpersona.runfolder`) it reads, the
+    artifacts it writes (all must exist for it to be re-used) and the function that runs it."""
+
     name: str
     #: Config sections the stage depends on.
     sections: tuple[str, ...]
-    #: Files in the run folder the stage reads (relative paths; globs allowed).
+    #: Artifacts the stage reads (by name).
     reads: tuple[str, ...]
-    #: Files the stage writes (relative paths); all must exist for the stage to be re-usable.
+    #: Artifacts the stage writes; all must exist for the stage to be re-usable.
     writes: tuple[str, ...]
     func: Callable[["RunContext"], dict[str, Any]]
 
@@ -78,28 +82,24 @@ class RunContext:
     config: Config
     run_inputs: RunInputs | None
     progress: bool = False
+    #: The ingest store, when it lives outside the run folder (``flexpersona features STORE --out DIR``).
+    store_dir: Path | None = None
+
+    @property
+    def folder(self) -> RunFolder:
+        return RunFolder(self.run_dir)
 
     @property
     def store(self) -> Store:
-        return Store(self.run_dir / "store")
+        return Store(self.store_dir) if self.store_dir is not None else self.folder.store
 
-    def path(self, rel: str) -> Path:
-        return self.run_dir / rel
-
-    def table(self, rel: str) -> pd.DataFrame:
-        p = self.path(rel)
-        if not p.exists():
-            msg = f"{p} is missing: run the stage that writes it first (flexpersona run ... --out {self.run_dir})"
-            raise StageError(msg)
-        if p.suffix == ".parquet":
-            return pd.read_parquet(p)
-        return pd.read_csv(p)
-
-    def optional_table(self, rel: str) -> pd.DataFrame | None:
-        return self.table(rel) if self.path(rel).exists() else None
+    def file(self, name: str) -> Path:
+        if name == "ingest" and self.store_dir is not None:
+            return self.store_dir / "ingest.json"
+        return self.folder.file(name)
 
 
-# -- the stages ------------------------------------------------------------------------------------
+# -- the stages: each loads what it declares, calls the library function, saves the result's artifacts --------
 
 
 def _stage_ingest(ctx: RunContext) -> dict[str, Any]:
@@ -125,23 +125,28 @@ def _stage_ingest(ctx: RunContext) -> dict[str, Any]:
         progress=ctx.progress,
         weather=ri.weather,
     )
-    ledger = ctx.store.read("ledger")
-    write_table(ledger, ctx.path("ledger.parquet"), csv_twin=True)
+    ctx.folder.save("ledger", ctx.store.read("ledger"))
     return _as_counts(report)
 
 
 def _stage_features(ctx: RunContext) -> dict[str, Any]:
-    from .features import compute_features, save_features
+    from .features import compute_features
 
     res = compute_features(ctx.store, ctx.config)
-    save_features(res, ctx.run_dir)
+    if ctx.store_dir is not None and ctx.store.has("ledger"):
+        ctx.folder.save("ledger", ctx.store.read("ledger"))
+    ctx.folder.save_many(res.artifacts())
     return {"treatment_households": int(len(res.features)), "events": int(len(res.events)), "info": res.info}
 
 
 def _stage_personas(ctx: RunContext) -> dict[str, Any]:
-    from .personas import run_personas
+    from .personas import build_personas
 
-    res = run_personas(ctx.run_dir, ctx.config)
+    opt = ("features_info", "event_households", "events")
+    t = ctx.folder.load_many(("features", *opt), optional=opt)
+    res = build_personas(t["features"], ctx.config, feature_info=t["features_info"] or {},
+                         event_households=t["event_households"], events=t["events"])
+    ctx.folder.save_many(res.artifacts())
     return {
         "structure_found": bool(res.structure_found),
         "n_personas": int(res.personas["persona_id"].nunique()),
@@ -150,23 +155,43 @@ def _stage_personas(ctx: RunContext) -> dict[str, Any]:
 
 
 def _stage_explain(ctx: RunContext) -> dict[str, Any]:
-    from .explain.runfolder import explain_run
+    from .explain import explain_personas
+    from .explain.variables import LIFESTYLE_FEATURES
 
-    res = explain_run(ctx.run_dir, ctx.config)
+    opt = ("lifestyle", "features", "households", "survey")
+    t = ctx.folder.load_many(("personas", *opt), optional=opt)
+    lifestyle = t["lifestyle"]
+    if lifestyle is None and t["features"] is not None:  # an older run: lifestyle columns of the features
+        lifestyle = t["features"][["household_id", *(c for c in LIFESTYLE_FEATURES if c in t["features"])]]
+    if lifestyle is None and t["households"] is None and t["survey"] is None:
+        msg = (f"{ctx.run_dir} has neither lifestyle.parquet, features.parquet, store/households.parquet nor "
+               "store/survey.parquet: nothing to explain personas with; run the features stage first")
+        raise StageError(msg)
+    res = explain_personas(t["personas"], lifestyle, t["households"], t["survey"], ctx.config)
+    ctx.folder.save_many(res.artifacts())
     return {"tables": sorted(res.tables)}
 
 
 def _stage_toolkit(ctx: RunContext) -> dict[str, Any]:
-    from .toolkit import toolkit_for_run
+    from .toolkit import build_toolkit
 
-    res = toolkit_for_run(ctx.run_dir, ctx.config)
+    opt = ("lifestyle", "placebo", "replicates", "features_info", "personas", "explain", "explain_summary",
+           "households")
+    t = ctx.folder.load_many(("features", *opt), optional=opt)
+    explain = {**(t["explain"] or {}), **({"summary": t["explain_summary"]} if t["explain_summary"] else {})}
+    res = build_toolkit(t["features"], t["personas"], explain, config=ctx.config, lifestyle=t["lifestyle"],
+                        households=t["households"], placebo=t["placebo"], replicates=t["replicates"],
+                        feature_info=t["features_info"])
+    ctx.folder.save_many(res.artifacts())
     return {"targets": int(len(res.targets))}
 
 
 def _stage_eda(ctx: RunContext) -> dict[str, Any]:
-    from .eda import explore_run
+    from .eda import explore, save_eda
 
-    res = explore_run(ctx.run_dir, ctx.config)
+    t = ctx.folder.load_many(("features", "lifestyle"), optional=("lifestyle",))
+    res = explore(t["features"], ctx.config, lifestyle=t["lifestyle"])
+    save_eda(res, ctx.run_dir)
     return {"tables": sorted(res.tables), "figures": sorted(res.figures)}
 
 
@@ -180,54 +205,20 @@ def _stage_report(ctx: RunContext) -> dict[str, Any]:
 STAGE_DEFS: dict[str, Stage] = {
     s.name: s
     for s in (
-        Stage("ingest", ("data",), (), ("store/ingest.json", "ledger.parquet"), _stage_ingest),
-        Stage(
-            "features",
-            ("data", "features"),
-            ("store/ingest.json",),
-            ("features.parquet", "lifestyle.parquet", "placebo.parquet", "events.parquet"),
-            _stage_features,
-        ),
-        Stage(
-            "personas",
-            ("personas",),
-            ("features.parquet", "features_info.json", "event_households.parquet", "events.parquet"),
-            ("personas.parquet", "persona_profiles.csv", "selection.csv", "stability.json", "validation.json"),
-            _stage_personas,
-        ),
-        Stage(
-            "explain",
-            ("explain",),
-            ("personas.parquet", "lifestyle.parquet", "store/ingest.json"),
-            ("explain/summary.json",),
-            _stage_explain,
-        ),
-        Stage(
-            "toolkit",
-            ("toolkit",),
-            ("features.parquet", "lifestyle.parquet", "placebo.parquet", "replicates.parquet", "features_info.json",
-             "personas.parquet", "explain/summary.json"),
-            ("toolkit.json", "toolkit.md", "targets.csv"),
-            _stage_toolkit,
-        ),
-        Stage("eda", ("report",), ("features.parquet", "lifestyle.parquet"), ("eda/summary.json",), _stage_eda),
-        Stage(
-            "report",
-            ("report",),
-            (
-                "ledger.parquet",
-                "features.parquet",
-                "events.parquet",
-                "personas.parquet",
-                "stability.json",
-                "selection.csv",
-                "explain/summary.json",
-                "toolkit.json",
-                "eda/summary.json",
-            ),
-            ("report.html",),
-            _stage_report,
-        ),
+        Stage("ingest", ("data",), (), ("ingest", "ledger"), _stage_ingest),
+        Stage("features", ("data", "features"), ("ingest",),
+              ("features", "lifestyle", "placebo", "events", "features_info"), _stage_features),
+        Stage("personas", ("personas",), ("features", "features_info", "event_households", "events"),
+              ("personas", "persona_profiles", "selection", "stability", "validation"), _stage_personas),
+        Stage("explain", ("explain",), ("personas", "lifestyle", "ingest"), ("explain_summary",), _stage_explain),
+        Stage("toolkit", ("toolkit",),
+              ("features", "lifestyle", "placebo", "replicates", "features_info", "personas", "explain_summary"),
+              ("toolkit", "toolkit_md", "targets"), _stage_toolkit),
+        Stage("eda", ("report",), ("features", "lifestyle"), ("eda_summary",), _stage_eda),
+        Stage("report", ("report",),
+              ("ledger", "features", "events", "personas", "stability", "selection", "explain_summary", "toolkit",
+               "eda_summary", "validation"),
+              ("report",), _stage_report),
     )
 }
 
@@ -270,9 +261,9 @@ def _stage_hash(stage: Stage, ctx: RunContext) -> str:
         h.update(json.dumps(ri, sort_keys=True).encode())
         for f in _input_files(ctx.run_inputs):
             h.update(f"{f}={file_fingerprint(f)}".encode())
-    for rel in stage.reads:
-        p = ctx.path(rel)
-        h.update(f"{rel}={file_fingerprint(p) if p.exists() else 'missing'}".encode())
+    for name in stage.reads:
+        p = ctx.file(name)
+        h.update(f"{name}={file_fingerprint(p) if p.exists() else 'missing'}".encode())
     return h.hexdigest()[:20]
 
 
@@ -307,10 +298,12 @@ def run(
     force: bool = False,
     progress: bool = False,
     weather: str | Path | None = None,
+    store: str | Path | None = None,
 ) -> RunResult:
     """Run the pipeline (or the stages ``start``..``stop``) into the run folder ``out``.
 
-    Stages whose inputs and config are unchanged since the last run are re-used unless ``force``.
+    Stages whose inputs and config are unchanged since the last run are re-used unless ``force``. ``store``
+    points at an ingest store outside the run folder (``flexpersona features STORE --out DIR``).
     """
     config = config or Config()
     run_dir = Path(out)
@@ -325,9 +318,12 @@ def run(
         column_map=column_map,
         weather=str(Path(weather).resolve()) if weather else None,
     )
-    ctx = RunContext(run_dir=run_dir, config=config, run_inputs=run_inputs, progress=progress)
     manifest_path = run_dir / "manifest.json"
     manifest: dict[str, Any] = read_json(manifest_path) if manifest_path.exists() else {}
+    store_dir = Path(store).resolve() if store else (Path(manifest["store"]) if manifest.get("store") else None)
+    if store_dir is not None and store_dir == (run_dir / "store").resolve():
+        store_dir = None
+    ctx = RunContext(run_dir=run_dir, config=config, run_inputs=run_inputs, progress=progress, store_dir=store_dir)
     stages_state: dict[str, Any] = manifest.get("stages", {})
     if not run_inputs.inputs and manifest.get("inputs"):
         # A re-run on an existing folder keeps the inputs it was made from.
@@ -339,7 +335,7 @@ def run(
         stage = STAGE_DEFS[name]
         digest = _stage_hash(stage, ctx)
         prev = stages_state.get(name, {})
-        outputs_exist = all(ctx.path(w).exists() for w in stage.writes)
+        outputs_exist = all(ctx.file(w).exists() for w in stage.writes)
         if not force and prev.get("hash") == digest and outputs_exist:
             log.info("stage %s: unchanged, re-used", name)
             reused.append(name)
@@ -364,10 +360,20 @@ def run(
     return RunResult(run_dir=run_dir, ran=ran, reused=reused, manifest=manifest)
 
 
+def run_stage(run_dir: str | Path, stage: str, config: Config, *, store: str | Path | None = None) -> RunResult:
+    """Run one stage on a run folder (always, whatever its hash), updating the run's ``manifest.json``.
+
+    The CLI's stage commands (``flexpersona features|personas|explain|toolkit ...``) are this call: the run's
+    inputs and other stages' records stay as they are.
+    """
+    return run(None, run_dir, config=config, start=stage, stop=stage, force=True, store=store)
+
+
 def _manifest(ctx: RunContext, stages_state: dict[str, Any], ran: list[str], reused: list[str],
               seconds: float) -> dict[str, Any]:
     return {
         "flexpersona": __version__,
+        **({"store": str(ctx.store_dir)} if ctx.store_dir is not None else {}),
         "config": ctx.config.to_dict(),
         "inputs": ctx.run_inputs.to_dict() if ctx.run_inputs else {},
         "input_fingerprints": {str(p): file_fingerprint(p) for p in _input_files(ctx.run_inputs)},
@@ -409,9 +415,8 @@ def _versions(config: Config) -> dict[str, str]:
 
 def _summary_counts(ctx: RunContext) -> dict[str, Any]:
     counts: dict[str, Any] = {}
-    ledger = ctx.path("ledger.parquet")
-    if ledger.exists():
-        df = pd.read_parquet(ledger)
+    df = ctx.folder.load("ledger", required=False)
+    if df is not None:
         counts["households"] = int(len(df))
         if {"group", "status"} <= set(df.columns):
             counts["by_group_status"] = {

@@ -40,6 +40,7 @@ class Artifact:
 
 
 ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
+    Artifact("ingest", "store/ingest.json", "json", stage="ingest"),
     Artifact("ledger", "ledger.parquet", "parquet", True, stage="ingest"),
     Artifact("features", "features.parquet", "parquet", True, "features", "features"),
     Artifact("events", "events.parquet", "parquet", True, "events", "features"),

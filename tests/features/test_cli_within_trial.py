@@ -69,10 +69,12 @@ def test_features_command_writes_outputs(trial, tmp_path):
     assert "reference within_trial" in r.output
     for name in ("features", "events", "lifestyle", "placebo"):
         assert (out / f"{name}.parquet").exists() and (out / f"{name}.csv").exists()
-    man = json.loads((out / "manifest.json").read_text())
-    assert man["info"]["reference"] == "within_trial"
+    man = json.loads((out / "manifest.json").read_text())  # the run folder's manifest schema (issue 13)
+    counts = man["stages"]["features"]["counts"]
+    assert counts["info"]["reference"] == "within_trial"
     assert man["config"]["features"]["bootstrap_replicates"] == 30
-    assert man["counts"]["treatment_households"] == 12
+    assert counts["treatment_households"] == 12
+    assert man["store"] == str(trial.store.path.resolve())
     f = pd.read_parquet(out / "features.parquet")
     assert f["household_id"].tolist() == sorted(f["household_id"])
 

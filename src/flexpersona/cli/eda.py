@@ -6,28 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..config import from_dict, load_config
-from ..errors import ConfigError
-from ..store import read_json
+from ..config import resolve_config
 from .app import handle_errors, main
-
-
-def _run_config(run: Path, config_file: str | None, correlation: str | None):
-    """The run's own config (manifest.json), else the --config file or the defaults; --correlation on top."""
-    if config_file:
-        config = load_config(config_file)
-    elif (run / "manifest.json").exists():
-        raw = read_json(run / "manifest.json").get("config") or {}
-        try:
-            config = from_dict(raw)
-        except (ConfigError, TypeError) as exc:
-            msg = f"{run / 'manifest.json'}: its config cannot be read ({exc}); pass --config FILE instead"
-            raise ConfigError(msg) from None
-    else:
-        config = load_config(None)
-    if correlation:
-        config = config.replace(report={"correlation": correlation})
-    return config
 
 
 @main.command("eda")
@@ -51,7 +31,7 @@ def eda_cmd(run, correlation, config_file):
     from ..eda import explore_run
 
     run_dir = Path(run)
-    result = explore_run(run_dir, _run_config(run_dir, config_file, correlation))
+    result = explore_run(run_dir, resolve_config(config_file, run_dir=run_dir, report={"correlation": correlation}))
     click.echo(f"eda: {len(result.tables)} tables and {len(result.figures)} figures written to {run_dir}")
     for name, why in result.summary.get("skipped", {}).items():
         click.echo(f"  skipped {name}: {why}")

@@ -27,11 +27,12 @@ def explain_cmd(run_dir: str, config_file: str | None) -> None:
       flexpersona explain demo-run
       flexpersona explain run1 --config flex.toml
     """
-    from ..explain import explain_run
-    from .report import run_config
+    from ..config import resolve_config
+    from ..pipeline import run_stage
+    from ..runfolder import RunFolder
 
-    res = explain_run(run_dir, run_config(Path(run_dir), config_file))
-    s = res.summary
+    run_stage(run_dir, "explain", resolve_config(config_file, run_dir=run_dir))
+    s = RunFolder(run_dir).load("explain_summary")
     click.echo(s["survey_statement"])
     click.echo(s["tests_statement"])
     click.echo(s["prediction_statement"])

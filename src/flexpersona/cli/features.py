@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import platform
-import time
 from pathlib import Path
 
 import click
 
-from ..config import load_config
 from .app import handle_errors, main
 
 
@@ -57,7 +54,8 @@ def counterfactual_lines(info: dict) -> list[str]:
 def features_cmd(store, out, config_file, engine, spark_master, reference, reference_days, no_control, replicates):
     """Compute stage-1 features (seed set, response with intervals, placebo, bills, lifestyle).
 
-    Writes features, events, lifestyle, placebo and ledger tables (Parquet + CSV) and manifest.json to OUT.
+    Writes the feature stage's tables (features, events, lifestyle, placebo, prior, ... and the ledger) into
+    OUT and records the stage in OUT/manifest.json (a run folder's own config is used unless --config).
 
     \b
     Example:
@@ -65,53 +63,23 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, refer
       flexpersona features run1/store --out f2 --engine spark --reference within_trial
       flexpersona features run1/store --out f3 --no-control --reference-days event_free
     """
-    from ..features import compute_features, save_features
-    from ..store import Store, write_json, write_table
+    from ..config import resolve_config
+    from ..pipeline import run_stage
+    from ..runfolder import RunFolder
 
-    cfg = load_config(config_file)
-    overrides = {
-        k: v
-        for k, v in {
-            "engine": engine,
-            "spark_master": spark_master,
-            "reference": reference,
-            "reference_days": reference_days,
-            "counterfactual": "no_control" if no_control else None,
-            "bootstrap_replicates": replicates,
-        }.items()
-        if v is not None
-    }
-    if overrides:
-        cfg = cfg.replace(features=overrides)
-    st = Store(store)
-    t0 = time.perf_counter()
-    res = compute_features(st, cfg)
     out_dir = Path(out)
-    save_features(res, out_dir)
-    ledger = st.read_optional("ledger")
-    if ledger is not None:
-        write_table(ledger, out_dir / "ledger.parquet", csv_twin=True)
-    manifest = {
-        "stage": "features",
-        "store": str(st.path.resolve()),
-        "store_info": st.info(),
-        "config": cfg.to_dict(),
-        "python": platform.python_version(),
-        "counts": {
-            "treatment_households": len(res.features),
-            "control_households": int(res.info.get("n_households", {}).get("control", 0)),
-            "placebo_rows": len(res.placebo),
-            "events": len(res.events),
-        },
-        "info": res.info,
-        "seconds": round(time.perf_counter() - t0, 3),
-    }
-    write_json(manifest, out_dir / "manifest.json")
-    hi = res.info.get("cohort_response", {}).get("treatment", {}).get("high", {})
+    cfg = resolve_config(config_file, run_dir=out_dir, features={
+        "engine": engine, "spark_master": spark_master, "reference": reference, "reference_days": reference_days,
+        "counterfactual": "no_control" if no_control else None, "bootstrap_replicates": replicates,
+    })  # fmt: skip
+    run_stage(out_dir, "features", cfg, store=store)
+    rf = RunFolder(out_dir)
+    info, n = rf.load("features_info"), len(rf.load("features"))
+    hi = info.get("cohort_response", {}).get("treatment", {}).get("high", {})
     click.echo(
-        f"features: {len(res.features)} treatment households, reference {res.info['reference']}, "
+        f"features: {n} treatment households, reference {info['reference']}, "
         f"cohort High response {hi.get('pct', float('nan')):.2f}% "
         f"[{hi.get('ci_low', float('nan')):.2f}, {hi.get('ci_high', float('nan')):.2f}] -> {out_dir}"
     )
-    for line in counterfactual_lines(res.info):
+    for line in counterfactual_lines(info):
         click.echo(line)

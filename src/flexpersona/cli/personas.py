@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from ..config import load_config
+from ..config import resolve_config
 from .app import handle_errors, main
 
 
@@ -12,7 +12,8 @@ from .app import handle_errors, main
 @click.argument("run_dir", metavar="RUN", type=click.Path(exists=True, file_okay=False))
 @click.option("--method", type=click.Choice(["default", "seed"]), default=None,
               help="default: time-matched responses with existence and stability tests; seed: the original study.")
-@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False), help="TOML config.")
+@click.option("--config", "config_file", type=click.Path(exists=True, dir_okay=False),
+              help="TOML config (default: the config in RUN/manifest.json).")
 @handle_errors
 def personas_command(run_dir: str, method: str | None, config_file: str | None) -> None:
     """Cluster the treatment households of RUN into personas of demand flexibility.
@@ -26,10 +27,8 @@ def personas_command(run_dir: str, method: str | None, config_file: str | None) 
       flexpersona personas run1
       flexpersona personas run1 --method seed --config flex.toml
     """
-    from ..personas import run_personas
+    from ..pipeline import run_stage
+    from ..runfolder import RunFolder
 
-    config = load_config(config_file)
-    if method:
-        config = config.replace(personas={"method": method})
-    res = run_personas(run_dir, config)
-    click.echo(res.stability.get("message", ""))
+    run_stage(run_dir, "personas", resolve_config(config_file, run_dir=run_dir, personas={"method": method}))
+    click.echo(RunFolder(run_dir).load("stability").get("message", ""))

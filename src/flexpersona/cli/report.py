@@ -6,25 +6,13 @@ from pathlib import Path
 
 import click
 
-from ..config import Config, from_dict, load_config
-from ..errors import ConfigError
-from ..store import read_json
+from ..config import Config, resolve_config
 from .app import handle_errors, main
 
 
 def run_config(run: Path, config_file: str | None) -> Config:
     """The --config file, else the run's own config (``manifest.json``), else the defaults."""
-    if config_file:
-        return load_config(config_file)
-    manifest = run / "manifest.json"
-    if manifest.exists():
-        raw = read_json(manifest).get("config") or {}
-        try:
-            return from_dict(raw)
-        except (ConfigError, TypeError) as exc:
-            msg = f"{manifest}: its config cannot be read ({exc}); pass --config FILE instead"
-            raise ConfigError(msg) from None
-    return load_config(None)
+    return resolve_config(config_file, run_dir=run)
 
 
 @main.command("toolkit")
@@ -42,17 +30,15 @@ def toolkit_cmd(run_dir, population, config_file):
     Example:
       flexpersona toolkit demo-run --population 2500000
     """
-    from ..toolkit import toolkit_for_run
+    from ..pipeline import run_stage
+    from ..runfolder import RunFolder
 
-    cfg = run_config(Path(run_dir), config_file)
-    if population:
-        cfg = cfg.replace(toolkit={"population": population})
-    res = toolkit_for_run(run_dir, cfg)
-    t = res.toolkit["total"]
+    run_stage(run_dir, "toolkit", resolve_config(config_file, run_dir=run_dir, toolkit={"population": population}))
+    tk = RunFolder(run_dir).load("toolkit")
+    t = tk["total"]
     click.echo(
-        f"{len(res.toolkit['personas'])} persona(s); {t['kw_per_1000']:.1f} kW cut per 1,000 households at High; "
-        f"{t['mw_at_population']:.2f} MW at {res.toolkit['population']:,} customers; "
-        f"{len(res.targets)} targets -> {Path(run_dir) / 'toolkit.md'}"
+        f"{len(tk['personas'])} persona(s); {t['kw_per_1000']:.1f} kW cut per 1,000 households at High; "
+        f"{t['mw_at_population']:.2f} MW at {tk['population']:,} customers -> {Path(run_dir) / 'toolkit.md'}"
     )
 
 

@@ -26,15 +26,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..config import Config
-from ..errors import ConfigError, StageError
+from ..config import CHOICES, Config
+from ..errors import StageError
 from ..schema import CONTROL
 from ..store import Store
 from .placebo import calibrate
 
 logger = logging.getLogger(__name__)
 
-COUNTERFACTUALS = ("auto", "control_group", "no_control")
+COUNTERFACTUALS = CHOICES[("features", "counterfactual")]
 
 #: What a run without a control group gives up (report and manifest quote it).
 COST = (
@@ -64,7 +64,6 @@ def choose_counterfactual(store: Store, config: Config) -> dict[str, Any]:
         ``method`` (``control_group`` | ``no_control``), ``requested``, ``reason`` and
         ``input_control_households``.
     """
-    validate(config)
     requested = config.features.counterfactual
     hh = store.read("households")
     n_input_control = int((hh["group"].astype(str) == CONTROL).sum()) if "group" in hh.columns else 0
@@ -85,18 +84,6 @@ def placebo_days(config: Config, method: str) -> Config:
     if method == "no_control" and f.time_placebo_days == 0:
         return config.replace(features={"time_placebo_days": int(f.no_control_placebo_days)})
     return config
-
-
-def validate(config: Config) -> None:
-    """Check the no-control options (clear errors)."""
-    f = config.features
-    if f.counterfactual not in COUNTERFACTUALS:
-        msg = f"features.counterfactual must be one of {', '.join(COUNTERFACTUALS)}, got {f.counterfactual!r}"
-        raise ConfigError(msg)
-    if f.no_control_placebo_days < 1:
-        msg = (f"features.no_control_placebo_days must be at least 1 (pseudo events are the placebo without a "
-               f"control group), got {f.no_control_placebo_days}")
-        raise ConfigError(msg)
 
 
 def temperature_deviation(calendar: pd.DataFrame, weather: pd.DataFrame) -> pd.DataFrame:

@@ -36,7 +36,7 @@ from . import counterfactual as cf
 from . import definitions as q
 from . import nocontrol
 from .bills import bill_decomposition
-from .calendar import REFERENCE_DAYS, REFERENCES, TOD_NAMES, build_calendar
+from .calendar import TOD_NAMES, build_calendar
 from .engine import Engine, make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 from .persistence import persistence
@@ -132,45 +132,6 @@ def _kept_households(store: Store, *, need_control: bool = True) -> pd.DataFrame
             )
             raise StageError(msg)
     return out
-
-
-def _validate(config: Config) -> None:
-    f = config.features
-    if f.reference not in REFERENCES:
-        msg = f"features.reference must be one of {', '.join(REFERENCES)}, got {f.reference!r}"
-        raise ConfigError(msg)
-    if f.bootstrap_replicates < 20:
-        msg = f"features.bootstrap_replicates must be at least 20, got {f.bootstrap_replicates}"
-        raise ConfigError(msg)
-    if f.bootstrap_block_days < 1:
-        msg = f"features.bootstrap_block_days must be at least 1, got {f.bootstrap_block_days}"
-        raise ConfigError(msg)
-    if f.day_adjustment not in ("same_day", "none"):
-        msg = f"features.day_adjustment must be same_day or none, got {f.day_adjustment!r}"
-        raise ConfigError(msg)
-    if f.day_adjustment_shrink < 0:
-        msg = f"features.day_adjustment_shrink must be >= 0, got {f.day_adjustment_shrink}"
-        raise ConfigError(msg)
-    if not 0 < f.fdr_alpha < 1:
-        msg = f"features.fdr_alpha must be in (0, 1), got {f.fdr_alpha}"
-        raise ConfigError(msg)
-    lo, hi = (float(v) for v in f.system_peak_hours) if len(f.system_peak_hours) == 2 else (1.0, 0.0)
-    if not 0 <= lo < hi <= 24:
-        msg = f"features.system_peak_hours must be [from, to) hours with 0 <= from < to <= 24, got {f.system_peak_hours}"
-        raise ConfigError(msg)
-    if f.posterior_calibration not in ("placebo", "normal"):
-        msg = f"features.posterior_calibration must be placebo or normal, got {f.posterior_calibration!r}"
-        raise ConfigError(msg)
-    if f.prevalence_replicates < 20:
-        msg = f"features.prevalence_replicates must be at least 20, got {f.prevalence_replicates}"
-        raise ConfigError(msg)
-    if f.reference_days not in REFERENCE_DAYS:
-        msg = f"features.reference_days must be one of {', '.join(REFERENCE_DAYS)}, got {f.reference_days!r}"
-        raise ConfigError(msg)
-    if not isinstance(f.reference_margin_days, int) or not 0 <= f.reference_margin_days <= 14:
-        msg = f"features.reference_margin_days must be a whole number of days in 0..14, got {f.reference_margin_days!r}"
-        raise ConfigError(msg)
-    nocontrol.validate(config)
 
 
 def _choose_reference(
@@ -425,8 +386,7 @@ def compute_features(
     """
     if isinstance(households, Config):  # the store form: compute_features(store, config)
         households, config = None, households
-    config = config or Config()
-    _validate(config)
+    config = config or Config()  # options are validated when a Config is built
     store = _source(readings, households, tariff, config, ledger=ledger, daily=daily, weather=weather)
     t0 = time.perf_counter()
     if not store.has("readings"):

@@ -33,7 +33,7 @@ from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
 from ..config import Config
-from ..errors import ConfigError, StageError
+from ..errors import StageError
 from .crossfit import (
     SEGMENTS, WEEK_HALVES, YEAR_HALVES, agreement, assign_halves, crossfit_effects, naive_effects,
     posterior_columns, segment_labels,
@@ -263,21 +263,8 @@ def _build_default(
     config: Config,
     split_halves: tuple[pd.DataFrame, pd.DataFrame] | None,
 ) -> PersonaResult:
-    pc = config.personas
-    if pc.method != "default":
-        msg = f"personas.method must be 'default' or 'seed', got {pc.method!r}"
-        raise ConfigError(msg)
+    pc = config.personas  # method, algorithms, membership and features are checked when the Config is built
     cols = list(pc.features)
-    if not cols:
-        msg = "personas.features is empty; name at least one response feature (e.g. high_response_pct)"
-        raise ConfigError(msg)
-    unknown = [a for a in pc.algorithms if a not in ("kmeans", "gmm", "ward", "hdbscan")]
-    if unknown:
-        msg = f"personas.algorithms has unknown {unknown}; use kmeans, gmm, ward, hdbscan"
-        raise ConfigError(msg)
-    if pc.membership not in ("posterior", "raw"):
-        msg = f"personas.membership must be posterior or raw, got {pc.membership!r}"
-        raise ConfigError(msg)
     missing = [c for c in ["household_id", *cols] if c not in features.columns]
     if missing:
         msg = (f"the features table lacks {', '.join(missing)}; re-run the features stage or set "

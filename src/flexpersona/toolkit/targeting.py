@@ -393,13 +393,8 @@ def fit_targeting(
 
     Raises
     ------
-    ConfigError
-        When ``toolkit.cv_folds`` < 2 or ``toolkit.cv_repeats`` < 1.
     """
-    tk = config.toolkit
-    if tk.cv_folds < 2 or tk.cv_repeats < 1:
-        msg = f"toolkit.cv_folds must be at least 2 and toolkit.cv_repeats at least 1, got {tk.cv_folds} and {tk.cv_repeats}"
-        raise ConfigError(msg)
+    tk = config.toolkit  # cv_folds >= 2 and cv_repeats >= 1 are checked when the Config is built
     X_all = pretrial_matrix(lifestyle, households)
     empty_targets = pd.DataFrame(columns=TARGET_COLUMNS)
     empty_qini = qini_curve(np.array([]), np.array([])).assign(**{c: np.nan for c in QINI_INTERVAL_COLUMNS})
