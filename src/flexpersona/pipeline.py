@@ -24,7 +24,7 @@ from typing import Any
 
 import pandas as pd
 
-from . import __version__
+from ._version import __version__
 from .config import Config
 from .errors import StageError
 from .runfolder import RunFolder

@@ -195,3 +195,36 @@ def _read_tables(folder: Path) -> dict[str, pd.DataFrame]:
         except pd.errors.EmptyDataError:
             out[p.stem] = pd.DataFrame()
     return out
+
+
+def save_run(out: str | Path, *results: Any, config: Any = None) -> RunFolder:
+    """Write in-memory stage results into a run folder (a notebook's counterpart of ``flexpersona run``).
+
+    Parameters
+    ----------
+    out
+        The run folder (created).
+    *results
+        Any of :class:`~flexpersona.features.FeatureResult`, :class:`~flexpersona.personas.PersonaResult`,
+        :class:`~flexpersona.explain.ExplainResult`, :class:`~flexpersona.toolkit.ToolkitResult` (anything with
+        ``artifacts()``); each is saved under the run folder's names, validated against its contracts.
+    config
+        The :class:`~flexpersona.config.Config` the results were made with (recorded in ``manifest.json``).
+
+    Returns
+    -------
+    RunFolder
+        Ready for :func:`flexpersona.write_report`.
+    """
+    from ._version import __version__
+    from .config import Config
+
+    rf = RunFolder(out)
+    for res in results:
+        rf.save_many(res.artifacts())
+    manifest = rf.load("manifest", required=False) or {}
+    manifest.update({"flexpersona": __version__, "config": (config or Config()).to_dict(),
+                     "source": "library (flexpersona.save_run)",
+                     "saved": sorted(type(r).__name__ for r in results)})
+    rf.save("manifest", manifest)
+    return rf
