@@ -394,10 +394,8 @@ def compute_features(
         raise StageError(msg)
     mode = nocontrol.choose_counterfactual(store, config)
     no_control = mode["method"] == "no_control"
-    # nothing to analyse: a message with the fix (flexpersona.sufficiency)
-    check_store(store, config, need_control=not no_control)
+    check_store(store, config, need_control=not no_control)  # nothing to analyse: a message with the fix
     hh = _kept_households(store, need_control=not no_control)
-    f = config.features
     run_config = nocontrol.placebo_days(config, mode["method"])  # pseudo events are the null without controls
     engine = make_engine(config)
     try:
@@ -405,22 +403,51 @@ def compute_features(
     finally:
         engine.close()
     t_engine = time.perf_counter() - t0
-    logger.debug("features: engine done in %.1f s", t_engine)
-    cal = raw["calendar"]
-    choice = raw["choice"]
-    info: dict[str, Any] = {"engine": f.engine, **choice, **cal.info}
-    info["n_households"] = {g: int((hh["grp"] == g).sum()) for g in GROUPS}
-    info["counterfactual"] = mode
+    cal, choice = raw["calendar"], raw["choice"]
+    info: dict[str, Any] = {"engine": config.features.engine, **choice, **cal.info, "counterfactual": mode,
+                            "n_households": {g: int((hh["grp"] == g).sum()) for g in GROUPS}}
     if no_control:
-        temperature = bool(raw["weather"]["temperature"])
         mode.update(weather=raw["weather"], statement=nocontrol.cost_statement(
-            temperature=temperature, placebo_days=int(cal.info.get("time_placebo_days", 0)),
-            reference_days=f.reference_days))
+            temperature=bool(raw["weather"]["temperature"]), placebo_days=int(cal.info.get("time_placebo_days", 0)),
+            reference_days=config.features.reference_days))
+    per, cohort, reps, event_agg = _responses(raw, hh, config, info)
+    is_t = per["grp"].to_numpy() == TREATMENT
+    resp = _rename_responses(per, events_per_household(event_agg, cal.events))
+    labels, placebo_rows, post_per, post_is_t = _placebo(per, is_t, cohort, mode, config, info)
+    t_post = time.perf_counter()
+    post_t, post_c, prior, pst = _posteriors(post_per, post_is_t, config)
+    if no_control:  # the null's rows stand where the controls' stand
+        pst["posterior"]["null_source"] = "pseudo_events"
+        if "group" in prior.columns:
+            prior["group"] = prior["group"].replace({CONTROL: "pseudo_events"})
+    info.update(pst)
+    t_post = time.perf_counter() - t_post
+    lifestyle = _lifestyle(raw, hh, config, info)
+    feats = _assemble(raw, per, is_t, pd.concat([resp[is_t].reset_index(drop=True), post_t], axis=1), labels,
+                      lifestyle, config, info)
+    placebo = _placebo_table(resp[~is_t].reset_index(drop=True), placebo_rows, post_c, no_control)
+    events = event_table(event_agg, cal.events, replicates=config.features.bootstrap_replicates, seed=config.features.seed)
+    event_households = event_agg[["household_id", "event_id", "sy", "syh", "n"]].astype(
+        {"household_id": str, "event_id": "int64"}).sort_values(["household_id", "event_id"]).reset_index(drop=True)
+    info["persistence"] = persistence(event_households, cal.events, replicates=config.features.bootstrap_replicates,
+                                      seed=config.features.seed)[1]["all"]
+    info["validation"] = temporal_validation(feats, cohort.get(TREATMENT))
+    info["timings_s"] = {"engine": round(t_engine, 3), "posteriors": round(t_post, 3),
+                         "total": round(time.perf_counter() - t0, 3)}
+    logger.info("features: %d treatment, %d control households, reference %s, cohort High %.2f%%", len(feats),
+                len(placebo), choice["reference"], cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")))
+    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info),
+                         prior=prior, replicates=_replicate_table(per, reps), event_households=event_households)
 
-    # -- responses + bootstrap ------------------------------------------------------------------------
-    arr = day_arrays(
-        raw["day_agg"], raw["ref_influence"], hh, cal.table, within_trial=choice["reference"] == "within_trial"
-    )
+
+def _responses(raw: dict[str, Any], hh: pd.DataFrame, config: Config, info: dict[str, Any]):
+    """Per-household and cohort responses with their day-block bootstrap (METHODS B.1); fills ``info``.
+
+    Returns the per-household table, the cohort responses, the kept replicates and the per-event sums.
+    """
+    f, cal, choice = config.features, raw["calendar"], raw["choice"]
+    arr = day_arrays(raw["day_agg"], raw["ref_influence"], hh, cal.table,
+                     within_trial=choice["reference"] == "within_trial")
     event_agg = raw["event_agg"]
     if f.day_adjustment == "same_day":
         arr, factor = day_adjustment(arr, shrink=f.day_adjustment_shrink)
@@ -437,59 +464,37 @@ def compute_features(
     info.update(_reference_comparison(raw, hh, cohort, choice["reference"], config, has_events=len(cal.events) > 0))
     info["households_all_zero_trial"] = per.loc[per["all_zero_trial"], "household_id"].astype(str).tolist()
     info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
-    n_events = events_per_household(event_agg, cal.events)
-    resp = _rename_responses(per, n_events)
-    is_t = per["grp"].to_numpy() == TREATMENT
-    resp_t = resp[is_t].reset_index(drop=True)
-    resp_c = resp[~is_t].reset_index(drop=True)
+    return per, cohort, reps, event_agg
 
-    # -- placebo calibration ------------------------------------------------------------------------------
-    if no_control:  # the null: the treatment households' own responses to pseudo events on event-free days
+
+def _placebo(per: pd.DataFrame, is_t: np.ndarray, cohort: dict[str, Any], mode: dict[str, Any], config: Config,
+             info: dict[str, Any]):
+    """Placebo calibration (METHODS B.2): responder labels of the treatment households and the null's rows.
+
+    With a control group the null is the controls (each against the others); without one, the treatment
+    households' own responses to pseudo events on event-free days. Returns the labels, the null's label rows,
+    and the table (and treatment mask) the posteriors are fitted on — the null in the controls' place.
+    """
+    f = config.features
+    if mode["method"] == "no_control":
         null = nocontrol.pseudo_null(per[is_t])
         labels, placebo, pinfo = nocontrol.pseudo_event_calibration(per[is_t], null, alpha=f.fdr_alpha)
         if (~is_t).any():  # --no-control on data with controls: what the missing control group costs, measured
             mode["control_households_high_pct"] = cohort.get(CONTROL, {}).get("high")
-        # the posteriors' noise model and control shift come from the same null (in the controls' place)
         post_per = pd.concat([per[is_t], null], ignore_index=True)
         post_is_t = np.arange(len(post_per)) < int(is_t.sum())
     else:
-        labels, plabels, pinfo = calibrate(
-            per[is_t][["household_id", "high_pct", "high_se"]],
-            per[~is_t][["household_id", "high_pct", "high_se"]],
-            alpha=f.fdr_alpha,
-        )
+        cols = ["household_id", "high_pct", "high_se"]
+        labels, placebo, pinfo = calibrate(per[is_t][cols], per[~is_t][cols], alpha=f.fdr_alpha)
         pinfo["null_source"] = "control_households"
         post_per, post_is_t = per, is_t
     info["placebo"] = pinfo
+    return labels, placebo, post_per, post_is_t
 
-    # -- household posteriors and prevalence (empirical Bayes, METHODS B.7-B.8) ---------------------------------
-    t_post = time.perf_counter()
-    post_t, post_c, prior, pst = _posteriors(post_per, post_is_t, config)
-    if no_control:  # the null's rows stand where the controls' stand
-        pst["posterior"]["null_source"] = "pseudo_events"
-        if "group" in prior.columns:
-            prior["group"] = prior["group"].replace({CONTROL: "pseudo_events"})
-    info.update(pst)
-    resp_t = pd.concat([resp_t, post_t], axis=1)
-    if no_control:
-        placebo = pd.concat([placebo.reset_index(drop=True), post_c], axis=1)
-    else:
-        resp_c = pd.concat([resp_c, post_c], axis=1)
-        placebo = resp_c.merge(plabels, on="household_id", how="left")
-        placebo.insert(1, "null_source", "control_households")
-    replicates = _replicate_table(per, reps)
-    t_post = time.perf_counter() - t_post
 
-    # -- bills, seed, lifestyle -----------------------------------------------------------------------------
-    bills = bill_decomposition(per[is_t].reset_index(drop=True), config)
-    seed, cc = seed_features(raw["household_means"], raw["seed_daily"], flat_price=config.data.flat_price)
-    info["control_changes"] = cc
-    if not choice["baseline_halfhourly"]:
-        info["seed_missing"] = (
-            f"no half-hourly readings of the baseline year {config.data.baseline_year} for most households: the "
-            "base_* columns and the seed features built on them are NaN"
-        )
-    life_source = choice["lifestyle_source"]
+def _lifestyle(raw: dict[str, Any], hh: pd.DataFrame, config: Config, info: dict[str, Any]) -> pd.DataFrame:
+    """Pre-trial lifestyle features of every kept household, from the source the reference choice named."""
+    life_source = raw["choice"]["lifestyle_source"]
     if life_source == "daily":
         lifestyle, linfo = lifestyle_from_daily(raw["daily"], hh, year=config.data.baseline_year)
         info.update(linfo)
@@ -500,9 +505,20 @@ def compute_features(
         lifestyle["lifestyle_source"] = life_source
         lifestyle = lifestyle.rename_axis("household_id").reset_index()
         info["lifestyle_missing"] = {}
-    lifestyle = lifestyle[["household_id", "group", "lifestyle_source", *LIFESTYLE_COLUMNS]]
+    return lifestyle[["household_id", "group", "lifestyle_source", *LIFESTYLE_COLUMNS]]
 
-    # -- assemble --------------------------------------------------------------------------------------
+
+def _assemble(raw: dict[str, Any], per: pd.DataFrame, is_t: np.ndarray, resp_t: pd.DataFrame, labels: pd.DataFrame,
+              lifestyle: pd.DataFrame, config: Config, info: dict[str, Any]) -> pd.DataFrame:
+    """``features``: seed, response, posterior, label, bill and lifestyle columns of the treatment households."""
+    bills = bill_decomposition(per[is_t].reset_index(drop=True), config)
+    seed, cc = seed_features(raw["household_means"], raw["seed_daily"], flat_price=config.data.flat_price)
+    info["control_changes"] = cc
+    if not raw["choice"]["baseline_halfhourly"]:
+        info["seed_missing"] = (
+            f"no half-hourly readings of the baseline year {config.data.baseline_year} for most households: the "
+            "base_* columns and the seed features built on them are NaN"
+        )
     feats = seed.merge(resp_t, on="household_id", how="right")
     feats = feats.merge(labels[["household_id", "p_high", "q_high", "responder"]], on="household_id", how="left")
     feats = feats.merge(bills, on="household_id", how="left")
@@ -512,22 +528,20 @@ def compute_features(
     cols += [c for c in bills.columns if c != "household_id"] + ["lifestyle_source", *extra]
     feats = feats[cols].sort_values("household_id").reset_index(drop=True)
     feats["responder"] = feats["responder"].fillna(False).astype(bool)
+    return feats
+
+
+def _placebo_table(resp_c: pd.DataFrame, placebo_rows: pd.DataFrame, post_c: pd.DataFrame,
+                   no_control: bool) -> pd.DataFrame:
+    """``placebo``: the null's responses, labels and posteriors (control households, or pseudo events)."""
+    if no_control:
+        placebo = pd.concat([placebo_rows.reset_index(drop=True), post_c], axis=1)
+    else:
+        placebo = pd.concat([resp_c, post_c], axis=1).merge(placebo_rows, on="household_id", how="left")
+        placebo.insert(1, "null_source", "control_households")
     placebo = placebo.sort_values("household_id").reset_index(drop=True)
     placebo["responder"] = placebo["responder"].fillna(False).astype(bool)
-    events = event_table(event_agg, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)
-    event_households = event_agg[["household_id", "event_id", "sy", "syh", "n"]].astype(
-        {"household_id": str, "event_id": "int64"}).sort_values(["household_id", "event_id"]).reset_index(drop=True)
-    info["persistence"] = persistence(event_households, cal.events, replicates=f.bootstrap_replicates, seed=f.seed)[1]["all"]
-    info["validation"] = temporal_validation(feats, cohort.get(TREATMENT))
-    info["timings_s"] = {"engine": round(t_engine, 3), "posteriors": round(t_post, 3),
-                         "total": round(time.perf_counter() - t0, 3)}
-    logger.info(
-        "features: %d treatment, %d control households, reference %s, cohort High %.2f%%",
-        len(feats), len(placebo), choice["reference"],
-        cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")),
-    )  # fmt: skip
-    return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info),
-                         prior=prior, replicates=replicates, event_households=event_households)
+    return placebo
 
 
 def _source(readings: Any, households: Any, tariff: Any, config: Config, **tables: Any) -> Any:
