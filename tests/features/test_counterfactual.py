@@ -168,8 +168,8 @@ def test_features_command_no_control_flag_on_data_with_controls(small_trial, tmp
     assert "no control group (set by features.counterfactual (--no-control))" in r.output
     assert "cohort High response by reference: within_trial_event_free" in r.output
     assert "event-day spillover" in r.output
-    man = json.loads((out / "manifest.json").read_text())
-    mode = man["info"]["counterfactual"]
+    man = json.loads((out / "manifest.json").read_text())  # the run folder's manifest schema (issue 13)
+    mode = man["stages"]["features"]["counts"]["info"]["counterfactual"]
     assert mode["method"] == "no_control" and mode["input_control_households"] == 30
     # the control households, run through the same no-control model: the bias a missing control group brings
     assert mode["control_households_high_pct"]["n_households"] == 30

@@ -22,7 +22,8 @@ def counterfactual_lines(info: dict) -> list[str]:
     comp = info.get("reference_comparison", {})
     if comp.get("compared"):
         rows = []
-        for label, groups in comp["cohort"].items():
+        used = comp.get("used")
+        for label, groups in sorted(comp["cohort"].items(), key=lambda kv: kv[0] != used):  # the reference used first
             h = groups.get("treatment", {}).get("high", {})
             rows.append(f"{label} {_num(h.get('pct'))}% [{_num(h.get('ci_low'))}, {_num(h.get('ci_high'))}]")
         out.append("cohort High response by reference: " + "; ".join(rows) + f" (used: {comp['used']})")

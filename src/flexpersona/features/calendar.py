@@ -135,43 +135,66 @@ def build_calendar(
         ``table`` (one row per half-hour, columns in the module docstring) and ``events`` (one row per
         tariff event: ``event_id``, ``band``, ``start``, ``end`` (end of the last half-hour), ``n_halfhours``).
     """
+    f = config.features
+    info: dict[str, Any] = {}
+    cal = _half_hours(tariff, config, info)
+    is_t = cal["is_trial"].to_numpy() == 1
+    band = cal["band"].to_numpy(dtype=object)
+    event_id, events, rebound, high_windows = _events(cal, is_t, band, f.rebound_hours)
+    pseudo = _time_placebo(cal, is_t, band, rebound, high_windows, f, info)
+    cat, event_days, in_peak = _categories(cal, is_t, band, rebound, pseudo, f.system_peak_hours)
+    cal["cat"] = cat
+    cal["band"] = np.where(is_t, band, None)
+    cal["event_id"] = pd.array(np.where(event_id >= 0, event_id, 0), dtype="Int64")
+    cal.loc[event_id < 0, "event_id"] = pd.NA
+    ref_days = f.reference_days if reference_days is None else reference_days
+    cal["ref"] = _reference(cal, is_t, cat, event_days, reference, ref_days, int(f.reference_margin_days), info)
+    cal["life_w"], cal["life"] = _lifestyle_selection(cal, is_t, cat, lifestyle_source)
+    cal["band"] = cal["band"].astype(object)
+    # integer code of the class of half-hours (every attribute a seed, lifestyle or bill condition tests)
+    cal["cls"] = cal.groupby(list(CLASS_COLUMNS), dropna=False, sort=True).ngroup().astype("int64")
+    pk_lo, pk_hi = f.system_peak_hours
+    info["n_events"] = {HIGH: int((events["band"] == HIGH).sum()), LOW: int((events["band"] == LOW).sum())}
+    info["trial_halfhours_by_band"] = {b: int(((band == b) & is_t).sum()) for b in (HIGH, NORMAL, LOW)}
+    info["rebound_halfhours"] = int(rebound.sum())
+    info["system_peak_hours"] = [float(pk_lo), float(pk_hi)]
+    info["high_halfhours_in_system_peak"] = int((is_t & (band == HIGH) & in_peak).sum())
+    cols = [
+        "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
+        "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
+    ]  # fmt: skip
+    return TariffCalendar(table=cal[cols], events=events, info=info)
+
+
+def _half_hours(tariff: pd.DataFrame, config: Config, info: dict[str, Any]) -> pd.DataFrame:
+    """Every half-hour of the baseline and trial years with its day, slot, day type, period, cell, seed windows,
+    band (trial year; a half-hour the schedule lacks is Normal) and price."""
     d, f = config.data, config.features
     if d.baseline_year == d.trial_year:
         msg = f"data.baseline_year and data.trial_year are both {d.trial_year}; set two different years"
         raise ConfigError(msg)
     base = _year_frame(d.baseline_year).assign(is_base=1, is_trial=0)
     trial = _year_frame(d.trial_year).assign(is_base=0, is_trial=1)
-    info: dict[str, Any] = {}
-
     tar = tariff[["ts", "band"]].copy()
     tar["ts"] = pd.to_datetime(tar["ts"]).astype("datetime64[us]")
     tar = tar.drop_duplicates("ts")
     trial = trial.merge(tar, on="ts", how="left")
-    missing = int(trial["band"].isna().sum())
-    info["tariff_halfhours_missing_as_normal"] = missing
+    info["tariff_halfhours_missing_as_normal"] = int(trial["band"].isna().sum())
     trial["band"] = trial["band"].fillna(NORMAL).astype(object)
     info["tariff_halfhours_outside_trial_year"] = int((~tar["ts"].isin(trial["ts"])).sum())
-
     cal = pd.concat([base, trial], ignore_index=True)
     ts = cal["ts"]
     cal["day"] = ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).astype("int64")
     cal["slot"] = (ts.dt.hour * 2 + ts.dt.minute // 30).astype("int64")
     wk = (ts.dt.day_of_week >= 5).to_numpy()
     if d.bank_holidays_as_weekend:
-        years = {d.baseline_year, d.trial_year}
-        if not years <= set(BANK_HOLIDAY_YEARS):
+        if not {d.baseline_year, d.trial_year} <= set(BANK_HOLIDAY_YEARS):
             logger.warning("bank holidays are known for %s only; other years use weekends only", BANK_HOLIDAY_YEARS)
         wk = wk | ts.dt.normalize().isin(BANK_HOLIDAYS).to_numpy()
     cal["wkend"] = wk.astype("int64")
     cal["month"] = ts.dt.month.astype("int64")
     cal["season"] = season_of_month(cal["month"].to_numpy()).astype("int64")
-    if f.reference_period == "month":
-        cal["period"] = cal["month"]
-    elif f.reference_period == "season":
-        cal["period"] = cal["season"]
-    else:
-        msg = f"features.reference_period must be month or season, got {f.reference_period!r}"
-        raise ConfigError(msg)
+    cal["period"] = cal["month"] if f.reference_period == "month" else cal["season"]
     # integer key of the reference cell (slot x day type x period), dense in 0..CELL_KEYS-1
     cal["cell"] = cal["slot"] + 48 * cal["wkend"] + 96 * (cal["period"] - 1)
     hour = ts.dt.hour
@@ -182,71 +205,75 @@ def build_calendar(
     cal["ewin"] = ((slot_v >= 32) & (slot_v < 40)).astype("int64")
     prices = {HIGH: d.high_price, NORMAL: d.normal_price, LOW: d.low_price}
     cal["price"] = cal["band"].map(prices).astype("float64")
+    return cal
 
-    # -- events (runs of consecutive High or Low half-hours of the trial year) -----------------------
-    is_t = cal["is_trial"].to_numpy() == 1
-    band = cal["band"].to_numpy(dtype=object)
+
+def _events(cal: pd.DataFrame, is_t: np.ndarray, band: np.ndarray, rebound_hours: float):
+    """Tariff events (runs of consecutive High or Low half-hours of the trial year).
+
+    Returns each half-hour's event index (-1 outside events), the events table, the rebound mask (Normal
+    half-hours within ``rebound_hours`` after a High event) and each High event's (first slot, length).
+    """
     n = len(cal)
     event_id = np.full(n, -1, dtype=np.int64)
     idx_t = np.flatnonzero(is_t)
     tb = band[idx_t]
     change = np.ones(len(tb), dtype=bool)
     change[1:] = tb[1:] != tb[:-1]
-    run = np.cumsum(change) - 1
-    ev_rows = []
-    eid = 0
     starts = np.flatnonzero(change)
     ends = np.append(starts[1:], len(tb))
     rebound = np.zeros(n, dtype=bool)
-    reb_n = int(round(f.rebound_hours * 2))
-    high_windows: list[tuple[int, int]] = []
-    for r, (s, e) in enumerate(zip(starts, ends)):
+    reb_n = int(round(rebound_hours * 2))
+    ev_rows, high_windows = [], []
+    for s, e in zip(starts, ends):
         b = tb[s]
         if b == NORMAL:
             continue
-        event_id[idx_t[s:e]] = eid
-        ev_rows.append(
-            {
-                "event_id": eid,
-                "band": b,
-                "start": cal["ts"].iat[idx_t[s]],
-                "end": cal["ts"].iat[idx_t[e - 1]] + pd.Timedelta(minutes=30),
-                "n_halfhours": int(e - s),
-            }
-        )
-        eid += 1
+        event_id[idx_t[s:e]] = len(ev_rows)
+        ev_rows.append({"event_id": len(ev_rows), "band": b, "start": cal["ts"].iat[idx_t[s]],
+                        "end": cal["ts"].iat[idx_t[e - 1]] + pd.Timedelta(minutes=30), "n_halfhours": int(e - s)})
         if b == HIGH:
             high_windows.append((int(cal["slot"].iat[idx_t[s]]), int(e - s)))
-            after = idx_t[e : min(e + reb_n, len(tb))]
-            rebound[after] = True
-    del run
+            rebound[idx_t[e : min(e + reb_n, len(tb))]] = True
     rebound &= band == NORMAL
     events = pd.DataFrame(ev_rows, columns=["event_id", "band", "start", "end", "n_halfhours"])
+    return event_id, events, rebound, high_windows
 
-    # -- time placebo: Normal-only days drawn as pseudo events ----------------------------------------
-    pseudo = np.zeros(n, dtype=bool)
+
+def _time_placebo(cal: pd.DataFrame, is_t: np.ndarray, band: np.ndarray, rebound: np.ndarray,
+                  high_windows: list[tuple[int, int]], f: Any, info: dict[str, Any]) -> np.ndarray:
+    """Time placebo: ``time_placebo_days`` event-free trial days drawn (seeded) with a High event's window."""
+    pseudo = np.zeros(len(cal), dtype=bool)
+    if f.time_placebo_days <= 0:
+        return pseudo
     day = cal["day"].to_numpy()
-    if f.time_placebo_days > 0:
-        tdays = np.unique(day[is_t])
-        busy = np.unique(day[is_t & ((band != NORMAL) | rebound)])
-        free = np.setdiff1d(tdays, busy)
-        rng = np.random.default_rng(f.seed + 7919)
-        k = min(f.time_placebo_days, len(free))
-        chosen = np.sort(rng.choice(free, size=k, replace=False)) if k else np.array([], dtype=np.int64)
-        windows = high_windows or [(34, 6)]
-        slot = cal["slot"].to_numpy()
-        for dd in chosen:
-            s0, ln = windows[int(rng.integers(len(windows)))]
-            pseudo |= is_t & (day == dd) & (slot >= s0) & (slot < min(s0 + ln, 48))
-        info["time_placebo_days"] = int(k)
-        info["time_placebo_halfhours"] = int(pseudo.sum())
+    tdays = np.unique(day[is_t])
+    busy = np.unique(day[is_t & ((band != NORMAL) | rebound)])
+    free = np.setdiff1d(tdays, busy)
+    rng = np.random.default_rng(f.seed + 7919)
+    k = min(f.time_placebo_days, len(free))
+    chosen = np.sort(rng.choice(free, size=k, replace=False)) if k else np.array([], dtype=np.int64)
+    windows = high_windows or [(34, 6)]
+    slot = cal["slot"].to_numpy()
+    for dd in chosen:
+        s0, ln = windows[int(rng.integers(len(windows)))]
+        pseudo |= is_t & (day == dd) & (slot >= s0) & (slot < min(s0 + ln, 48))
+    info["time_placebo_days"] = int(k)
+    info["time_placebo_halfhours"] = int(pseudo.sum())
+    return pseudo
 
+
+def _categories(cal: pd.DataFrame, is_t: np.ndarray, band: np.ndarray, rebound: np.ndarray, pseudo: np.ndarray,
+                peak_hours: tuple[float, float]):
+    """Response category of every trial half-hour (:data:`CATEGORIES`), the event days, and the system-peak
+    mask."""
+    day = cal["day"].to_numpy()
     tod = tod_of_slot(cal["slot"].to_numpy())
-    pk_lo, pk_hi = f.system_peak_hours
+    pk_lo, pk_hi = peak_hours
     hours = cal["slot"].to_numpy() / 2.0
     in_peak = (hours >= pk_lo) & (hours < pk_hi)
     event_days = np.unique(day[is_t & (band != NORMAL)])
-    cat = np.full(n, None, dtype=object)
+    cat = np.full(len(cal), None, dtype=object)
     cat[is_t] = "normal"
     cat[is_t & np.isin(day, event_days)] = "spill"
     cat[is_t & rebound] = "rebound"
@@ -255,22 +282,22 @@ def build_calendar(
     for i, t in enumerate(TOD_NAMES):
         cat[is_t & (band == HIGH) & (tod == i) & ~in_peak] = f"high_{t}"
         cat[is_t & (band == HIGH) & (tod == i) & in_peak] = f"high_{t}_pk"
-    cal["cat"] = cat
-    cal["band"] = np.where(is_t, band, None)
-    cal["event_id"] = pd.array(np.where(event_id >= 0, event_id, 0), dtype="Int64")
-    cal.loc[event_id < 0, "event_id"] = pd.NA
+    return cat, event_days, in_peak
 
-    # -- reference and lifestyle selections ------------------------------------------------------------
-    ref_days = f.reference_days if reference_days is None else reference_days
+
+def _reference(cal: pd.DataFrame, is_t: np.ndarray, cat: np.ndarray, event_days: np.ndarray, reference: str,
+               ref_days: str, margin: int, info: dict[str, Any]) -> np.ndarray:
+    """The counterfactual's reference half-hours (0/1): the baseline year, or the trial year's Normal half-hours
+    of all days or of event-free days (± ``margin`` days)."""
     if ref_days not in REFERENCE_DAYS:
         msg = f"features.reference_days must be one of {', '.join(REFERENCE_DAYS)}, got {ref_days!r}"
         raise ConfigError(msg)
-    margin = int(f.reference_margin_days)
-    near = np.unique((event_days[:, None] + np.arange(-margin, margin + 1)[None, :]).ravel())
+    day = cal["day"].to_numpy()
     info["event_days"] = int(len(event_days))
     if reference == "baseline":
         ref = cal["is_base"].to_numpy() == 1
     elif reference == "within_trial":
+        near = np.unique((event_days[:, None] + np.arange(-margin, margin + 1)[None, :]).ravel())
         if ref_days == "all":
             ref = is_t & np.isin(cat, ("normal", "spill"))
         else:
@@ -283,27 +310,18 @@ def build_calendar(
     else:
         msg = f"reference must be baseline or within_trial here, got {reference!r}"
         raise ConfigError(msg)
-    cal["ref"] = ref.astype("int64")
+    return ref.astype("int64")
+
+
+def _lifestyle_selection(cal: pd.DataFrame, is_t: np.ndarray, cat: np.ndarray, lifestyle_source: str):
+    """``life_w`` (the trial year's event-free days) and ``life`` (the half-hours of the lifestyle source), 0/1."""
+    day = cal["day"].to_numpy()
     busy_days = np.unique(day[is_t & (cat != "normal")])
     life_w = is_t & ~np.isin(day, busy_days)
-    cal["life_w"] = life_w.astype("int64")
     if lifestyle_source == "halfhourly":
         life = cal["is_base"].to_numpy() == 1
     elif lifestyle_source == "within_trial_normal":
         life = life_w
     else:
-        life = np.zeros(n, dtype=bool)
-    cal["life"] = life.astype("int64")
-    cal["band"] = cal["band"].astype(object)
-    # integer code of the class of half-hours (every attribute a seed, lifestyle or bill condition tests)
-    cal["cls"] = cal.groupby(list(CLASS_COLUMNS), dropna=False, sort=True).ngroup().astype("int64")
-    info["n_events"] = {HIGH: int((events["band"] == HIGH).sum()), LOW: int((events["band"] == LOW).sum())}
-    info["trial_halfhours_by_band"] = {b: int(((band == b) & is_t).sum()) for b in (HIGH, NORMAL, LOW)}
-    info["rebound_halfhours"] = int(rebound.sum())
-    info["system_peak_hours"] = [float(pk_lo), float(pk_hi)]
-    info["high_halfhours_in_system_peak"] = int((is_t & (band == HIGH) & in_peak).sum())
-    cols = [
-        "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
-        "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
-    ]  # fmt: skip
-    return TariffCalendar(table=cal[cols], events=events, info=info)
+        life = np.zeros(len(cal), dtype=bool)
+    return life_w.astype("int64"), life.astype("int64")
