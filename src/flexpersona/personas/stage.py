@@ -258,12 +258,32 @@ def _add_trust(result: PersonaResult, feature_info: dict[str, Any] | None, event
     result.persistence, result.persistence_events = trend, per_event
 
 
-def _build_default(
-    features: pd.DataFrame,
-    config: Config,
-    split_halves: tuple[pd.DataFrame, pd.DataFrame] | None,
-) -> PersonaResult:
-    pc = config.personas  # method, algorithms, membership and features are checked when the Config is built
+@dataclass
+class _Clustering:
+    """The households that can be clustered and their matrices (raw estimates, and the membership columns)."""
+
+    features: pd.DataFrame
+    cols: list[str]
+    m_cols: list[str]
+    use_post: bool
+    ok: np.ndarray
+    reasons: pd.Series
+    ids: pd.Series
+    X: np.ndarray
+    Xm: np.ndarray
+    sub: pd.DataFrame
+
+    @property
+    def hi(self) -> int:
+        return self.cols.index("high_response_pct") if "high_response_pct" in self.cols else 0
+
+    @property
+    def lo(self) -> int | None:
+        return self.cols.index("low_response_pct") if "low_response_pct" in self.cols else None
+
+
+def _clustering_inputs(features: pd.DataFrame, pc: Any) -> _Clustering:
+    """Rows with finite clustering features; membership on the posterior means when the table has them (B.9)."""
     cols = list(pc.features)
     missing = [c for c in ["household_id", *cols] if c not in features.columns]
     if missing:
@@ -271,120 +291,124 @@ def _build_default(
                "personas.features to columns it has")
         raise StageError(msg)
     features = features.reset_index(drop=True)
-    # membership on the posterior means when the features table has them (METHODS B.9)
     post_cols = posterior_columns(cols)
     use_post = pc.membership == "posterior" and post_cols != cols and all(c in features.columns for c in post_cols)
     m_cols = post_cols if use_post else cols
     ok, reasons = _finite_rows(features, sorted(set(cols) | set(m_cols)))
-    n_ok = int(ok.sum())
-    if n_ok < 10:
+    if int(ok.sum()) < 10:
         empty = [c for c in cols if not np.isfinite(pd.to_numeric(features[c], errors="coerce").astype(float)).any()]
         hint = f" ({', '.join(empty)} has no value at all: drop it from personas.features)" if empty else ""
-        msg = f"only {n_ok} households have finite {', '.join(cols)}{hint}; personas need at least 10"
+        msg = f"only {int(ok.sum())} households have finite {', '.join(cols)}{hint}; personas need at least 10"
         raise StageError(msg)
-    ids = features.loc[ok, "household_id"].astype(str)
-    X = features.loc[ok, cols].astype(float).to_numpy()
-    Xm = features.loc[ok, m_cols].astype(float).to_numpy()
-    sub = features[ok].reset_index(drop=True)
-    hi = cols.index("high_response_pct") if "high_response_pct" in cols else 0
-    lo = cols.index("low_response_pct") if "low_response_pct" in cols else None
+    return _Clustering(features, cols, m_cols, use_post, ok, reasons, features.loc[ok, "household_id"].astype(str),
+                       features.loc[ok, cols].astype(float).to_numpy(), features.loc[ok, m_cols].astype(float).to_numpy(),
+                       features[ok].reset_index(drop=True))
 
+
+def _build_default(
+    features: pd.DataFrame,
+    config: Config,
+    split_halves: tuple[pd.DataFrame, pd.DataFrame] | None,
+) -> PersonaResult:
+    pc = config.personas  # method, algorithms, membership and features are checked when the Config is built
+    c = _clustering_inputs(features, pc)
     # the existence test on the raw estimates: shrinkage could make a continuum look clumped
-    scaled = RobustScaler().fit_transform(X)
+    scaled = RobustScaler().fit_transform(c.X)
     gap = gap_statistic(scaled, k_max=min(pc.k_max, 6), n_references=pc.null_references, random_state=pc.seed)
     # the model (number and shape of personas) is selected on the raw estimates, whose spread is the data's;
     # households are then assigned by their posterior means, which the same model places more surely
     sel = select_model(
-        X, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
-        min_persona_share=pc.min_persona_share, random_state=pc.seed, sort_feature=hi,
+        c.X, algorithms=tuple(pc.algorithms), k_min=pc.k_min, k_max=pc.k_max, gmm_restarts=pc.gmm_restarts,
+        min_persona_share=pc.min_persona_share, random_state=pc.seed, sort_feature=c.hi,
     )
+    n_ok = int(c.ok.sum())
     stability: dict[str, Any] = {
-        "method": "default",
-        "features": cols,
-        "membership": "posterior means " + ", ".join(m_cols) if use_post else "raw estimates " + ", ".join(cols),
-        **null_test_summary(gap),
-        "chosen": sel.chosen,
-        "votes": sel.votes,
-        "selection_rule": sel.rule,
-        "naming_rule": NAMING_RULES,
-        "n_households": int(len(features)),
-        "n_clustered": n_ok,
-        "n_unassigned": int(len(features) - n_ok),
-        "low_confidence_below": pc.low_confidence_below,
-    }
-    pca = pca_coordinates(ids, scaled, random_state=pc.seed)
-    half_labels: dict[str, np.ndarray] = {}
-    if not gap.structure_found:
-        model = None
-        selection = sel.table.assign(chosen=False)
-        stability.update(bootstrap_ari_mean=None, split_half_ari=None, split_half_available=False, chosen=None,
-                         best_candidate_without_structure=sel.chosen)
-        hp = "high_response_post" if "high_response_post" in features.columns else None
-        if hp is not None and use_post:
-            labels = segment_labels(sub[hp].to_numpy(float))
-            names = pd.DataFrame({"persona_id": [s_[0] for s_ in SEGMENTS], "persona_name": [s_[1] for s_ in SEGMENTS],
-                                  "persona_rationale": [f"{s_[1]}: posterior mean High response in [{s_[2]}, {s_[3]}) %"
-                                                        for s_ in SEGMENTS]})
-            assigned = pd.DataFrame({
-                "household_id": ids.to_numpy(), "persona_id": names["persona_id"].to_numpy()[labels],
-                "persona_name": names["persona_name"].to_numpy()[labels], "membership": np.nan,
-                "low_confidence": False, "persona_rationale": names["persona_rationale"].to_numpy()[labels],
-            })
-            half_labels = {h: segment_labels(sub[f"{hp}_{h}"].to_numpy(float)) if f"{hp}_{h}" in sub.columns
-                           else np.full(len(sub), -1) for h in (*WEEK_HALVES, *YEAR_HALVES)}
-            stability.update(message=SEGMENT_MESSAGE, segments=True)
-        else:
-            labels = np.zeros(n_ok, dtype=int)
-            assigned = pd.DataFrame({
-                "household_id": ids.to_numpy(), "persona_id": "P0", "persona_name": "continuum",
-                "membership": np.nan, "low_confidence": False,
-                "persona_rationale": "no persona structure: use the continuous response scores",
-            })
-            names = pd.DataFrame({"persona_id": ["P0"], "persona_name": ["continuum"],
-                                  "persona_rationale": [NO_STRUCTURE_MESSAGE]})
-            stability.update(message=NO_STRUCTURE_MESSAGE, segments=False)
-    else:
-        model = sel.model
-        proba = model.predict_proba(Xm)
-        labels = proba.argmax(axis=1)
-        centres = model.cluster_centers_
-        counts = np.bincount(labels, minlength=model.n_personas_)
-        names = name_personas(
-            pd.DataFrame({"high": centres[:, hi], "low": centres[:, lo] if lo is not None else np.nan, "n": counts}),
-            overrides=pc.names,
-            high_label="High response" if cols[hi] == "high_response_pct" else cols[hi],
-        )
-        assigned = assignment_table(ids, names, labels, proba, pc.low_confidence_below)
-        stability.update(bootstrap_stability(model, X, model.predict(X), n_resamples=pc.bootstrap_resamples,
-                                             random_state=pc.seed))
-        stability.update(split_half_stability(model, _split_halves(features, m_cols, ok, split_halves), labels,
-                                              random_state=pc.seed))
-        half_labels = {**assign_halves(model, sub, m_cols, WEEK_HALVES), **assign_halves(model, sub, m_cols, YEAR_HALVES)}
-        stability["n_low_confidence"] = int(assigned["low_confidence"].sum())
-        stability["personas"] = names[["persona_id", "persona_name", "persona_rationale"]].to_dict("records")
+        "method": "default", "features": c.cols,
+        "membership": "posterior means " + ", ".join(c.m_cols) if c.use_post else "raw estimates " + ", ".join(c.cols),
+        **null_test_summary(gap), "chosen": sel.chosen, "votes": sel.votes, "selection_rule": sel.rule,
+        "naming_rule": NAMING_RULES, "n_households": int(len(c.features)), "n_clustered": n_ok,
+        "n_unassigned": int(len(c.features) - n_ok), "low_confidence_below": pc.low_confidence_below,
+    }  # fmt: skip
+    if gap.structure_found:
+        model, selection = sel.model, sel.table
+        labels, names, assigned, half_labels = _personas_of(model, c, pc, split_halves, stability)
         stability["message"] = (
             f"{model.n_personas_} personas ({sel.chosen['algorithm']}, k = {sel.chosen['k']}); bootstrap mean "
             f"ARI {stability.get('bootstrap_ari_mean') or float('nan'):.2f}; "
             f"{stability['n_low_confidence']} households have membership below {pc.low_confidence_below}."
         )
-        selection = sel.table
+    else:
+        model, selection = None, sel.table.assign(chosen=False)
+        stability.update(bootstrap_ari_mean=None, split_half_ari=None, split_half_available=False, chosen=None,
+                         best_candidate_without_structure=sel.chosen)
+        labels, names, assigned, half_labels = _continuum(c, stability)
     pid = names["persona_id"].to_numpy()
     for h, col in HALF_ID_COLUMNS.items():
         lab = half_labels.get(h)
         assigned[col] = None if lab is None else [pid[k] if k >= 0 else None for k in lab]
-    stability.update(_crossfit_summary(sub, labels, half_labels, names))
-    personas = _assemble(features, ok, reasons, assigned)
-    profiles = persona_profiles(features, personas, names)
-    profiles = _with_crossfit(profiles, sub, labels, half_labels, names)
-    if "high_response_pct" in features.columns:
-        matrix = performance_potential_matrix(features, personas, y="high_response_pct", y_sign=-1.0)
+    stability.update(_crossfit_summary(c.sub, labels, half_labels, names))
+    personas = _assemble(c.features, c.ok, c.reasons, assigned)
+    profiles = _with_crossfit(persona_profiles(c.features, personas, names), c.sub, labels, half_labels, names)
+    if "high_response_pct" in c.features.columns:
+        matrix = performance_potential_matrix(c.features, personas, y="high_response_pct", y_sign=-1.0)
     else:
-        matrix = performance_potential_matrix(features, personas)
+        matrix = performance_potential_matrix(c.features, personas)
     return PersonaResult(
-        personas=personas, profiles=profiles, selection=selection, stability=stability, model=model, pca=pca,
-        matrix=matrix, method="default", structure_found=bool(gap.structure_found),
-        n_unassigned=int(len(features) - n_ok), features=m_cols,
+        personas=personas, profiles=profiles, selection=selection, stability=stability, model=model,
+        pca=pca_coordinates(c.ids, scaled, random_state=pc.seed), matrix=matrix, method="default",
+        structure_found=bool(gap.structure_found), n_unassigned=int(len(c.features) - n_ok), features=c.m_cols,
     )
+
+
+def _personas_of(model: PersonaModel, c: _Clustering, pc: Any, split_halves: Any, stability: dict[str, Any]):
+    """Persona of every household by its membership values, names, stability and the per-half assignments."""
+    proba = model.predict_proba(c.Xm)
+    labels = proba.argmax(axis=1)
+    centres = model.cluster_centers_
+    counts = np.bincount(labels, minlength=model.n_personas_)
+    names = name_personas(
+        pd.DataFrame({"high": centres[:, c.hi], "low": centres[:, c.lo] if c.lo is not None else np.nan, "n": counts}),
+        overrides=pc.names,
+        high_label="High response" if c.cols[c.hi] == "high_response_pct" else c.cols[c.hi],
+    )
+    assigned = assignment_table(c.ids, names, labels, proba, pc.low_confidence_below)
+    stability.update(bootstrap_stability(model, c.X, model.predict(c.X), n_resamples=pc.bootstrap_resamples,
+                                         random_state=pc.seed))
+    stability.update(split_half_stability(model, _split_halves(c.features, c.m_cols, c.ok, split_halves), labels,
+                                          random_state=pc.seed))
+    half_labels = {**assign_halves(model, c.sub, c.m_cols, WEEK_HALVES),
+                   **assign_halves(model, c.sub, c.m_cols, YEAR_HALVES)}
+    stability["n_low_confidence"] = int(assigned["low_confidence"].sum())
+    stability["personas"] = names[["persona_id", "persona_name", "persona_rationale"]].to_dict("records")
+    return labels, names, assigned, half_labels
+
+
+def _continuum(c: _Clustering, stability: dict[str, Any]):
+    """No persona structure: segments of the continuum by posterior mean High response (cross-fitted), or one
+    continuum ``P0`` without posteriors."""
+    hp = "high_response_post" if "high_response_post" in c.features.columns else None
+    if hp is not None and c.use_post:
+        labels = segment_labels(c.sub[hp].to_numpy(float))
+        names = pd.DataFrame({"persona_id": [s_[0] for s_ in SEGMENTS], "persona_name": [s_[1] for s_ in SEGMENTS],
+                              "persona_rationale": [f"{s_[1]}: posterior mean High response in [{s_[2]}, {s_[3]}) %"
+                                                    for s_ in SEGMENTS]})
+        assigned = pd.DataFrame({
+            "household_id": c.ids.to_numpy(), "persona_id": names["persona_id"].to_numpy()[labels],
+            "persona_name": names["persona_name"].to_numpy()[labels], "membership": np.nan,
+            "low_confidence": False, "persona_rationale": names["persona_rationale"].to_numpy()[labels],
+        })
+        half_labels = {h: segment_labels(c.sub[f"{hp}_{h}"].to_numpy(float)) if f"{hp}_{h}" in c.sub.columns
+                       else np.full(len(c.sub), -1) for h in (*WEEK_HALVES, *YEAR_HALVES)}
+        stability.update(message=SEGMENT_MESSAGE, segments=True)
+        return labels, names, assigned, half_labels
+    assigned = pd.DataFrame({
+        "household_id": c.ids.to_numpy(), "persona_id": "P0", "persona_name": "continuum", "membership": np.nan,
+        "low_confidence": False, "persona_rationale": "no persona structure: use the continuous response scores",
+    })
+    names = pd.DataFrame({"persona_id": ["P0"], "persona_name": ["continuum"],
+                          "persona_rationale": [NO_STRUCTURE_MESSAGE]})
+    stability.update(message=NO_STRUCTURE_MESSAGE, segments=False)
+    return np.zeros(len(c.sub), dtype=int), names, assigned, {}
 
 
 def _crossfit_summary(sub: pd.DataFrame, labels: np.ndarray, half_labels: dict[str, np.ndarray],

@@ -168,6 +168,42 @@ def build_toolkit(
     if hasattr(explain, "as_mapping"):
         explain = explain.as_mapping()
     tk = config.toolkit
+    f = _households_by_persona(features, personas)
+    quadrants = strategic_quadrants(explain)
+    joint = replicates is not None and not replicates.empty
+    cohort = cohort_kw(f, placebo, replicates, seed=tk.seed) if joint else {}
+    crossfit = (persona_kw(f, personas, placebo, replicates, seed=tk.seed).set_index("persona_id")
+                if joint and personas is not None and "persona_id_wa" in personas.columns else None)
+    rng = np.random.default_rng(tk.seed)
+    rows = [_persona_row(g, str(pid), str(pname), f, personas, lifestyle, quadrants, crossfit, rng, config)
+            for (pid, pname), g in f.groupby(["persona_id", "persona_name"], sort=True)]
+    per = pd.DataFrame(rows)
+    tres: TargetingResult = (
+        fit_targeting(f, lifestyle, households, config, placebo=placebo) if lifestyle is not None and not lifestyle.empty
+        else TargetingResult(qini_curve(np.array([]), np.array([])), pd.DataFrame(), {"fitted": False, "note": "no lifestyle table"})
+    )
+    toolkit = {
+        "population": int(tk.population),
+        "prevalence": _prevalence(feature_info),
+        "rule_basis": "survey strategic quadrants (stage 2) + response (stage 1)" if quadrants is not None else (
+            "response (stage 1) + pre-trial lifestyle; no survey quadrants in this run"),
+        "rules": RULES,
+        "levers": list(LEVERS),
+        "personas": [{k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()} for r in rows],
+        "total": _total(f, per, cohort, rng, config),
+        "do_no_harm": _do_no_harm(f),
+        "targeting": {k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in tres.summary.items()},
+        "units": {
+            "kw_per_1000": "kW reduction during High half-hours per 1,000 households (positive = less load)",
+            "mw_at_population": "MW reduction during High half-hours at the population, split by persona share",
+            "bill_change_gbp_mean": "mean dynamic minus flat bill over the trial year [GBP] (positive = pays more)",
+        },
+    }
+    return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per)
+
+
+def _households_by_persona(features: pd.DataFrame, personas: pd.DataFrame | None) -> pd.DataFrame:
+    """Treatment households with a finite kW response and their persona (one group "all" without personas)."""
     missing = [c for c in ("household_id", "high_response_kw", "high_response_pct") if c not in features.columns]
     if missing:
         msg = (f"features.parquet lacks {', '.join(missing)}: the toolkit needs the default response estimator's "
@@ -175,84 +211,77 @@ def build_toolkit(
         raise StageError(msg)
     f = features.assign(household_id=features["household_id"].astype(str)).drop_duplicates("household_id")
     f = f[np.isfinite(f["high_response_kw"].astype(float))]
-    if personas is not None and not personas.empty and "persona_id" in personas.columns:
-        p = personas.assign(household_id=personas["household_id"].astype(str), persona_id=personas["persona_id"].astype(str))
-        if "persona_name" not in p.columns:
-            p = p.assign(persona_name=p["persona_id"])
-        f = f.merge(p[["household_id", "persona_id", "persona_name"]].drop_duplicates("household_id"), on="household_id", how="left")
-        f["persona_id"] = f["persona_id"].fillna("unassigned")
-        f["persona_name"] = f["persona_name"].fillna("Unassigned").astype(str)
-    else:
-        f = f.assign(persona_id=ALL, persona_name="All households")
-    quadrants = strategic_quadrants(explain)
-    basis = "survey strategic quadrants (stage 2) + response (stage 1)" if quadrants is not None else (
-        "response (stage 1) + pre-trial lifestyle; no survey quadrants in this run"
-    )
-    rng = np.random.default_rng(tk.seed)
-    n_total = len(f)
-    if n_total == 0:
+    if len(f) == 0:
         msg = "features.parquet has no household with a finite high_response_kw; check the features stage's ledger"
         raise StageError(msg)
-    joint = replicates is not None and not replicates.empty
-    cohort = cohort_kw(f, placebo, replicates, seed=tk.seed) if joint else {}
-    crossfit = (persona_kw(f, personas, placebo, replicates, seed=tk.seed).set_index("persona_id")
-                if joint and personas is not None and "persona_id_wa" in personas.columns else None)
-    rows = []
-    for (pid, pname), g in f.groupby(["persona_id", "persona_name"], sort=True):
-        red = -g["high_response_kw"].astype(float).to_numpy()  # kW reduction per household
-        mean_red = float(red.mean())
-        lo, hi = _bootstrap_mean_ci(red, tk.bootstrap_replicates, rng)
-        insample = {"kw_per_1000_insample": 1000 * mean_red,
-                    "mean_response_pct_insample": float(g["high_response_pct"].astype(float).mean())}
-        cf = crossfit.loc[str(pid)] if crossfit is not None and str(pid) in crossfit.index else None
-        kw_basis = "household bootstrap, in-sample (no replicates)"
-        if cf is not None and np.isfinite(cf["high_kw_per_1000"]):
-            mean_red, lo, hi = (cf["high_kw_per_1000"] / 1000, cf["high_kw_per_1000_ci_low"] / 1000,
-                                cf["high_kw_per_1000_ci_high"] / 1000)
-            kw_basis = "cross-fitted (assigned on alternate weeks, measured on the others); households, day blocks and controls resampled"
-        share = len(g) / n_total
-        responder_share = float(g["responder"].astype(float).mean()) if "responder" in g.columns else float("nan")
-        ev = {
-            "mean_response_pct": _crossfit_pct(g, personas, str(pid), f) if cf is not None else insample["mean_response_pct_insample"],
-            "kw_ci_low": lo,
-            "kw_ci_high": hi,
-            "responder_share": responder_share,
-            "quadrant": _lookup(quadrants, str(pid), str(pname)),
-            **lifestyle_flags(lifestyle, g["household_id"]),
-        }
-        lever, rule = choose_lever(ev, config)
-        row = {
-            "persona_id": str(pid),
-            "persona_name": str(pname),
-            "n_households": int(len(g)),
-            "share": share,
-            "quadrant": ev["quadrant"],
-            "lever": lever,
-            "rule": rule,
-            "rule_text": RULES[rule],
-            "mean_response_pct": ev["mean_response_pct"],
-            "responder_share": responder_share,
-            "mean_high_response_kw": float(g["high_response_kw"].astype(float).mean()),
-            "kw_per_1000": 1000 * mean_red,
-            "kw_per_1000_ci_low": 1000 * lo,
-            "kw_per_1000_ci_high": 1000 * hi,
-            "mw_at_population": tk.population * share * mean_red / 1000,
-            "mw_ci_low": tk.population * share * lo / 1000,
-            "mw_ci_high": tk.population * share * hi / 1000,
-            "kw_basis": kw_basis,
-            **insample,
-            **_peak_numbers(cf),
-            **_bill_numbers(g),
-        }
-        rows.append(row)
-    per = pd.DataFrame(rows)
+    if personas is None or personas.empty or "persona_id" not in personas.columns:
+        return f.assign(persona_id=ALL, persona_name="All households")
+    p = personas.assign(household_id=personas["household_id"].astype(str), persona_id=personas["persona_id"].astype(str))
+    if "persona_name" not in p.columns:
+        p = p.assign(persona_name=p["persona_id"])
+    f = f.merge(p[["household_id", "persona_id", "persona_name"]].drop_duplicates("household_id"), on="household_id",
+                how="left")
+    f["persona_id"] = f["persona_id"].fillna("unassigned")
+    f["persona_name"] = f["persona_name"].fillna("Unassigned").astype(str)
+    return f
+
+
+def _persona_row(g: pd.DataFrame, pid: str, pname: str, f: pd.DataFrame, personas: pd.DataFrame | None,
+                 lifestyle: pd.DataFrame | None, quadrants: pd.Series | None, crossfit: pd.DataFrame | None,
+                 rng: np.random.Generator, config: Config) -> dict[str, Any]:
+    """One persona's lever (by the documented rules), kW and MW with intervals (cross-fitted when the replicates
+    allow it), and bill numbers."""
+    tk = config.toolkit
+    red = -g["high_response_kw"].astype(float).to_numpy()  # kW reduction per household
+    mean_red = float(red.mean())
+    lo, hi = _bootstrap_mean_ci(red, tk.bootstrap_replicates, rng)
+    insample = {"kw_per_1000_insample": 1000 * mean_red,
+                "mean_response_pct_insample": float(g["high_response_pct"].astype(float).mean())}
+    cf = crossfit.loc[pid] if crossfit is not None and pid in crossfit.index else None
+    kw_basis = "household bootstrap, in-sample (no replicates)"
+    if cf is not None and np.isfinite(cf["high_kw_per_1000"]):
+        mean_red, lo, hi = (cf["high_kw_per_1000"] / 1000, cf["high_kw_per_1000_ci_low"] / 1000,
+                            cf["high_kw_per_1000_ci_high"] / 1000)
+        kw_basis = ("cross-fitted (assigned on alternate weeks, measured on the others); households, day blocks "
+                    "and controls resampled")
+    share = len(g) / len(f)
+    responder_share = float(g["responder"].astype(float).mean()) if "responder" in g.columns else float("nan")
+    ev = {
+        "mean_response_pct": _crossfit_pct(g, personas, pid, f) if cf is not None else insample["mean_response_pct_insample"],
+        "kw_ci_low": lo, "kw_ci_high": hi, "responder_share": responder_share,
+        "quadrant": _lookup(quadrants, pid, pname), **lifestyle_flags(lifestyle, g["household_id"]),
+    }
+    lever, rule = choose_lever(ev, config)
+    return {
+        "persona_id": pid, "persona_name": pname, "n_households": int(len(g)), "share": share,
+        "quadrant": ev["quadrant"], "lever": lever, "rule": rule, "rule_text": RULES[rule],
+        "mean_response_pct": ev["mean_response_pct"], "responder_share": responder_share,
+        "mean_high_response_kw": float(g["high_response_kw"].astype(float).mean()),
+        "kw_per_1000": 1000 * mean_red, "kw_per_1000_ci_low": 1000 * lo, "kw_per_1000_ci_high": 1000 * hi,
+        "mw_at_population": tk.population * share * mean_red / 1000,
+        "mw_ci_low": tk.population * share * lo / 1000, "mw_ci_high": tk.population * share * hi / 1000,
+        "kw_basis": kw_basis, **insample, **_peak_numbers(cf), **_bill_numbers(g),
+    }  # fmt: skip
+
+
+def _total(f: pd.DataFrame, per: pd.DataFrame, cohort: dict[str, Any], rng: np.random.Generator,
+           config: Config) -> dict[str, Any]:
+    """Every treatment household together: kW per 1,000 (joint interval when the replicates allow it), in the
+    system-peak window and by time of day, MW at the population, bill numbers."""
+    tk = config.toolkit
     all_red = -f["high_response_kw"].astype(float).to_numpy()
     t_lo, t_hi = _bootstrap_mean_ci(all_red, tk.bootstrap_replicates, rng)
     if "high" in cohort:
         t_lo, t_hi = cohort["high"]["ci_low"] / 1000, cohort["high"]["ci_high"] / 1000
     t_mean = float(all_red.mean())
-    total = {
-        "n_households": int(n_total),
+    peak = {}
+    if "high_peak" in cohort:
+        peak = {"kw_per_1000_peak": _f(cohort["high_peak"]["kw_per_1000"]),
+                "kw_per_1000_peak_ci_low": _f(cohort["high_peak"]["ci_low"]),
+                "kw_per_1000_peak_ci_high": _f(cohort["high_peak"]["ci_high"]),
+                "system_peak_hours": list(config.features.system_peak_hours)}
+    return {
+        "n_households": int(len(f)),
         "kw_per_1000": 1000 * t_mean,
         "kw_per_1000_ci_low": _f(1000 * t_lo),
         "kw_per_1000_ci_high": _f(1000 * t_hi),
@@ -262,36 +291,11 @@ def build_toolkit(
         "mw_ci_low": _f(tk.population * t_lo / 1000),
         "mw_ci_high": _f(tk.population * t_hi / 1000),
         "mw_by_persona_sum": float(per["mw_at_population"].sum()),
-        **({"kw_per_1000_peak": _f(cohort["high_peak"]["kw_per_1000"]),
-            "kw_per_1000_peak_ci_low": _f(cohort["high_peak"]["ci_low"]),
-            "kw_per_1000_peak_ci_high": _f(cohort["high_peak"]["ci_high"]),
-            "system_peak_hours": list(config.features.system_peak_hours)} if "high_peak" in cohort else {}),
+        **peak,
         "kw_by_time_of_day": {m.removeprefix("high_"): {k: _f(v) for k, v in d.items()}
                               for m, d in cohort.items() if m not in ("high", "high_peak")},
         **{k: _f(v) for k, v in _bill_numbers(f).items()},
     }
-    tres: TargetingResult = (
-        fit_targeting(f, lifestyle, households, config, placebo=placebo) if lifestyle is not None and not lifestyle.empty
-        else TargetingResult(qini_curve(np.array([]), np.array([])), pd.DataFrame(), {"fitted": False, "note": "no lifestyle table"})
-    )
-    harm = _do_no_harm(f)
-    toolkit = {
-        "population": int(tk.population),
-        "prevalence": _prevalence(feature_info),
-        "rule_basis": basis,
-        "rules": RULES,
-        "levers": list(LEVERS),
-        "personas": [{k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in r.items()} for r in rows],
-        "total": total,
-        "do_no_harm": harm,
-        "targeting": {k: (_f(v) if isinstance(v, (float, np.floating)) else v) for k, v in tres.summary.items()},
-        "units": {
-            "kw_per_1000": "kW reduction during High half-hours per 1,000 households (positive = less load)",
-            "mw_at_population": "MW reduction during High half-hours at the population, split by persona share",
-            "bill_change_gbp_mean": "mean dynamic minus flat bill over the trial year [GBP] (positive = pays more)",
-        },
-    }
-    return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per)
 
 
 def _crossfit_pct(g: pd.DataFrame, personas: pd.DataFrame | None, pid: str, f: pd.DataFrame) -> float:
