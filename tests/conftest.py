@@ -1,5 +1,8 @@
 """Shared fixtures of the test suite.
 
+``lcl``: the real Low Carbon London fragments in ``../shared/data/lcl`` (paths in :mod:`paths`), skipping the test
+when they are absent.
+
 ``open_report``: headless Chromium (Playwright) opens a report offline and evaluates JavaScript on it (skips
 without a chromium binary; CI installs the Debian package).
 """
@@ -12,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from paths import LCL
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -51,3 +55,11 @@ def open_report() -> Callable[[Path, Callable[[Any], Any]], tuple[Any, list[str]
     if CHROMIUM is None:
         pytest.skip("no chromium binary (CI installs the Debian package: apt-get install chromium)")
     return _open_report
+
+
+@pytest.fixture(scope="session")
+def lcl() -> Path:
+    """``../shared/data/lcl`` (the test is skipped when the shared data is absent)."""
+    if not LCL.is_dir():
+        pytest.skip("../shared/data/lcl is absent")
+    return LCL

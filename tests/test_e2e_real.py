@@ -12,7 +12,7 @@ from flexpersona.cli import main
 from flexpersona.config import Config
 from flexpersona.pipeline import STAGES, run
 
-LCL = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lcl"
+from paths import LCL  # noqa: E402
 pytestmark = [
     pytest.mark.skipif(not (LCL / "hh2013").is_dir(), reason="../shared/data/lcl is absent"),
     pytest.mark.slow,

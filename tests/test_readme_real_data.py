@@ -25,7 +25,7 @@ from click.testing import CliRunner
 from flexpersona.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
-LCL = ROOT.parent / "shared" / "data" / "lcl"
+from paths import LCL  # noqa: E402
 pytestmark = [pytest.mark.skipif(not (LCL / "kaggle_halfhourly").is_dir(), reason="../shared/data/lcl is absent"),
               pytest.mark.slow]
 

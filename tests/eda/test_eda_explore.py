@@ -14,7 +14,7 @@ from flexpersona.cli import main
 from flexpersona.config import Config
 from flexpersona.eda import explore
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from paths import SHARED_DATA as DATA  # noqa: E402
 
 
 def test_explore_on_a_seed_compatible_table():

@@ -16,8 +16,8 @@ from flexpersona.explain import explain_personas
 from flexpersona.explain.models import BASELINES
 
 # tests/explain/this file -> parents[2] is the repo root; the shared data sit beside it
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
-LCL = DATA / "lcl"
+from paths import LCL  # noqa: E402
+from paths import SHARED_DATA as DATA  # noqa: E402,F401
 
 #: Kaggle daily_dataset columns (given explicitly: sniffing 111 files costs seconds).
 DAILY_COLUMNS = {

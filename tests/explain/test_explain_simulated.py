@@ -9,7 +9,7 @@ from flexpersona.explain import survey as sv
 from flexpersona.explain.tests_battery import run_battery
 from flexpersona.explain.variables import assemble_predictors
 
-simulate = pytest.importorskip("flexpersona.simulate")
+import flexpersona.simulate as simulate  # noqa: E402
 
 ENGAGEMENT = [sv.BY_QUESTION[q].name for q in ("Q180", "Q189", "Q197", "Q186", "Q187")]
 BARRIERS = [sv.BY_QUESTION[q].name for q in ("Q137", "Q138", "Q139", "Q140")]

@@ -14,7 +14,7 @@ import pytest
 from flexpersona.schema import BAND_PRICES, READINGS_SCHEMA
 from flexpersona.store import Store
 
-SHARED_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from paths import SHARED_DATA  # noqa: E402,F401
 
 
 @dataclass

@@ -17,7 +17,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    ingest = pytest.importorskip("flexpersona.io").ingest
+    from flexpersona.io import ingest
     from flexpersona.features import compute_features
     from flexpersona.store import Store
 

@@ -17,7 +17,7 @@ from flexpersona.simulate import simulate_trial, ukds_ids, write_trial
 
 from flexpersona.store import Store
 
-io = pytest.importorskip("flexpersona.io")
+import flexpersona.io as io  # noqa: E402
 if not hasattr(io, "ingest"):  # pragma: no cover - the readers are not in this checkout yet
     pytest.skip("flexpersona.io.ingest is not available", allow_module_level=True)
 

@@ -11,7 +11,7 @@ import pytest
 from flexpersona.simulate import generate_schedule, schedule_runs, simulate_trial
 from flexpersona.simulate.schedule import trial_year_tariff
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"  # /work/shared/data
+from paths import SHARED_DATA as DATA  # noqa: E402
 TARIFF_XLSX = DATA / "lcl" / "tariffs" / "Tariffs.xlsx"
 
 
