@@ -278,7 +278,7 @@ def _comparison_table(specs, y, k, preds, probs, bootstrap_replicates, seed) -> 
     cands = comp[comp["role"] == "candidate"]
     best_name = str(cands.sort_values("balanced_accuracy", ascending=False).iloc[0]["model"]) if len(cands) else None
     comp["is_best"] = comp["model"] == best_name
-    point = dict(zip(comp["model"], comp["balanced_accuracy"]))
+    point = dict(zip(comp["model"], comp["balanced_accuracy"], strict=True))
     for b in BASELINES:
         comp[f"beats_{b}"] = (
             comp["ci_low"] > point[b] if b in point else pd.Series(pd.NA, index=comp.index, dtype="boolean")

@@ -343,7 +343,7 @@ def _seed_summary(rf: pd.DataFrame, strategic: pd.DataFrame) -> dict[str, Any]:
     """The seed analysis in words: its random forest's accuracies and each persona's strategic quadrant."""
     s: dict[str, Any] = {}
     if len(rf):
-        m = dict(zip(rf.loc[rf["kind"] == "metric", "name"], rf.loc[rf["kind"] == "metric", "value"]))
+        m = dict(zip(rf.loc[rf["kind"] == "metric", "name"], rf.loc[rf["kind"] == "metric", "value"], strict=True))
         s["rf_seed_statement"] = (
             f"Seed random forest: test accuracy {m['test_accuracy']:.1%}, OOB {m['oob_score']:.1%} "
             "(plain accuracy, not balanced; the seed reported 55.5% and 59.6%)."

@@ -28,9 +28,9 @@ import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multicomp import pairwise_tukeyhsd
 
-from .variables import UNKNOWN_CATEGORY
 from ..stats import bh_qvalues as benjamini_hochberg
 from ..stats import holm
+from .variables import UNKNOWN_CATEGORY
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def _numeric_test(
     if len(groups) < 2 or np.nanstd(v) == 0:
         return None
     samples = [v[g == k] for k in groups]
-    means = {k: float(s.mean()) for k, s in zip(groups, samples)}
+    means = {k: float(s.mean()) for k, s in zip(groups, samples, strict=True)}
     normal_p, levene_p = _assumption_pvalues(samples, rng)
     parametric = normal_p >= ASSUMPTION_ALPHA and levene_p >= ASSUMPTION_ALPHA
     rule = f"Shapiro p={normal_p:.3g}, Levene p={levene_p:.3g}"
@@ -167,7 +167,7 @@ def _kruskal_dunn(v: np.ndarray, g: np.ndarray, samples: list[np.ndarray]) -> tu
             "rank_difference": float(mean_ranks[a] - mean_ranks[b]),
             "p_adj": float(padj),
         }
-        for (a, b), padj in zip(combos, adjusted)
+        for (a, b), padj in zip(combos, adjusted, strict=True)
     ]
     return _omnibus("kruskal", stat, p, stat / (len(v) - 1), "epsilon_squared"), pairs
 

@@ -15,8 +15,17 @@ import pyarrow as pa
 from ..errors import ConfigError
 from ..schema import CONTROL, HALF_HOURS_PER_DAY, HIGH, LOW, TREATMENT
 from . import personas as _personas
-from .profiles import KWH_MAX, CommonFactors, LoadParams, TimeAxis, common_factors, counterfactual_load
-from .profiles import draw_load_params, temperature_frame, time_axis
+from .profiles import (
+    KWH_MAX,
+    CommonFactors,
+    LoadParams,
+    TimeAxis,
+    common_factors,
+    counterfactual_load,
+    draw_load_params,
+    temperature_frame,
+    time_axis,
+)
 from .schedule import generate_schedule, trial_year_tariff
 from .survey import simulate_survey
 
