@@ -178,6 +178,7 @@ def compare_models(
 
 
 def _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_replicates, permutation_repeats, seed):
+    """Nested cross-validation of every model spec; see :func:`compare_models`."""
     min_size = outer_folds + inner_folds
     counts = frame["persona"].value_counts()
     small = sorted(counts.index[counts < min_size].astype(str))
@@ -189,6 +190,21 @@ def _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_repli
         return PredictionResult(pd.DataFrame(columns=COMPARISON_COLUMNS), empty_imp, pd.DataFrame(), None, small)
     y = data["persona"].astype(str).map({c: i for i, c in enumerate(classes)}).to_numpy()
     k = len(classes)
+    specs = _model_specs(sets)
+    X_all = data.drop(columns=["persona"])
+    folds, preds, probs, fitted = _outer_predictions(X_all, y, k, specs, categorical, outer_folds, inner_folds, seed)
+    comp, best_name = _comparison_table(specs, y, k, preds, probs, bootstrap_replicates, seed)
+    importance = empty_imp
+    if best_name is not None:
+        importance = _permutation(fitted[best_name], X_all, y, specs[best_name][1], k, permutation_repeats, seed)
+    pred_frame = pd.DataFrame({"household_id": data["household_id"], "persona": data["persona"], "fold": folds})
+    for name in specs:
+        pred_frame[f"pred_{name}"] = [classes[i] for i in preds[name]]
+    return PredictionResult(comp, importance, pred_frame, best_name, small)
+
+
+def _model_specs(sets: dict[str, list[str]]) -> dict[str, tuple[str, list[str]]]:
+    """Model name -> (kind, predictors): the baselines whose predictor set exists, then the candidates."""
     specs: dict[str, tuple[str, list[str]]] = {"majority": ("majority", [])}
     if sets.get("acorn"):
         specs["acorn_only"] = ("logit", sets["acorn"])
@@ -199,23 +215,27 @@ def _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_repli
     if sets.get("all"):
         for cand in CANDIDATES:
             specs[cand] = (cand, sets["all"])
+    return specs
+
+
+def _outer_predictions(X_all, y, k, specs, categorical, outer_folds, inner_folds, seed):
+    """Outer fold per household, never-seen labels and probabilities per model, its pipelines per outer fold."""
     outer = StratifiedKFold(n_splits=outer_folds, shuffle=True, random_state=seed)
-    folds = np.empty(len(data), dtype=int)
-    preds = {name: np.empty(len(data), dtype=int) for name in specs}
-    probs = {name: np.zeros((len(data), k)) for name in specs}
+    folds = np.empty(len(y), dtype=int)
+    preds = {name: np.empty(len(y), dtype=int) for name in specs}
+    probs = {name: np.zeros((len(y), k)) for name in specs}
     fitted: dict[str, list] = {name: [] for name in specs}
-    X_all = data.drop(columns=["persona"])
     for f, (tr, te) in enumerate(outer.split(np.zeros(len(y)), y)):
         folds[te] = f
         for name, (kind, cols) in specs.items():
-            num = [c for c in cols if c not in categorical]
-            cat = [c for c in cols if c in categorical]
             X = X_all[cols] if cols else pd.DataFrame({"const": np.zeros(len(X_all))})
             Xtr, Xte = X.iloc[tr], X.iloc[te]
             if kind == "majority":
                 best = Pipeline([("model", DummyClassifier(strategy="prior"))]).fit(Xtr, y[tr])
                 probs[name][te] = best.predict_proba(Xte)
             else:
+                num = [c for c in cols if c not in categorical]
+                cat = [c for c in cols if c in categorical]
                 prep = _preprocessor(num, cat, scale=kind == "logit").fit(Xtr)
                 Ztr, Zte = prep.transform(Xtr), prep.transform(Xte)
                 fit = _fit_forest if kind == "forest" else _fit_logit
@@ -223,11 +243,16 @@ def _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_repli
                 best = Pipeline([("prep", prep), ("model", model)])
             preds[name][te] = best.predict(Xte)
             fitted[name].append((best, te))
+    return folds, preds, probs, fitted
+
+
+def _comparison_table(specs, y, k, preds, probs, bootstrap_replicates, seed) -> tuple[pd.DataFrame, str | None]:
+    """Scores per model with bootstrap intervals and baselines beaten (:data:`COMPARISON_COLUMNS`); the best."""
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, len(y), size=(bootstrap_replicates, len(y)))
     onehot = np.eye(k)[y]
     rows = []
-    for name, (kind, cols) in specs.items():
+    for name, (_, cols) in specs.items():
         bal, f1 = _scores(y, preds[name], k)
         lo, hi, flo, fhi = _bootstrap(y, preds[name], k, idx)
         p = np.clip(probs[name], 1e-15, 1)
@@ -253,20 +278,13 @@ def _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_repli
     cands = comp[comp["role"] == "candidate"]
     best_name = str(cands.sort_values("balanced_accuracy", ascending=False).iloc[0]["model"]) if len(cands) else None
     comp["is_best"] = comp["model"] == best_name
-    point = dict(zip(comp["model"], comp["balanced_accuracy"]))
+    point = dict(zip(comp["model"], comp["balanced_accuracy"], strict=True))
     for b in BASELINES:
         comp[f"beats_{b}"] = (
             comp["ci_low"] > point[b] if b in point else pd.Series(pd.NA, index=comp.index, dtype="boolean")
         )
         comp[f"beats_{b}"] = comp[f"beats_{b}"].astype("boolean").mask(comp["model"] == b, pd.NA)
-    comp = comp[COMPARISON_COLUMNS]
-    importance = empty_imp
-    if best_name is not None:
-        importance = _permutation(fitted[best_name], X_all, y, specs[best_name][1], k, permutation_repeats, seed)
-    pred_frame = pd.DataFrame({"household_id": data["household_id"], "persona": data["persona"], "fold": folds})
-    for name in specs:
-        pred_frame[f"pred_{name}"] = [classes[i] for i in preds[name]]
-    return PredictionResult(comp, importance, pred_frame, best_name, small)
+    return comp[COMPARISON_COLUMNS], best_name
 
 
 def _calibrate(oof: np.ndarray, ytr: np.ndarray, test: np.ndarray, k: int) -> np.ndarray:

@@ -30,7 +30,7 @@ from threadpoolctl import threadpool_limits
 from ..config import Config
 from . import survey as sv
 from .logit import multinomial_logit
-from .models import BASELINES, compare_models
+from .models import BASELINES, PredictionResult, compare_models
 from .seed import (
     APPLIANCE_COLUMNS,
     RANKED_COLUMNS,
@@ -211,66 +211,95 @@ def _explain(personas, lifestyle, households, survey, cfg) -> ExplainResult:
 
 
 def _summary(pt, enc, tables, pred, coverage_p, logit_note, alpha) -> dict[str, Any]:
+    """``ExplainResult.summary``: the rules, then one statement per section, its numbers taken from ``tables``."""
     s: dict[str, Any] = {"test_rule": TEST_RULE, "beat_rule": BEAT_RULE}
+    s.update(_households_summary(pt))
+    s.update(_survey_summary(enc, tables["survey_coverage"], tables["survey_unknown"], coverage_p))
+    s.update(_tests_summary(tables["tests"], alpha))
+    s.update(_prediction_summary(pred, tables["model_comparison"], tables["importance"]))
+    s["logit_statement"] = logit_note
+    s.update(_seed_summary(tables["rf_seed"], tables["strategic_map"]))
+    return s
+
+
+def _households_summary(pt: PredictorTable) -> dict[str, Any]:
+    """Households analysed, excluded and flagged per persona, and the predictors used or dropped."""
     frame = pt.frame
     counts = frame["persona"].value_counts().sort_index()
-    s["n_households"] = int(len(frame))
-    s["n_unassigned_excluded"] = pt.n_unassigned
-    s["n_without_lifestyle"] = pt.n_without_lifestyle
-    s["persona_counts"] = {str(k): int(v) for k, v in counts.items()}
-    s["predictors"] = pt.predictors
-    s["dropped_all_nan_columns"] = pt.dropped_all_nan
-    s["refused_outcome_columns"] = pt.refused
-    s["n_low_confidence"] = pt.n_low_confidence
-    s["households_statement"] = (
-        f"{len(frame)} households with a persona were analysed ({pt.n_low_confidence} flagged low-confidence, "
-        f"kept); {pt.n_unassigned} without a persona were excluded."
-    )
+    s: dict[str, Any] = {
+        "n_households": int(len(frame)),
+        "n_unassigned_excluded": pt.n_unassigned,
+        "n_without_lifestyle": pt.n_without_lifestyle,
+        "persona_counts": {str(k): int(v) for k, v in counts.items()},
+        "predictors": pt.predictors,
+        "dropped_all_nan_columns": pt.dropped_all_nan,
+        "refused_outcome_columns": pt.refused,
+        "n_low_confidence": pt.n_low_confidence,
+        "households_statement": (
+            f"{len(frame)} households with a persona were analysed ({pt.n_low_confidence} flagged low-confidence, "
+            f"kept); {pt.n_unassigned} without a persona were excluded."
+        ),
+    }
     if pt.dropped_all_nan:
         s["dropped_statement"] = (
             f"{len(pt.dropped_all_nan)} lifestyle features had no value for any household and were dropped: "
             + ", ".join(pt.dropped_all_nan)
             + "."
         )
-    # survey
-    s["survey_given"] = enc is not None
-    cov = tables["survey_coverage"]
+    return s
+
+
+def _survey_summary(
+    enc: sv.SurveyEncoding | None, coverage: pd.DataFrame, unknown: pd.DataFrame, coverage_p: float | None
+) -> dict[str, Any]:
+    """Survey response rate (overall and by persona, with the chi-squared p), unknown answers, duplicates."""
     if enc is None:
-        s["survey_statement"] = (
-            "No survey was given: the explanation uses lifestyle features and Acorn only; no traits, barriers, "
-            "motivations or strategic map."
-        )
-    else:
-        allrow = cov[cov["persona"] == "(all)"].iloc[0]
-        n_unknown = int(tables["survey_unknown"]["n_unknown"].sum()) if len(tables["survey_unknown"]) else 0
-        s["survey_answered"] = int(allrow["answered"])
-        s["survey_unknown_answers"] = n_unknown
-        s["survey_duplicates"] = enc.n_duplicates
-        s["survey_statement"] = (
+        return {
+            "survey_given": False,
+            "survey_statement": (
+                "No survey was given: the explanation uses lifestyle features and Acorn only; no traits, barriers, "
+                "motivations or strategic map."
+            ),
+        }
+    allrow = coverage[coverage["persona"] == "(all)"].iloc[0]
+    n_unknown = int(unknown["n_unknown"].sum()) if len(unknown) else 0
+    per = coverage[coverage["persona"] != "(all)"]
+    bits = ", ".join(f"{r.persona} {r.answered_pct:.1f}%" for r in per.itertuples())
+    return {
+        "survey_given": True,
+        "survey_answered": int(allrow["answered"]),
+        "survey_unknown_answers": n_unknown,
+        "survey_duplicates": enc.n_duplicates,
+        "survey_statement": (
             f"A survey was given: {int(allrow['answered'])} of {int(allrow['n'])} analysed households answered "
             f"({allrow['answered_pct']:.1f}%); {n_unknown} answers outside the codebook became missing; "
             f"{enc.n_duplicates} duplicated survey rows were dropped."
-        )
-        per = cov[cov["persona"] != "(all)"]
-        bits = ", ".join(f"{r.persona} {r.answered_pct:.1f}%" for r in per.itertuples())
-        s["coverage_statement"] = f"Survey response by persona: {bits}" + (
-            f" (chi-squared p = {coverage_p:.3g})." if coverage_p is not None else "."
-        )
-        s["coverage_p"] = coverage_p
-    # tests
-    tests = tables["tests"]
+        ),
+        "coverage_statement": (
+            f"Survey response by persona: {bits}"
+            + (f" (chi-squared p = {coverage_p:.3g})." if coverage_p is not None else ".")
+        ),
+        "coverage_p": coverage_p,
+    }
+
+
+def _tests_summary(tests: pd.DataFrame, alpha: float) -> dict[str, Any]:
+    """How many variables differ between personas at the battery's false-discovery rate, and which."""
     sig = tests.loc[tests["significant"], "variable"].tolist() if len(tests) else []
-    s["n_tested"] = int(len(tests))
-    s["significant_variables"] = sig
-    s["tests_statement"] = (
-        f"{len(sig)} of {len(tests)} variables differ between personas at {alpha:.0%} FDR"
-        + (": " + ", ".join(sig) if sig else "")
-        + "."
-    )
-    # prediction
-    comp = tables["model_comparison"]
-    s["best_model"] = pred.best
-    s["excluded_from_prediction"] = pred.excluded_personas
+    return {
+        "n_tested": int(len(tests)),
+        "significant_variables": sig,
+        "tests_statement": (
+            f"{len(sig)} of {len(tests)} variables differ between personas at {alpha:.0%} FDR"
+            + (": " + ", ".join(sig) if sig else "")
+            + "."
+        ),
+    }
+
+
+def _prediction_summary(pred: PredictionResult, comp: pd.DataFrame, importance: pd.DataFrame) -> dict[str, Any]:
+    """The best model's balanced accuracy with its interval, which baselines it beats, its top predictors."""
+    s: dict[str, Any] = {"best_model": pred.best, "excluded_from_prediction": pred.excluded_personas}
     if pred.best is None:
         s["prediction_statement"] = "Persona could not be predicted: too few households per persona."
         s["beats_all_baselines"] = False
@@ -279,16 +308,7 @@ def _summary(pt, enc, tables, pred, coverage_p, logit_note, alpha) -> dict[str, 
         s["best_balanced_accuracy"] = float(best["balanced_accuracy"])
         s["best_ci"] = [float(best["ci_low"]), float(best["ci_high"])]
         s["best_macro_f1"] = float(best["macro_f1"])
-        beats, parts = {}, []
-        for b in BASELINES:
-            row = comp[comp["model"] == b]
-            if row.empty:
-                continue
-            won = bool(best[f"beats_{b}"])
-            beats[b] = won
-            parts.append(
-                f"{'beats' if won else 'does not beat'} {b} ({_fmt(float(row['balanced_accuracy'].iloc[0]))})"
-            )
+        beats, parts = _baseline_verdicts(best, comp)
         s["beats_baselines"] = beats
         s["beats_all_baselines"] = bool(beats) and all(beats.values())
         s["prediction_statement"] = (
@@ -297,23 +317,37 @@ def _summary(pt, enc, tables, pred, coverage_p, logit_note, alpha) -> dict[str, 
             + "; ".join(parts)
             + "."
         )
-        imp = tables["importance"]
-        if len(imp):
-            s["top_importance"] = imp["variable"].head(5).tolist()
+        if len(importance):
+            s["top_importance"] = importance["variable"].head(5).tolist()
     if pred.excluded_personas:
         s["excluded_statement"] = (
             "Personas too small to cross-validate, left out of prediction: " + ", ".join(pred.excluded_personas)
         )
-    s["logit_statement"] = logit_note
-    rf = tables["rf_seed"]
+    return s
+
+
+def _baseline_verdicts(best: pd.Series, comp: pd.DataFrame) -> tuple[dict[str, bool], list[str]]:
+    """Whether the best model beats each fitted baseline (:data:`BEAT_RULE`), with one phrase per baseline."""
+    beats, parts = {}, []
+    for b in BASELINES:
+        row = comp[comp["model"] == b]
+        if row.empty:
+            continue
+        won = bool(best[f"beats_{b}"])
+        beats[b] = won
+        parts.append(f"{'beats' if won else 'does not beat'} {b} ({_fmt(float(row['balanced_accuracy'].iloc[0]))})")
+    return beats, parts
+
+
+def _seed_summary(rf: pd.DataFrame, strategic: pd.DataFrame) -> dict[str, Any]:
+    """The seed analysis in words: its random forest's accuracies and each persona's strategic quadrant."""
+    s: dict[str, Any] = {}
     if len(rf):
-        m = dict(zip(rf.loc[rf["kind"] == "metric", "name"], rf.loc[rf["kind"] == "metric", "value"]))
+        m = dict(zip(rf.loc[rf["kind"] == "metric", "name"], rf.loc[rf["kind"] == "metric", "value"], strict=True))
         s["rf_seed_statement"] = (
             f"Seed random forest: test accuracy {m['test_accuracy']:.1%}, OOB {m['oob_score']:.1%} "
             "(plain accuracy, not balanced; the seed reported 55.5% and 59.6%)."
         )
-    sm_ = tables["strategic_map"]
-    if len(sm_):
-        s["strategic_statement"] = "; ".join(f"{r.persona}: {r.quadrant} ({r.lever})" for r in sm_.itertuples())
+    if len(strategic):
+        s["strategic_statement"] = "; ".join(f"{r.persona}: {r.quadrant} ({r.lever})" for r in strategic.itertuples())
     return s
-

@@ -28,9 +28,9 @@ import scikit_posthocs as sp
 from scipy import stats
 from statsmodels.stats.multicomp import pairwise_tukeyhsd
 
-from .variables import UNKNOWN_CATEGORY
 from ..stats import bh_qvalues as benjamini_hochberg
 from ..stats import holm
+from .variables import UNKNOWN_CATEGORY
 
 logger = logging.getLogger(__name__)
 
@@ -61,19 +61,54 @@ POSTHOC_COLUMNS = ["variable", "method", "group_a", "group_b", "difference", "p_
 def _numeric_test(
     values: pd.Series, persona: pd.Series, alpha: float, rng: np.random.Generator
 ) -> tuple[dict, list[dict]] | None:
+    """One numeric variable by the module's rule: its battery row and post-hoc pairs (None: not testable)."""
+    v, g = _tested_values(values, persona)
+    groups = sorted(set(g))
+    if len(groups) < 2 or np.nanstd(v) == 0:
+        return None
+    samples = [v[g == k] for k in groups]
+    means = {k: float(s.mean()) for k, s in zip(groups, samples, strict=True)}
+    normal_p, levene_p = _assumption_pvalues(samples, rng)
+    parametric = normal_p >= ASSUMPTION_ALPHA and levene_p >= ASSUMPTION_ALPHA
+    rule = f"Shapiro p={normal_p:.3g}, Levene p={levene_p:.3g}"
+    res = _anova_tukey(v, g, samples, alpha) if parametric else _kruskal_dunn(v, g, samples)
+    if res is None:
+        return None
+    omnibus, pairs = res
+    for pr in pairs:
+        pr["significant"] = bool(pr["p_adj"] < alpha)
+    ordered = sorted(means, key=means.get, reverse=True)
+    row = {
+        "kind": "numeric",
+        "test": omnibus["test"],
+        "rule": rule + (" -> ANOVA" if parametric else " -> Kruskal-Wallis"),
+        "n": len(v),
+        "n_groups": len(groups),
+        "statistic": omnibus["statistic"],
+        "p": omnibus["p"],
+        "effect_size": omnibus["effect_size"],
+        "effect_name": omnibus["effect_name"],
+        "posthoc": _posthoc_summary(pairs) + f" (highest mean: {ordered[0]})",
+    }
+    return row, pairs
+
+
+def _tested_values(values: pd.Series, persona: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Non-missing values and their personas, for personas with at least :data:`MIN_GROUP` of them."""
     ok = values.notna().to_numpy()
     v = values.to_numpy(dtype="float64")[ok]
     g = persona.to_numpy(dtype=object)[ok]
     counts = pd.Series(g).value_counts()
     keep_groups = counts.index[counts >= MIN_GROUP]
     mask = np.isin(g, keep_groups)
-    v, g = v[mask], g[mask]
-    groups = sorted(set(g))
-    if len(groups) < 2 or np.nanstd(v) == 0:
-        return None
-    samples = [v[g == k] for k in groups]
-    n = len(v)
-    means = {k: float(s.mean()) for k, s in zip(groups, samples)}
+    return v[mask], g[mask]
+
+
+def _assumption_pvalues(samples: list[np.ndarray], rng: np.random.Generator) -> tuple[float, float]:
+    """Shapiro-Wilk p of the within-persona residuals (seeded sample of at most 5,000) and Levene p (median).
+
+    Each is 0 when it cannot be computed (no residual spread; a persona with constant values).
+    """
     resid = np.concatenate([s - s.mean() for s in samples])
     if np.std(resid) == 0:
         normal_p = 0.0
@@ -82,57 +117,63 @@ def _numeric_test(
         normal_p = float(stats.shapiro(sample).pvalue)
     spreads = [s for s in samples if np.std(s) > 0]
     levene_p = float(stats.levene(*samples, center="median").pvalue) if len(spreads) == len(samples) else 0.0
-    parametric = normal_p >= ASSUMPTION_ALPHA and levene_p >= ASSUMPTION_ALPHA
-    rule = f"Shapiro p={normal_p:.3g}, Levene p={levene_p:.3g}"
-    pairs: list[dict] = []
-    if parametric:
-        res = stats.f_oneway(*samples)
-        grand = v.mean()
-        ss_between = sum(len(s) * (s.mean() - grand) ** 2 for s in samples)
-        ss_total = float(((v - grand) ** 2).sum())
-        effect, effect_name, test = ss_between / ss_total, "eta_squared", "anova"
-        stat, p = float(res.statistic), float(res.pvalue)
-        tk = pairwise_tukeyhsd(v, g.astype(str), alpha=alpha)
-        table = tk.summary().data[1:]
-        for row in table:
-            a, b, meandiff, padj = str(row[0]), str(row[1]), float(row[2]), float(row[3])
-            pairs.append(
-                {
-                    "method": "tukey_hsd",
-                    "group_a": a,
-                    "group_b": b,
-                    "difference": -meandiff,  # statsmodels reports mean(b) - mean(a)
-                    "p_adj": padj,
-                }
-            )
-    else:
-        try:
-            res = stats.kruskal(*samples)
-        except ValueError:
-            return None
-        stat, p = float(res.statistic), float(res.pvalue)
-        effect, effect_name, test = stat / (n - 1), "epsilon_squared", "kruskal"
-        frame = pd.DataFrame({"v": v, "g": g.astype(str)})
-        mat = sp.posthoc_dunn(frame, val_col="v", group_col="g", p_adjust=None)
-        group_means = frame.groupby("g")["v"].mean()
-        mean_ranks = frame.assign(r=stats.rankdata(frame["v"])).groupby("g")["r"].mean()
-        combos = list(itertools.combinations(sorted(mat.index), 2))
-        adjusted = holm(np.array([float(mat.loc[a, b]) for a, b in combos]))
-        for (a, b), padj in zip(combos, adjusted):
-            pairs.append(
-                {
-                    "method": "dunn_holm",
-                    "group_a": a,
-                    "group_b": b,
-                    "difference": float(group_means[a] - group_means[b]),
-                    "rank_difference": float(mean_ranks[a] - mean_ranks[b]),
-                    "p_adj": float(padj),
-                }
-            )
-    for pr in pairs:
-        pr["significant"] = bool(pr["p_adj"] < alpha)
-    ordered = sorted(means, key=means.get, reverse=True)
-    # Direction of a pair: by mean ranks for Dunn (what the test compares), by means for Tukey.
+    return normal_p, levene_p
+
+
+def _omnibus(test: str, statistic: float, p: float, effect_size: float, effect_name: str) -> dict:
+    """The omnibus test's part of a battery row (:data:`TEST_COLUMNS`)."""
+    return {"test": test, "statistic": statistic, "p": p, "effect_size": float(effect_size), "effect_name": effect_name}
+
+
+def _anova_tukey(v: np.ndarray, g: np.ndarray, samples: list[np.ndarray], alpha: float) -> tuple[dict, list[dict]]:
+    """One-way ANOVA (F, p, eta squared) and Tukey HSD pairs (difference = mean of a minus mean of b)."""
+    res = stats.f_oneway(*samples)
+    grand = v.mean()
+    ss_between = sum(len(s) * (s.mean() - grand) ** 2 for s in samples)
+    ss_total = float(((v - grand) ** 2).sum())
+    tk = pairwise_tukeyhsd(v, g.astype(str), alpha=alpha)
+    pairs = [
+        {
+            "method": "tukey_hsd",
+            "group_a": str(row[0]),
+            "group_b": str(row[1]),
+            "difference": -float(row[2]),  # statsmodels reports mean(b) - mean(a)
+            "p_adj": float(row[3]),
+        }
+        for row in tk.summary().data[1:]
+    ]
+    return _omnibus("anova", float(res.statistic), float(res.pvalue), ss_between / ss_total, "eta_squared"), pairs
+
+
+def _kruskal_dunn(v: np.ndarray, g: np.ndarray, samples: list[np.ndarray]) -> tuple[dict, list[dict]] | None:
+    """Kruskal-Wallis (H, p, epsilon squared) and Dunn pairs, Holm-adjusted; None when H is undefined."""
+    try:
+        res = stats.kruskal(*samples)
+    except ValueError:
+        return None
+    stat, p = float(res.statistic), float(res.pvalue)
+    frame = pd.DataFrame({"v": v, "g": g.astype(str)})
+    mat = sp.posthoc_dunn(frame, val_col="v", group_col="g", p_adjust=None)
+    group_means = frame.groupby("g")["v"].mean()
+    mean_ranks = frame.assign(r=stats.rankdata(frame["v"])).groupby("g")["r"].mean()
+    combos = list(itertools.combinations(sorted(mat.index), 2))
+    adjusted = holm(np.array([float(mat.loc[a, b]) for a, b in combos]))
+    pairs = [
+        {
+            "method": "dunn_holm",
+            "group_a": a,
+            "group_b": b,
+            "difference": float(group_means[a] - group_means[b]),
+            "rank_difference": float(mean_ranks[a] - mean_ranks[b]),
+            "p_adj": float(padj),
+        }
+        for (a, b), padj in zip(combos, adjusted, strict=True)
+    ]
+    return _omnibus("kruskal", stat, p, stat / (len(v) - 1), "epsilon_squared"), pairs
+
+
+def _posthoc_summary(pairs: list[dict]) -> str:
+    """The significant pairs as ``a>b``: by mean ranks for Dunn (what the test compares), by means for Tukey."""
     summary_bits = [
         (
             f"{pr['group_a']}>{pr['group_b']}"
@@ -142,20 +183,7 @@ def _numeric_test(
         for pr in pairs
         if pr["significant"]
     ]
-    posthoc = "; ".join(summary_bits) if summary_bits else "no pair differs"
-    row = {
-        "kind": "numeric",
-        "test": test,
-        "rule": rule + (" -> ANOVA" if parametric else " -> Kruskal-Wallis"),
-        "n": int(n),
-        "n_groups": len(groups),
-        "statistic": stat,
-        "p": p,
-        "effect_size": float(effect),
-        "effect_name": effect_name,
-        "posthoc": posthoc + f" (highest mean: {ordered[0]})",
-    }
-    return row, pairs
+    return "; ".join(summary_bits) if summary_bits else "no pair differs"
 
 
 def _categorical_test(values: pd.Series, persona: pd.Series) -> dict | None:

@@ -125,8 +125,34 @@ def select_model(
     Selection
     """
     n = X.shape[0]
-    k_max = int(min(k_max, n - 1))
-    ks = range(int(k_min), k_max + 1)
+    ks = range(int(k_min), int(min(k_max, n - 1)) + 1)
+    rows, fitted = _fit_candidates(X, algorithms, ks, gmm_restarts, random_state, sort_feature)
+    table = pd.DataFrame(rows, columns=["algorithm", "k", "covariance_type", "index", "value"])
+    if table.empty:
+        msg = "no clustering candidate could be fitted"
+        raise ValueError(msg)
+    wide = _eligible_candidates(table, min_persona_share)
+    votes = _index_votes(wide)
+    chosen_row = _chosen_candidate(wide, votes)
+    if (wide["algorithm"] == "gmm").any():  # the chosen mixture's k is the BIC's vote
+        votes["bic"] = int(chosen_row["k"])
+    votes.update(_internal_majority(votes, int(chosen_row["k"])))
+    key = (str(chosen_row["algorithm"]), int(chosen_row["k"]), str(chosen_row["covariance_type"]))
+    table["chosen"] = (
+        (table["algorithm"] == key[0]) & (table["k"] == key[1]) & (table["covariance_type"] == key[2])
+    )
+    chosen = {"algorithm": key[0], "k": key[1], "covariance_type": key[2] or None}
+    for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "bic", "min_share"):
+        v = chosen_row.get(name, np.nan)
+        chosen[name] = None if pd.isna(v) else float(v)
+    log.info("chosen persona model: %s", chosen)
+    return Selection(table=table, model=fitted[key], chosen=chosen, votes=votes)
+
+
+def _fit_candidates(
+    X: np.ndarray, algorithms: tuple[str, ...], ks: range, gmm_restarts: int, random_state: int, sort_feature: int
+) -> tuple[list[dict[str, Any]], dict[tuple[str, int, str], PersonaModel]]:
+    """Fit every algorithm x k (x covariance type): long rows of their indices, and the models by candidate."""
     rows: list[dict[str, Any]] = []
     fitted: dict[tuple[str, int, str], PersonaModel] = {}
 
@@ -146,23 +172,9 @@ def select_model(
                 record("kmeans", k, "", m, {})
         if "gmm" in algorithms:
             for cov in COVARIANCE_TYPES:
-                best, bics = None, []
-                for r in range(int(gmm_restarts)):
-                    m = _fit(PersonaModel("gmm", k, covariance_type=cov, n_init=1, sort_feature=sort_feature,
-                                            random_state=random_state + r), X)
-                    if m is None:
-                        continue
-                    bic = m.mixture_.bic(m.scaler_.transform(X))
-                    bics.append(bic)
-                    if best is None or bic < best[0]:
-                        best = (bic, m)
+                best = _best_mixture(X, k, cov, gmm_restarts, random_state, sort_feature)
                 if best is not None:
-                    b = np.asarray(bics)
-                    record("gmm", k, cov, best[1], {
-                        "bic": float(best[0]),
-                        "bic_restart_sd": float(b.std(ddof=1)) if len(b) > 1 else 0.0,
-                        "bic_restart_range": float(b.max() - b.min()),
-                    })
+                    record("gmm", k, cov, *best)
         if "ward" in algorithms:
             m = _fit(PersonaModel("ward", k, sort_feature=sort_feature, random_state=random_state), X)
             if m is not None:
@@ -171,11 +183,35 @@ def select_model(
         m = _fit(PersonaModel("hdbscan", sort_feature=sort_feature, random_state=random_state), X)
         if m is not None:
             record("hdbscan", 0, "", m, {})
+    return rows, fitted
 
-    table = pd.DataFrame(rows, columns=["algorithm", "k", "covariance_type", "index", "value"])
-    if table.empty:
-        msg = "no clustering candidate could be fitted"
-        raise ValueError(msg)
+
+def _best_mixture(
+    X: np.ndarray, k: int, cov: str, restarts: int, random_state: int, sort_feature: int
+) -> tuple[PersonaModel, dict[str, float]] | None:
+    """The lowest-BIC restart of a k-component mixture, with that BIC and the spread of the restarts' BIC."""
+    best, bics = None, []
+    for r in range(int(restarts)):
+        m = _fit(PersonaModel("gmm", k, covariance_type=cov, n_init=1, sort_feature=sort_feature,
+                                random_state=random_state + r), X)
+        if m is None:
+            continue
+        bic = m.mixture_.bic(m.scaler_.transform(X))
+        bics.append(bic)
+        if best is None or bic < best[0]:
+            best = (bic, m)
+    if best is None:
+        return None
+    b = np.asarray(bics)
+    return best[1], {
+        "bic": float(best[0]),
+        "bic_restart_sd": float(b.std(ddof=1)) if len(b) > 1 else 0.0,
+        "bic_restart_range": float(b.max() - b.min()),
+    }
+
+
+def _eligible_candidates(table: pd.DataFrame, min_persona_share: float) -> pd.DataFrame:
+    """One row per candidate with its indices, keeping k >= 2 whose smallest persona holds min_persona_share."""
     wide = table.pivot_table(index=["algorithm", "k", "covariance_type"], columns="index", values="value",
                              aggfunc="first").reset_index()
     wide = wide[(wide["k"] >= 2) & (wide["min_share"] >= min_persona_share)]
@@ -183,38 +219,38 @@ def select_model(
         msg = (f"every candidate has a persona below min_persona_share = {min_persona_share}; "
                "lower personas.min_persona_share or personas.k_max")
         raise ValueError(msg)
+    return wide
 
+
+def _index_votes(wide: pd.DataFrame) -> dict[str, Any]:
+    """The k of the best eligible candidate by silhouette (max), Davies-Bouldin (min), Calinski-Harabasz (max)."""
     votes: dict[str, Any] = {}
     for name, better in (("silhouette", "max"), ("davies_bouldin", "min"), ("calinski_harabasz", "max")):
         col = wide[name].dropna()
         if not col.empty:
             votes[name] = int(wide.loc[col.idxmax() if better == "max" else col.idxmin(), "k"])
+    return votes
+
+
+def _chosen_candidate(wide: pd.DataFrame, votes: dict[str, Any]) -> pd.Series:
+    """The candidate :data:`SELECTION_RULE` picks: the lowest-BIC mixture, else the best silhouette at the voted k."""
     gmms = wide[wide["algorithm"] == "gmm"]
     if not gmms.empty:
-        best_gmm = gmms.loc[gmms["bic"].idxmin()]
-        votes["bic"] = int(best_gmm["k"])
-        k_star = int(best_gmm["k"])
-        incumbent = best_gmm
-    else:
-        counts = pd.Series(list(votes.values())).value_counts()
-        k_star = int(min(counts[counts == counts.max()].index))
-        at_k = wide[wide["k"] == k_star]
-        incumbent = at_k.loc[at_k["silhouette"].idxmax()]
-    chosen_row = incumbent
+        return gmms.loc[gmms["bic"].idxmin()]
+    counts = pd.Series(list(votes.values())).value_counts()
+    k_star = int(min(counts[counts == counts.max()].index))
+    at_k = wide[wide["k"] == k_star]
+    return at_k.loc[at_k["silhouette"].idxmax()]
+
+
+def _internal_majority(votes: dict[str, Any], k_star: int) -> dict[str, Any]:
+    """The internal indices' majority k (ties to the smaller) and whether it agrees with the BIC's k."""
     internal = [v for name, v in votes.items() if name != "bic"]
-    if internal:
-        counts = pd.Series(internal).value_counts()
-        majority = int(min(counts[counts == counts.max()].index))
-        votes["internal_majority"] = majority
-        if "bic" in votes:
-            votes["agree_with_bic"] = bool(majority == k_star)
-    key = (str(chosen_row["algorithm"]), int(chosen_row["k"]), str(chosen_row["covariance_type"]))
-    table["chosen"] = (
-        (table["algorithm"] == key[0]) & (table["k"] == key[1]) & (table["covariance_type"] == key[2])
-    )
-    chosen = {"algorithm": key[0], "k": key[1], "covariance_type": key[2] or None}
-    for name in ("silhouette", "davies_bouldin", "calinski_harabasz", "bic", "min_share"):
-        v = chosen_row.get(name, np.nan)
-        chosen[name] = None if pd.isna(v) else float(v)
-    log.info("chosen persona model: %s", chosen)
-    return Selection(table=table, model=fitted[key], chosen=chosen, votes=votes)
+    if not internal:
+        return {}
+    counts = pd.Series(internal).value_counts()
+    majority = int(min(counts[counts == counts.max()].index))
+    out: dict[str, Any] = {"internal_majority": majority}
+    if "bic" in votes:
+        out["agree_with_bic"] = bool(majority == k_star)
+    return out

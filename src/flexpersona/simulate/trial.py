@@ -15,8 +15,17 @@ import pyarrow as pa
 from ..errors import ConfigError
 from ..schema import CONTROL, HALF_HOURS_PER_DAY, HIGH, LOW, TREATMENT
 from . import personas as _personas
-from .profiles import KWH_MAX, CommonFactors, LoadParams, TimeAxis, common_factors, counterfactual_load
-from .profiles import draw_load_params, temperature_frame, time_axis
+from .profiles import (
+    KWH_MAX,
+    CommonFactors,
+    LoadParams,
+    TimeAxis,
+    common_factors,
+    counterfactual_load,
+    draw_load_params,
+    temperature_frame,
+    time_axis,
+)
 from .schedule import generate_schedule, trial_year_tariff
 from .survey import simulate_survey
 
@@ -121,32 +130,22 @@ def _parse_period(start, end, baseline_year: int, trial_year: int) -> tuple[pd.T
     return s.normalize(), e.normalize()
 
 
-def plan_trial(
-    n_treatment: int = 120,
-    n_control: int = 120,
+def _check_plan_options(
+    n_treatment: int,
+    n_control: int,
     *,
-    seed: int = 0,
-    baseline_year: int = 2012,
-    trial_year: int = 2013,
-    start=None,
-    end=None,
-    personas: str = "four",
-    schedule: pd.DataFrame | str | Path | None = None,
-    volatility_effect: float = 0.0,
-    predictable: bool = False,
-    survey: bool = True,
-    missing_share: float = 0.01,
-    late_joiner_share: float = 0.05,
-    trend_pct: float = -3.0,
-    persona_centres: dict[str, tuple[float, float]] | None = None,
-    persona_spread: float | None = None,
-    noise_scale: float = 1.0,
-    persona_shares: dict[str, float] | None = None,
-    spillover_pct: float = 0.0,
-    common_shock_pct: float | None = None,
-    event_day_shock_pct: float = 0.0,
-) -> TrialPlan:
-    """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
+    personas: str,
+    missing_share: float,
+    late_joiner_share: float,
+    persona_centres: dict[str, tuple[float, float]] | None,
+    persona_spread: float | None,
+    persona_shares: dict[str, float] | None,
+    noise_scale: float,
+    spillover_pct: float,
+    common_shock_pct: float | None,
+    event_day_shock_pct: float,
+) -> None:
+    """Raise :class:`ConfigError` naming the first trial option out of its range (before any draw)."""
     if n_treatment < 0 or n_control < 0 or n_treatment + n_control == 0:
         msg = f"need at least one household (got --treatment {n_treatment}, --control {n_control})"
         raise ConfigError(msg)
@@ -174,29 +173,20 @@ def plan_trial(
         msg = (f"spillover_pct and event_day_shock_pct must be above -100 % (got {spillover_pct}, "
                f"{event_day_shock_pct}): a load cannot fall below zero")
         raise ConfigError(msg)
-    s, e = _parse_period(start, end, baseline_year, trial_year)
-    axis = time_axis(s, e)
-    n = n_treatment + n_control
-    rng = np.random.default_rng([seed, 1])
 
-    # tariff over the trial year, band codes over the whole axis (its own stream: drawn first or last alike)
-    if schedule is None:
-        tariff = generate_schedule(trial_year, seed=seed)
-    else:
-        tariff = trial_year_tariff(schedule, trial_year)
+
+def _band_codes(axis: TimeAxis, tariff: pd.DataFrame) -> np.ndarray:
+    """Tariff band of every half-hour of the axis: 0 Normal (also outside the tariff), 1 High, 2 Low."""
     band_code = np.zeros(axis.n, dtype=np.int8)
     pos = np.searchsorted(axis.ts, tariff["ts"].to_numpy())
     ok = (pos < axis.n) & (axis.ts[np.minimum(pos, axis.n - 1)] == tariff["ts"].to_numpy())
     code = np.select([tariff["band"].to_numpy() == HIGH, tariff["band"].to_numpy() == LOW], [1, 2], 0)
     band_code[pos[ok]] = code[ok]
-    event_days = (band_code.reshape(axis.n_days, HALF_HOURS_PER_DAY) != 0).any(axis=1)
+    return band_code
 
-    common = common_factors(
-        axis, np.random.default_rng([seed, 2]), trial_year=trial_year, trend_pct=trend_pct,
-        shock_sd_pct=common_shock_pct, event_days=event_days, event_day_shock_pct=event_day_shock_pct,
-    )  # fmt: skip
 
-    # households: MAC ids, exact group counts, Acorn
+def _draw_households(rng: np.random.Generator, n: int, n_treatment: int) -> pd.DataFrame:
+    """Households with MAC ids (sorted), exactly ``n_treatment`` in treatment, and LCL-shared Acorn categories."""
     numbers = np.sort(rng.choice(np.arange(2, 2 + max(n * 2, 6000)), size=n, replace=False))
     ids = np.array([f"MAC{k:06d}" for k in numbers], dtype=object)
     is_treat = np.zeros(n, dtype=bool)
@@ -205,17 +195,35 @@ def plan_trial(
     p = np.array(list(ACORN_SHARES.values()), dtype=float)
     acorn = np.asarray(names, dtype=object)[rng.choice(len(names), size=n, p=p / p.sum())]
     acorn_grouped = np.array([ACORN_GROUP[a] for a in acorn], dtype=object)
+    return pd.DataFrame(
+        {
+            "household_id": pd.array(ids, dtype="str"),
+            "group": pd.array(np.where(is_treat, TREATMENT, CONTROL), dtype="str"),
+            "acorn": pd.array(acorn, dtype="str"),
+            "acorn_grouped": pd.array(acorn_grouped, dtype="str"),
+        }
+    )
 
-    volatility_trait = rng.normal(0.0, 1.0, n)
-    params = draw_load_params(rng, n, volatility_trait, acorn_grouped, noise_scale=noise_scale)
-    lifestyle_trait = params.evening.copy()
 
-    # personas and effects
+def _planted_effects(
+    prng: np.random.Generator,
+    is_treat: np.ndarray,
+    personas: str,
+    *,
+    lifestyle_trait: np.ndarray,
+    volatility_trait: np.ndarray,
+    predictable: bool,
+    volatility_effect: float,
+    persona_centres: dict[str, tuple[float, float]] | None,
+    persona_spread: float | None,
+    persona_shares: dict[str, float] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Persona and planted High and Low effects [%] of every household (control: no persona, no effect)."""
+    n = len(is_treat)
     persona = np.full(n, _personas.CONTROL, dtype=object)
     high = np.zeros(n)
     low = np.zeros(n)
     t_idx = np.flatnonzero(is_treat)
-    prng = np.random.default_rng([seed, 3])
     persona[t_idx] = _personas.assign_personas(
         prng, len(t_idx), personas, lifestyle_trait=lifestyle_trait[t_idx] if predictable else None,
         shares=persona_shares,
@@ -227,8 +235,12 @@ def plan_trial(
     if volatility_effect and len(t_idx) > 1:
         v = volatility_trait[t_idx]
         high[t_idx] += volatility_effect * (v - v.mean()) / (v.std() + 1e-12)
+    return persona, high, low
 
-    # late joiners
+
+def _join_index(rng: np.random.Generator, n: int, axis: TimeAxis, late_joiner_share: float,
+                trial_year: int) -> np.ndarray:
+    """First half-hour with a reading per household: 0, or a random half-hour of the baseline for late joiners."""
     join = np.zeros(n, dtype=np.int64)
     n_late = int(round(late_joiner_share * n))
     if n_late and axis.n_days > 2:
@@ -237,16 +249,22 @@ def plan_trial(
         lo = min(14, axis.n_days // 10)
         hi = trial_day0 - 60 if trial_day0 - 60 > lo + 1 else max(lo + 1, axis.n_days // 2)
         join[late] = rng.integers(lo, hi, n_late) * HALF_HOURS_PER_DAY + rng.integers(0, HALF_HOURS_PER_DAY, n_late)
+    return join
 
-    households = pd.DataFrame(
-        {
-            "household_id": pd.array(ids, dtype="str"),
-            "group": pd.array(np.where(is_treat, TREATMENT, CONTROL), dtype="str"),
-            "acorn": pd.array(acorn, dtype="str"),
-            "acorn_grouped": pd.array(acorn_grouped, dtype="str"),
-        }
-    )
-    truth = pd.DataFrame(
+
+def _truth_frame(
+    households: pd.DataFrame,
+    *,
+    persona: np.ndarray,
+    high: np.ndarray,
+    low: np.ndarray,
+    volatility_trait: np.ndarray,
+    lifestyle_trait: np.ndarray,
+    level_kwh: np.ndarray,
+    first_ts: np.ndarray,
+) -> pd.DataFrame:
+    """The planted truth per household (:data:`TRUTH_COLUMNS`): persona, effects [%], traits, level [kWh]."""
+    return pd.DataFrame(
         {
             "household_id": households["household_id"],
             "group": households["group"],
@@ -255,11 +273,35 @@ def plan_trial(
             "low_effect_pct": low,
             "volatility_trait": volatility_trait,
             "lifestyle_trait": lifestyle_trait,
-            "level_kwh": params.level,
-            "first_ts": axis.ts[np.minimum(join, axis.n - 1)],
+            "level_kwh": level_kwh,
+            "first_ts": first_ts,
         }
     )
-    surv = simulate_survey(np.random.default_rng([seed, 4]), truth) if survey else None
+
+
+def _plan_info(
+    *,
+    seed: int,
+    period: tuple[pd.Timestamp, pd.Timestamp],
+    baseline_year: int,
+    trial_year: int,
+    personas: str,
+    volatility_effect: float,
+    predictable: bool,
+    missing_share: float,
+    late_joiner_share: float,
+    trend_pct: float,
+    noise_scale: float,
+    persona_centres: dict[str, tuple[float, float]] | None,
+    persona_spread: float | None,
+    persona_shares: dict[str, float] | None,
+    spillover_pct: float,
+    common_shock_pct: float | None,
+    event_day_shock_pct: float,
+    n_event_days: int,
+) -> dict:
+    """The trial's settings as JSON-able ``info`` (overrides and shocks only when they were given)."""
+    s, e = period
     info = {
         "seed": seed, "start": str(s.date()), "end": str(e.date()), "baseline_year": baseline_year,
         "trial_year": trial_year, "personas": personas, "volatility_effect": volatility_effect,
@@ -274,7 +316,85 @@ def plan_trial(
         info["persona_shares"] = _personas.resolve_shares(persona_shares, personas)
     if spillover_pct or common_shock_pct is not None or event_day_shock_pct:
         info.update(spillover_pct=spillover_pct, common_shock_pct=common_shock_pct,
-                    event_day_shock_pct=event_day_shock_pct, n_event_days=int(event_days.sum()))
+                    event_day_shock_pct=event_day_shock_pct, n_event_days=n_event_days)
+    return info
+
+
+def plan_trial(
+    n_treatment: int = 120,
+    n_control: int = 120,
+    *,
+    seed: int = 0,
+    baseline_year: int = 2012,
+    trial_year: int = 2013,
+    start=None,
+    end=None,
+    personas: str = "four",
+    schedule: pd.DataFrame | str | Path | None = None,
+    volatility_effect: float = 0.0,
+    predictable: bool = False,
+    survey: bool = True,
+    missing_share: float = 0.01,
+    late_joiner_share: float = 0.05,
+    trend_pct: float = -3.0,
+    persona_centres: dict[str, tuple[float, float]] | None = None,
+    persona_spread: float | None = None,
+    noise_scale: float = 1.0,
+    persona_shares: dict[str, float] | None = None,
+    spillover_pct: float = 0.0,
+    common_shock_pct: float | None = None,
+    event_day_shock_pct: float = 0.0,
+) -> TrialPlan:
+    """Draw everything of a trial but the half-hourly load (see :func:`simulate_trial` for parameters)."""
+    _check_plan_options(
+        n_treatment, n_control, personas=personas, missing_share=missing_share,
+        late_joiner_share=late_joiner_share, persona_centres=persona_centres, persona_spread=persona_spread,
+        persona_shares=persona_shares, noise_scale=noise_scale, spillover_pct=spillover_pct,
+        common_shock_pct=common_shock_pct, event_day_shock_pct=event_day_shock_pct,
+    )  # fmt: skip
+    s, e = _parse_period(start, end, baseline_year, trial_year)
+    axis = time_axis(s, e)
+    n = n_treatment + n_control
+    # Random streams: [seed, 1] households, load parameters and late joiners (in this order), [seed, 2] the
+    # common factors, [seed, 3] personas and effects, [seed, 4] the survey; the generated tariff has its own.
+    rng = np.random.default_rng([seed, 1])
+
+    # tariff over the trial year, band codes over the whole axis (its own stream: drawn first or last alike)
+    tariff = generate_schedule(trial_year, seed=seed) if schedule is None else trial_year_tariff(schedule, trial_year)
+    band_code = _band_codes(axis, tariff)
+    event_days = (band_code.reshape(axis.n_days, HALF_HOURS_PER_DAY) != 0).any(axis=1)
+    common = common_factors(
+        axis, np.random.default_rng([seed, 2]), trial_year=trial_year, trend_pct=trend_pct,
+        shock_sd_pct=common_shock_pct, event_days=event_days, event_day_shock_pct=event_day_shock_pct,
+    )  # fmt: skip
+
+    households = _draw_households(rng, n, n_treatment)
+    is_treat = households["group"].to_numpy() == TREATMENT
+    volatility_trait = rng.normal(0.0, 1.0, n)
+    params = draw_load_params(
+        rng, n, volatility_trait, households["acorn_grouped"].to_numpy(dtype=object), noise_scale=noise_scale
+    )
+    lifestyle_trait = params.evening.copy()
+    persona, high, low = _planted_effects(
+        np.random.default_rng([seed, 3]), is_treat, personas, lifestyle_trait=lifestyle_trait,
+        volatility_trait=volatility_trait, predictable=predictable, volatility_effect=volatility_effect,
+        persona_centres=persona_centres, persona_spread=persona_spread, persona_shares=persona_shares,
+    )  # fmt: skip
+    join = _join_index(rng, n, axis, late_joiner_share, trial_year)
+
+    truth = _truth_frame(
+        households, persona=persona, high=high, low=low, volatility_trait=volatility_trait,
+        lifestyle_trait=lifestyle_trait, level_kwh=params.level, first_ts=axis.ts[np.minimum(join, axis.n - 1)],
+    )  # fmt: skip
+    surv = simulate_survey(np.random.default_rng([seed, 4]), truth) if survey else None
+    info = _plan_info(
+        seed=seed, period=(s, e), baseline_year=baseline_year, trial_year=trial_year, personas=personas,
+        volatility_effect=volatility_effect, predictable=predictable, missing_share=missing_share,
+        late_joiner_share=late_joiner_share, trend_pct=trend_pct, noise_scale=noise_scale,
+        persona_centres=persona_centres, persona_spread=persona_spread, persona_shares=persona_shares,
+        spillover_pct=spillover_pct, common_shock_pct=common_shock_pct, event_day_shock_pct=event_day_shock_pct,
+        n_event_days=int(event_days.sum()),
+    )  # fmt: skip
     return TrialPlan(seed, axis, common, params, households, truth, tariff, band_code, join, missing_share, surv, info,
                      spillover_pct=float(spillover_pct))
 

@@ -39,7 +39,7 @@ from sklearn.ensemble import RandomForestRegressor
 from sklearn.impute import SimpleImputer
 from sklearn.pipeline import make_pipeline
 
-from ..config import Config, ConfigError
+from ..config import Config, ToolkitConfig
 from ..contracts import is_outcome
 
 log = logging.getLogger(__name__)
@@ -390,27 +390,21 @@ def fit_targeting(
         ``bootstrap_replicates``, ``seed``, ``min_training_households``.
     placebo
         ``placebo.parquet``: control households' placebo ``high_response_kw`` [kW]; None skips the check.
-
-    Raises
-    ------
     """
     tk = config.toolkit  # cv_folds >= 2 and cv_repeats >= 1 are checked when the Config is built
     X_all = pretrial_matrix(lifestyle, households)
-    empty_targets = pd.DataFrame(columns=TARGET_COLUMNS)
-    empty_qini = qini_curve(np.array([]), np.array([])).assign(**{c: np.nan for c in QINI_INTERVAL_COLUMNS})
     f = features.assign(household_id=features["household_id"].astype(str)).drop_duplicates("household_id")
     f = f.set_index("household_id")
     need = [c for c in ("high_response_pct", "high_response_kw") if c in f.columns]
     if len(need) < 2 or X_all.shape[1] == 0:
-        note = "no targeting: features lack high_response_pct/high_response_kw or lifestyle has no pre-trial features"
-        log.warning(note)
-        return TargetingResult(empty_qini, empty_targets, {"fitted": False, "note": note})
+        return _not_fitted("no targeting: features lack high_response_pct/high_response_kw or lifestyle has no "
+                           "pre-trial features")
     treated = _finite_index(f, need).intersection(X_all.index)
     if len(treated) < max(tk.min_training_households, tk.cv_folds):
-        note = (f"no targeting: {len(treated)} treatment households with a response and pre-trial features "
-                f"(need {max(tk.min_training_households, tk.cv_folds)}; lower toolkit.min_training_households to force it)")
-        log.warning(note)
-        return TargetingResult(empty_qini, empty_targets, {"fitted": False, "note": note})
+        return _not_fitted(
+            f"no targeting: {len(treated)} treatment households with a response and pre-trial features "
+            f"(need {max(tk.min_training_households, tk.cv_folds)}; lower toolkit.min_training_households to force it)"
+        )
     X = X_all.loc[treated]
     y_kw = f.loc[treated, "high_response_kw"].astype(float).to_numpy()
     bill = _bill_change_pct(f.loc[treated])
@@ -421,13 +415,41 @@ def fit_targeting(
     book = _book(X_all, lifestyle, households)
     Xb = X_all.loc[book].to_numpy(dtype=float)
     qini, numbers, cf = cross_fitted_qini(X.to_numpy(dtype=float), y_kw, config, book=Xb, extra_targets=extra)
+    summary = _method_summary(tk, list(X.columns), numbers)
+    summary.update(_placebo_check(placebo, X_all, config))
+    # -- rank the customer book (control households) with every fold model of the cross-fitting
+    summary["n_book"] = int(len(book))
+    summary["book_models"] = int(tk.cv_repeats * tk.cv_folds)
+    if has_bill:
+        summary.update(_do_no_harm_check(bill.to_numpy(dtype=float), cf.oof["bill"].mean(axis=0)))
+    else:
+        summary["do_no_harm_basis"] = "no bill columns in features: no do-no-harm prediction for the book"
+    if len(book) == 0:
+        summary["note"] = "no control households with pre-trial features: targets.csv is empty"
+        summary["n_do_no_harm_book"] = 0
+        return TargetingResult(qini, pd.DataFrame(columns=TARGET_COLUMNS), summary)
+    targets = _ranked_book(book, cf, has_bill)
+    summary["n_do_no_harm_book"] = int(targets["do_no_harm"].sum())
+    return TargetingResult(qini, targets, summary)
+
+
+def _not_fitted(note: str) -> TargetingResult:
+    """An empty result (Qini curve with interval columns, no targets) saying why no model was fitted."""
+    log.warning(note)
+    empty_qini = qini_curve(np.array([]), np.array([])).assign(**{c: np.nan for c in QINI_INTERVAL_COLUMNS})
+    return TargetingResult(empty_qini, pd.DataFrame(columns=TARGET_COLUMNS), {"fitted": False, "note": note})
+
+
+def _method_summary(tk: ToolkitConfig, features: list[str], numbers: dict[str, Any]) -> dict[str, Any]:
+    """The model, target, validation and bootstrap in words, with the cross-fitted Qini's numbers."""
+    numbers = dict(numbers)
     n = numbers.pop("n")
     summary: dict[str, Any] = {
         "fitted": True,
         "model": (f"random forest per fold ({tk.n_estimators} trees, min_samples_leaf={FOREST['min_samples_leaf']}, "
                   f"max_features={FOREST['max_features']}, max_samples={FOREST['max_samples']}, median imputation)"),
         "target": "high_response_kw (mean kW change during High half-hours; negative = reduction)",
-        "features": list(X.columns),
+        "features": features,
         "validation": (f"repeated cross-fitting: {tk.cv_repeats} random partitions into {tk.cv_folds} folds; each "
                        "treatment household is predicted only by models fitted without it, and ranked by its "
                        "out-of-fold prediction averaged over the partitions"),
@@ -442,24 +464,22 @@ def fit_targeting(
         **numbers,
     }
     summary["beats_random"] = bool(np.isfinite(summary["qini_coefficient_ci_low"]) and summary["qini_coefficient_ci_low"] > 0)
-    summary.update(_placebo_check(placebo, X_all, config))
-    # -- rank the customer book (control households) with every fold model of the cross-fitting
-    summary["n_book"] = int(len(book))
-    summary["book_models"] = int(tk.cv_repeats * tk.cv_folds)
-    if has_bill:
-        actual = bill.to_numpy(dtype=float)
-        ok = np.isfinite(actual)
-        oof_bill = cf.oof["bill"].mean(axis=0)
-        summary["do_no_harm_basis"] = ("predicted dynamic-minus-flat bill change > 0 (cross-fitted forests on "
-                                       "pre-trial features, averaged over the fold models)")
-        summary["do_no_harm_oof_agreement"] = float(np.mean((oof_bill[ok] > 0) == (actual[ok] > 0)))
-        summary["do_no_harm_share_treatment"] = float(np.mean(actual[ok] > 0))
-    else:
-        summary["do_no_harm_basis"] = "no bill columns in features: no do-no-harm prediction for the book"
-    if len(book) == 0:
-        summary["note"] = "no control households with pre-trial features: targets.csv is empty"
-        summary["n_do_no_harm_book"] = 0
-        return TargetingResult(qini, empty_targets, summary)
+    return summary
+
+
+def _do_no_harm_check(bill_change_pct: np.ndarray, oof_bill_change_pct: np.ndarray) -> dict[str, Any]:
+    """How often the out-of-fold bill model gets a treatment household's sign of bill change [%] right."""
+    ok = np.isfinite(bill_change_pct)
+    return {
+        "do_no_harm_basis": ("predicted dynamic-minus-flat bill change > 0 (cross-fitted forests on "
+                             "pre-trial features, averaged over the fold models)"),
+        "do_no_harm_oof_agreement": float(np.mean((oof_bill_change_pct[ok] > 0) == (bill_change_pct[ok] > 0))),
+        "do_no_harm_share_treatment": float(np.mean(bill_change_pct[ok] > 0)),
+    }
+
+
+def _ranked_book(book: pd.Index, cf: CrossFit, has_bill: bool) -> pd.DataFrame:
+    """The book's predictions averaged over every fold model, ranked by predicted kW (:data:`TARGET_COLUMNS`)."""
     targets = pd.DataFrame(
         {
             "household_id": book.astype(str),
@@ -471,8 +491,7 @@ def fit_targeting(
     targets = targets.sort_values(["predicted_kw", "household_id"], kind="mergesort").reset_index(drop=True)
     targets["rank"] = np.arange(1, len(targets) + 1)
     targets["do_no_harm"] = targets["predicted_bill_change_pct"].to_numpy() > 0
-    summary["n_do_no_harm_book"] = int(targets["do_no_harm"].sum())
-    return TargetingResult(qini, targets, summary)
+    return targets
 
 
 def _placebo_check(placebo: pd.DataFrame | None, X_all: pd.DataFrame, config: Config) -> dict[str, Any]:
