@@ -229,7 +229,7 @@ class _Stream:
             return False
         finally:
             con.execute("SET enable_progress_bar = false")
-        by_path = {p: i for p, i in zip(paths, idxs)}
+        by_path = dict(zip(paths, idxs, strict=True))
         cast: dict[int, int] = {}
         for path, line, types, columns, text in reader_rejects(con, f"rej_{b}", f"rejscan_{b}"):
             if set(types) & set(SHAPE_ERRORS):
@@ -278,7 +278,7 @@ class _Stream:
             a, ag = text(raw_a), text(raw_ag)
             if hh is not None and (a, ag) != (None, None):
                 acorns.setdefault((idxs[k], hh), set()).add((a, ag))
-        for (i, hh), values in acorns.items():
+        for (_, hh), values in acorns.items():
             if len({a for a, _ in values} - {None}) > 1 or len({ag for _, ag in values} - {None}) > 1:
                 # the general path keeps the first by line; the grouped pass does not know the lines
                 logger.info("%s: household %s has several Acorn values; the general ingest path runs", paths[0], hh)

@@ -330,13 +330,14 @@ def ingest(
 
 
 def read_readings_files(readings: list[ReadingsFile], workdir: Path, *, mapping: dict[str, str] | None = None,
-                        config: Config = Config(), progress: bool = False) -> res.ReadingsResult:
+                        config: Config | None = None, progress: bool = False) -> res.ReadingsResult:
     """Read the readings files: by the streaming path when every file allows it, else by the general path.
 
     Each path runs on a DuckDB connection of its own (memory bounded by ``config.data.duckdb_memory_limit``,
     spilling under ``workdir``) that is closed when it returns; the kept readings are Parquet files under
     ``workdir`` (``ReadingsResult.parts``), the caller moves or reads them and removes ``workdir``.
     """
+    config = config or Config()
     specs = layout_specs(mapping)
     workdir.mkdir(parents=True, exist_ok=True)
     input_bytes = sum(s.path.stat().st_size for s in {src.path: src for src, _, _ in readings}.values())

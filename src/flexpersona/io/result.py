@@ -97,7 +97,7 @@ def assemble(*, files: pd.DataFrame, parts: list[Path], date_formats: dict[str, 
     the value-rejected rows per reason x household x file with *record* lines (``line``, ``lines``): they are
     turned into physical lines past the lines the reader skipped (``offsets``, :func:`.lines.record_offsets`).
     """
-    layouts = dict(zip(files["file_idx"], files["layout"]))
+    layouts = dict(zip(files["file_idx"], files["layout"], strict=True))
     prob = problems_frame(problems, layouts, cells)
     extra = pd.DataFrame({"hh": prob["hh"], "layout": prob["layout"], "y": pd.Series([None] * len(prob), dtype=object),
                           "reason": prob["reason"], "n": prob["n"], "n_values": 0,
@@ -201,7 +201,7 @@ def household_stats(res: ReadingsResult, baseline_year: int, trial_year: int) ->
 
 def issues_frame(res: ReadingsResult) -> pd.DataFrame:
     """Rejected rows (per code x household x file, with example lines), then merged duplicates per household."""
-    files = dict(zip(res.files["file_idx"], res.files["file"]))
+    files = dict(zip(res.files["file_idx"], res.files["file"], strict=True))
     rej = res.rejected.assign(file=res.rejected["file_idx"].map(files))[ISSUE_COLUMNS]
     d = res.duplicates
     if len(d):
@@ -210,7 +210,7 @@ def issues_frame(res: ReadingsResult) -> pd.DataFrame:
             "code": DUPLICATE, "household_id": g.size().index, "file": None, "line": None,
             "count": g["extra_rows"].sum().astype("int64").to_numpy(),
             "detail": [f"{int(n)} half-hours with conflicting values (first kept); e.g. {t:%Y-%m-%d %H:%M}"
-                       for n, t in zip(g["n_conflicting"].sum(), g["first_ts"].min())],
+                       for n, t in zip(g["n_conflicting"].sum(), g["first_ts"].min(), strict=True)],
         })
     else:
         dup = pd.DataFrame(columns=ISSUE_COLUMNS)
@@ -231,4 +231,5 @@ def empty_issues() -> pd.DataFrame:
 
 def empty_counts() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in zip(
-        COUNT_COLUMNS, (object, object, "Int64", object, "int64", "int64", "datetime64[us]", "datetime64[us]"))})
+        COUNT_COLUMNS, (object, object, "Int64", object, "int64", "int64", "datetime64[us]", "datetime64[us]"),
+        strict=True)})
