@@ -81,6 +81,9 @@ class DataConfig:
     #: DuckDB worker threads of the streaming ingest of long CSV files (None = every core). Its output does not
     #: depend on the count: each layout's rows are written in file order into one Parquet file.
     ingest_threads: int | None = None
+    #: Any rejected readings row (blank line, missing/extra field, cut last line, bad value ...) stops the ingest
+    #: with an error naming its file and line, instead of being counted in the ledger (``--strict``).
+    strict: bool = False
 
 
 #: Options that no longer exist, with what replaced them: accepted and ignored (with a log warning), so that the
@@ -90,8 +93,9 @@ RETIRED = {
 }
 
 #: (section, key) of settings that change resources, not results: not part of :meth:`Config.section_hash`.
-#: (``data.duckdb_threads`` is: several threads change floating-point sums in their last bits.)
-NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "ingest_threads"), ("toolkit", "n_jobs")}
+#: (``data.duckdb_threads`` is: several threads change floating-point sums in their last bits. ``data.strict``
+#: changes only whether an ingest with rejected rows fails; the pipeline's ingest stage hashes it itself.)
+NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "ingest_threads"), ("data", "strict"), ("toolkit", "n_jobs")}
 
 
 @dataclass(frozen=True)

@@ -259,6 +259,7 @@ def _stage_hash(stage: Stage, ctx: RunContext) -> str:
     if stage.name == "ingest":
         ri = ctx.run_inputs.to_dict() if ctx.run_inputs else {}
         h.update(json.dumps(ri, sort_keys=True).encode())
+        h.update(f"strict={ctx.config.data.strict}".encode())  # a strict re-run checks the rows again
         for f in _input_files(ctx.run_inputs):
             h.update(f"{f}={file_fingerprint(f)}".encode())
     for name in stage.reads:

@@ -39,10 +39,11 @@ LEDGER_COLUMNS = [
     "household_id", "group", "acorn", "acorn_grouped", "source_layout", "first_reading", "last_reading",
     "n_readings", "n_values", "n_missing", "missing_share", "coverage_baseline", "coverage_trial",
     "has_halfhourly_baseline", "n_duplicates", "n_conflicting", "n_negative", "n_above_cap",
-    "n_unparseable_timestamp", "n_unparseable_value", "n_off_grid", "status", "reason",
+    "n_unparseable_timestamp", "n_unparseable_value", "n_off_grid", "n_malformed", "status", "reason",
 ]
 _COUNTS = ["n_readings", "n_values", "n_duplicates", "n_conflicting", "n_negative", "n_above_cap",
-           "n_unparseable_timestamp", "n_unparseable_value", "n_off_grid", "values_baseline", "values_trial"]
+           "n_unparseable_timestamp", "n_unparseable_value", "n_off_grid", "n_malformed", "values_baseline",
+           "values_trial"]
 
 
 def half_hours_in_year(year: int) -> int:
@@ -66,7 +67,8 @@ def build_ledger(
         One row per input household: ``household_id``, ``source_layout``, ``first_reading``,
         ``last_reading``, the counts ``n_readings`` (kept half-hours), ``n_values`` (non-missing),
         ``values_baseline``, ``values_trial``, ``n_duplicates``, ``n_conflicting``, ``n_negative``,
-        ``n_above_cap``, ``n_unparseable_timestamp``, ``n_unparseable_value``, ``n_off_grid`` (missing counts
+        ``n_above_cap``, ``n_unparseable_timestamp``, ``n_unparseable_value``, ``n_off_grid``, ``n_malformed``
+        (rows or cells of the household rejected for a missing or extra field or a cut last line; missing counts
         are 0), and ``readings_<year>`` columns (non-missing values per calendar year).
     households
         Canonical households table (``group`` None when unknown or conflicting).

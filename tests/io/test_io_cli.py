@@ -44,3 +44,45 @@ def test_quality_without_ledger(tmp_path):
     (tmp_path / "empty").mkdir()
     res = CliRunner().invoke(main, ["quality", str(tmp_path / "empty")])
     assert res.exit_code == 2 and "ingest it first" in res.output
+
+
+def bad_rows_file(tmp_path):
+    f = tmp_path / "LCL-June2015v2_0.csv"
+    f.write_text("LCLid,stdorToU,DateTime,KWH/hh (per half hour) \n"
+                 "MAC1,Std,2013-01-01 00:00:00.0000000, 0.1 \n\n"
+                 "MAC1,Std,2013-01-01 00:30:00.0000000\n"
+                 "MAC1,Std,2013-01-01 01:00:00.0000000, 0.2 \n")
+    return f
+
+
+def test_bad_rows_are_counted_and_strict_stops_at_the_first(tmp_path):
+    f = bad_rows_file(tmp_path)
+    runner = CliRunner()
+    res = runner.invoke(main, ["ingest", str(f), "--store", str(tmp_path / "s")])
+    assert res.exit_code == 0, res.output
+    assert "datastore: 4 rows read = 2 kept + 2 rejected (blank_line 1, missing_field 1)" in res.output
+    assert "issues.parquet" in res.output
+    for store in ("s", "t"):  # an unchanged store is checked from its issues; a new one while reading
+        res = runner.invoke(main, ["ingest", str(f), "--store", str(tmp_path / store), "--strict"])
+        assert res.exit_code == 2
+        assert f"{f}, line 3: a blank line" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "t" / "ledger.parquet").exists()
+
+
+def test_run_strict_stops_before_any_stage_output(tmp_path):
+    f = bad_rows_file(tmp_path)
+    res = CliRunner().invoke(main, ["run", str(f), "--out", str(tmp_path / "run"), "--strict"])
+    assert res.exit_code == 2
+    assert f"{f}, line 3" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "run" / "ledger.parquet").exists()
+
+
+def test_run_strict_rechecks_an_ingest_it_would_reuse(tmp_path):
+    """A lenient run, then the same run with --strict: the ingest stage is not silently re-used."""
+    f = bad_rows_file(tmp_path)
+    runner = CliRunner()
+    args = ["run", str(f), "--out", str(tmp_path / "run"), "--to", "ingest"]
+    assert runner.invoke(main, args).exit_code == 0
+    res = runner.invoke(main, [*args, "--strict"])
+    assert res.exit_code == 2 and f"{f}, line 3" in res.output
+    assert runner.invoke(main, args).output.startswith("ran: -; re-used: ingest")

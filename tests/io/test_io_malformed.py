@@ -93,11 +93,18 @@ def test_non_utf8_bytes(tmp_path):
 
 
 def test_row_with_extra_fields(tmp_path):
+    """Issue 13: the row is rejected (``extra_field``, with its line) and the file read on; strict: an error."""
     text = HEADER + ds_rows("MAC1", "Std", "2013-01-01", ["0.1", "0.2"]) + "MAC1,Std,2013-01-01 01:00:00,0.3,9,9\r\n"
     f = write(tmp_path / "x.csv", text)
     with pytest.raises(InputError) as e:
-        ingest([f], tmp_path / "s")
+        ingest([f], tmp_path / "s", strict=True)
     assert_error(e, "x.csv", 4)
+    assert not (tmp_path / "s" / "ledger.parquet").exists()
+    rep, led, iss = run(tmp_path, [f])
+    assert rep.accounting["datastore"] == {"read": 3, "kept": 2, "rejected": 1, "unit": "rows",
+                                           "rejected_by_reason": {"extra_field": 1}}
+    assert iss.set_index("code").loc["extra_field", ["household_id", "line"]].tolist() == ["MAC1", 4]
+    assert led.loc[0, "n_malformed"] == 1
 
 
 def test_all_dates_unparseable(tmp_path):

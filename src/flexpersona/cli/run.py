@@ -74,9 +74,11 @@ STAGE_CHOICE = click.Choice(["ingest", "features", "personas", "explain", "toolk
               help="No control group: each household's baseline model on non-event days (auto without controls).")
 @click.option("--method", type=click.Choice(["default", "seed"]), help="Persona method.")
 @click.option("--population", type=int, help="Customers to scale the toolkit's MW to.")
+@click.option("--strict", is_flag=True, help="Stop at the first rejected readings row, naming its file and line "
+              "(default: reject it, count it in the ledger and read on).")
 @handle_errors
 def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, survey, daily, weather, start, stop,
-            force, engine, spark_master, reference, reference_days, no_control, method, population):
+            force, engine, spark_master, reference, reference_days, no_control, method, population, strict):
     """Run every stage (ingest → features → personas → explain → toolkit → eda → report).
 
     \b
@@ -95,6 +97,8 @@ def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, su
 
     cfg = load_config(config_file)
     sections = _overrides(engine, spark_master, reference, method, population, reference_days, no_control)
+    if strict:
+        sections.setdefault("data", {})["strict"] = True
     if sections:
         cfg = cfg.replace(**sections)
     result = run(

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from ..errors import InputError
-from . import datastore, day48, households, kaggle, survey, tariff, ukds, weather
+from . import datastore, day48, generic, households, kaggle, survey, tariff, ukds, weather
 from .sources import SourceFile
+from .spec import LayoutSpec
 
+#: The layouts with fixed columns, by name (``generic`` gets its spec from the column map: :func:`layout_specs`).
+SPECS: dict[str, LayoutSpec] = {s.name: s for s in (datastore.SPEC, kaggle.HALFHOURLY_SPEC, kaggle.HHBLOCK_SPEC,
+                                                    day48.SPEC, ukds.SPEC)}
 #: Layouts of readings files.
-READINGS_LAYOUTS = (datastore.LAYOUT, kaggle.HALFHOURLY, kaggle.HHBLOCK, day48.LAYOUT, ukds.LAYOUT, "generic")
+READINGS_LAYOUTS = (*SPECS, generic.LAYOUT)
 #: Names accepted by ``--layout``.
 FORCEABLE = ("datastore", "kaggle", "day48", "ukds", "generic")
 #: Side files recognised inside an INPUT.
@@ -50,15 +54,14 @@ def detect_kind(src: SourceFile, header: list[str], *, forced: str | None = None
     return found
 
 
+def layout_specs(column_map: dict[str, str] | None = None) -> dict[str, LayoutSpec]:
+    """Every readings layout's :class:`LayoutSpec` by name (``generic`` only with a column map)."""
+    specs = dict(SPECS)
+    if column_map is not None:
+        specs[generic.LAYOUT] = generic.spec(column_map)
+    return specs
+
+
 def _auto(header: list[str]) -> str | None:
-    if datastore.matches(header):
-        return datastore.LAYOUT
-    if kaggle.matches_halfhourly(header):
-        return kaggle.HALFHOURLY
-    if kaggle.matches_hhblock(header):
-        return kaggle.HHBLOCK
-    if day48.matches(header):
-        return day48.LAYOUT
-    if ukds.matches(header):
-        return ukds.LAYOUT
-    return None
+    """The first layout (in :data:`SPECS` order) whose columns are all in ``header``."""
+    return next((name for name, spec in SPECS.items() if spec.matches(header)), None)

@@ -5,7 +5,7 @@ The group comes from a households file (``--households``)."""
 from __future__ import annotations
 
 from ..errors import ConfigError
-from .staging import bad_value_sql, find_column, id_sql, kwh_sql, line_sql
+from .spec import LONG, LayoutSpec
 
 LAYOUT = "generic"
 REQUIRED = ("household_id", "ts", "kwh")
@@ -36,14 +36,14 @@ def parse_column_map(text: str | dict[str, str] | None) -> dict[str, str] | None
     return mapping
 
 
-def staged_select(rel: str, header: list[str], file_idx: int, file: str, mapping: dict[str, str]) -> str:
-    hid = find_column(header, mapping["household_id"], file)
-    ts = find_column(header, mapping["ts"], file)
-    val = find_column(header, mapping["kwh"], file)
-    grp = find_column(header, mapping["group"], file) if "group" in mapping else None
-    g = f"NULLIF(trim(c{grp}), '')" if grp is not None else "NULL"
-    return (
-        f"SELECT {file_idx} AS file_idx, {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, "
-        f"c{ts} AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
-        f"{g} AS grp_raw, NULL AS acorn, NULL AS acorn_grouped FROM {rel}"
+def spec(mapping: dict[str, str]) -> LayoutSpec:
+    """The layout of generic long files under a column map (from :func:`parse_column_map`)."""
+    return LayoutSpec(
+        name=LAYOUT,
+        shape=LONG,
+        household=mapping["household_id"],
+        timestamp=mapping["ts"],
+        value=mapping["kwh"],
+        group=mapping.get("group"),
+        description="generic long file (--map household_id=COL,ts=COL,kwh=COL)",
     )

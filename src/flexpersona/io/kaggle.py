@@ -8,7 +8,8 @@ import pandas as pd
 
 from ..errors import InputError
 from .sources import SourceFile, read_header, register_relation
-from .staging import bad_value_sql, find_column, id_sql, input_error_from_duckdb, kwh_sql, line_sql
+from .spec import DAY_SLOTS, LONG, LayoutSpec, find_column
+from .staging import id_sql, input_error_from_duckdb, kwh_sql, line_sql
 
 HALFHOURLY = "kaggle_halfhourly"
 HHBLOCK = "kaggle_hhblock"
@@ -26,45 +27,44 @@ DAILY_COLUMNS = {  # Kaggle name -> canonical daily name
 }
 
 
+def hh_slot_of(name: str) -> int | None:
+    """Half-hour of the day of a ``hh_<n>`` column name (``"hh_1"`` -> 1), None for other names."""
+    low = name.strip().lower()
+    if not low.startswith("hh_") or not low[3:].isdigit():
+        return None
+    s = int(low[3:])
+    return s if s < 48 else None
+
+
+HALFHOURLY_SPEC = LayoutSpec(
+    name=HALFHOURLY,
+    shape=LONG,
+    household="LCLid",
+    timestamp="tstp",
+    value_prefix="energy(",
+    description="Kaggle halfhourly_dataset (LCLid, tstp, energy(kWh/hh))",
+)
+HHBLOCK_SPEC = LayoutSpec(
+    name=HHBLOCK,
+    shape=DAY_SLOTS,
+    household="LCLid",
+    timestamp="day",
+    slot_of=hh_slot_of,
+    description="Kaggle hhblock_dataset (LCLid, day, hh_0 .. hh_47)",
+)
+
+
 def matches_halfhourly(header: list[str]) -> bool:
-    low = {h.lower() for h in header}
-    return {"lclid", "tstp"} <= low and any(h.startswith("energy(") for h in low)
+    return HALFHOURLY_SPEC.matches(header)
 
 
 def matches_hhblock(header: list[str]) -> bool:
-    low = {h.lower() for h in header}
-    return {"lclid", "day", "hh_0", "hh_47"} <= low
+    return HHBLOCK_SPEC.matches(header)
 
 
 def matches_daily(header: list[str]) -> bool:
     low = {h.lower() for h in header}
     return {"lclid", "day", "energy_sum"} <= low
-
-
-def staged_select_halfhourly(rel: str, header: list[str], file_idx: int, file: str) -> str:
-    hid = find_column(header, "LCLid", file)
-    ts = find_column(header, "tstp", file)
-    val = next(i for i, h in enumerate(header) if h.lower().startswith("energy("))
-    return (
-        f"SELECT {file_idx} AS file_idx, {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, "
-        f"c{ts} AS ts_raw, 0 AS slot, {kwh_sql(f'c{val}')} AS kwh, {bad_value_sql(f'c{val}')} AS bad_value, "
-        f"NULL AS grp_raw, NULL AS acorn, NULL AS acorn_grouped FROM {rel}"
-    )
-
-
-def staged_select_hhblock(rel: str, header: list[str], file_idx: int, file: str) -> str:
-    hid = find_column(header, "LCLid", file)
-    day = find_column(header, "day", file)
-    slots = {s: find_column(header, f"hh_{s}", file) for s in range(48)}
-    cols = ", ".join(f'c{i} AS "{s}"' for s, i in slots.items())
-    names = ", ".join(f'"{s}"' for s in slots)
-    inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{hid}')} AS household_id, c{day} AS ts_raw, "
-             f"{cols} FROM {rel}")
-    return (
-        f"SELECT {file_idx} AS file_idx, line, household_id, ts_raw, CAST(slot AS INTEGER) AS slot, "
-        f"{kwh_sql('raw')} AS kwh, {bad_value_sql('raw')} AS bad_value, NULL AS grp_raw, NULL AS acorn, "
-        f"NULL AS acorn_grouped FROM ({inner}) UNPIVOT INCLUDE NULLS (raw FOR slot IN ({names}))"
-    )
 
 
 def daily_select(rel: str, header: list[str], file_idx: int, file: str) -> str:

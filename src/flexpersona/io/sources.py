@@ -1,13 +1,16 @@
 """Input enumeration: files, directories of a layout's files, and ``.zip`` archives streamed member by member.
 
 A :class:`SourceFile` names one CSV/Parquet/XLSX file, either on disk or inside a zip (shown as
-``archive.zip!member``). :func:`register_relation` exposes it to DuckDB with every column as VARCHAR:
-files on disk through ``read_csv``, zip members through ``pyarrow.csv.open_csv`` batches (never unpacked).
+``archive.zip!member``); a ``.csv.gz`` (on disk or in a zip) is decompressed while it is read. Every CSV is
+read by DuckDB (:func:`read_csv_sql`): files on disk directly (DuckDB decompresses ``.gz`` itself), zip
+members through an fsspec zip filesystem registered on the connection (:func:`duckdb_paths`) -- streamed,
+never unpacked to disk or memory. Python reads a file only to look at its header and its line breaks.
 """
 
 from __future__ import annotations
 
 import codecs
+import gzip
 import io
 import itertools
 import logging
@@ -17,14 +20,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
-import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from ..errors import InputError
 
 logger = logging.getLogger(__name__)
 
 _DATA_SUFFIXES = (".csv", ".txt", ".parquet", ".xlsx")
+#: Compressed data files read as streams: ``.csv.gz``, ``.txt.gz``.
+_GZ_SUFFIXES = (".csv.gz", ".txt.gz")
 _counter = itertools.count()
 
 
@@ -47,29 +50,66 @@ class SourceFile:
         return Path(self.member).name if self.member else self.path.name
 
     @property
+    def compressed(self) -> bool:
+        """Whether the file is gzip-compressed (``.csv.gz``)."""
+        return self.basename.lower().endswith(".gz")
+
+    @property
     def suffix(self) -> str:
-        return Path(self.basename).suffix.lower()
+        """The data suffix (``.csv`` also for ``.csv.gz``)."""
+        name = self.basename[:-3] if self.compressed else self.basename
+        return Path(name).suffix.lower()
+
+    @property
+    def key(self) -> tuple[str, str | None]:
+        """Identity of the file: resolved path and zip member (the same file named twice is read once)."""
+        return str(self.path.resolve()), self.member
 
     def open(self) -> io.BufferedIOBase:
-        """Open the bytes (zip members are streamed)."""
+        """Open the (decompressed) bytes as a stream; zip members and ``.gz`` files are never unpacked."""
         if self.member is None:
-            return self.path.open("rb")
+            return _GzipStream(self.path.open("rb")) if self.compressed else self.path.open("rb")
         try:
             zf = zipfile.ZipFile(self.path)
-            return zf.open(self.member)  # type: ignore[return-value]
-        except (zipfile.BadZipFile, EOFError, OSError) as exc:
+            raw = zf.open(self.member)
+        except (zipfile.BadZipFile, EOFError, OSError, KeyError) as exc:
             raise InputError(self.path, f"the zip archive cannot be read ({exc})",
                              "re-download or re-create the archive") from None
+        return _GzipStream(raw) if self.compressed else raw  # type: ignore[return-value]
 
 
-def enumerate_inputs(inputs: Iterable[str | Path]) -> list[SourceFile]:
+class _GzipStream(gzip.GzipFile):
+    """A gzip stream over an open binary file that closes that file too."""
+
+    def __init__(self, raw: io.BufferedIOBase) -> None:
+        super().__init__(fileobj=raw, mode="rb")
+        self._raw = raw
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self._raw.close()
+
+
+def _is_data(name: str) -> bool:
+    low = name.lower()
+    return Path(low).suffix in _DATA_SUFFIXES or low.endswith(_GZ_SUFFIXES)
+
+
+def enumerate_inputs(inputs: Iterable[str | Path], *, seen: set[tuple[str, str | None]] | None = None
+                     ) -> list[SourceFile]:
     """Expand INPUT arguments into data files, in a stable order (sorted by natural name within a folder).
+
+    A file reached twice (named twice, or named and inside a named folder) is listed once, by its resolved
+    path; ``seen`` carries the files already listed across calls (e.g. the side-file options).
 
     Raises
     ------
     InputError
         For a path that does not exist, an unreadable zip, or an input holding no data files.
     """
+    seen = set() if seen is None else seen
     out: list[SourceFile] = []
     for raw in inputs:
         p = Path(raw)
@@ -81,7 +121,7 @@ def enumerate_inputs(inputs: Iterable[str | Path]) -> list[SourceFile]:
             for f in sorted(files, key=lambda x: _natural_key(str(x.relative_to(p)))):
                 if f.suffix.lower() == ".zip":
                     found.extend(_zip_members(f))
-                elif f.suffix.lower() in _DATA_SUFFIXES:
+                elif _is_data(f.name):
                     found.append(SourceFile(f, explicit=False))
             if not found:
                 raise InputError(p, "the folder holds no .csv, .parquet, .xlsx or .zip files",
@@ -91,7 +131,12 @@ def enumerate_inputs(inputs: Iterable[str | Path]) -> list[SourceFile]:
             out.extend(_zip_members(p))
         else:
             out.append(SourceFile(p))
-    return out
+    unique = []
+    for src in out:
+        if src.key not in seen:
+            seen.add(src.key)
+            unique.append(src)
+    return unique
 
 
 def _natural_key(s: str) -> list[object]:
@@ -108,7 +153,7 @@ def _zip_members(p: Path) -> list[SourceFile]:
         raise InputError(p, f"not a readable zip archive ({exc}); it may be truncated",
                          "re-download or re-create the archive") from None
     members = [SourceFile(p, n, explicit=False) for n in sorted(names, key=_natural_key)
-               if Path(n).suffix.lower() in _DATA_SUFFIXES and not Path(n).name.startswith(".")]
+               if _is_data(n) and not Path(n).name.startswith(".")]
     if not members:
         raise InputError(p, "the archive holds no .csv or .parquet files", "check the archive's content")
     return members
@@ -150,41 +195,69 @@ def read_header(src: SourceFile) -> list[str]:
     return [c.strip().strip('"').strip() for c in text.split(",")]
 
 
+def read_csv_sql(
+    n_columns: int,
+    *,
+    path: str = "$files",
+    types: dict[int, str] | None = None,
+    null_tokens: Iterable[str] = (),
+    rejects: tuple[str, str] | None = None,
+    skip_bad_rows: bool = False,
+) -> str:
+    """The one ``read_csv`` call of every readings CSV: columns ``c0..cN`` (VARCHAR unless ``types`` says).
+
+    Parameters
+    ----------
+    n_columns
+        Fields of the header.
+    path
+        SQL for the file(s): a bound parameter (``$files``) or a quoted literal.
+    types
+        DuckDB types of some columns by position (the streaming path reads timestamp and value typed).
+    null_tokens
+        Texts read as NULL in typed columns (text columns keep every value, blank included).
+    rejects
+        ``(errors table, scans table)``: rows that do not fit -- wrong number of fields, a value the type
+        cannot take, bytes that are not UTF-8 -- go there with their line instead of failing the read.
+    skip_bad_rows
+        Skip rows with the wrong number of fields without recording them (a second pass over a file whose
+        rejects are known).
+
+    Strict mode keeps a row with too many fields from being silently cut; DuckDB skips blank lines by itself.
+    """
+    types = types or {}
+    cols = "{" + ", ".join(f"'c{i}': '{types.get(i, 'VARCHAR')}'" for i in range(n_columns)) + "}"
+    opts = ""
+    if types:
+        keep = ", ".join(f"'c{i}'" for i in range(n_columns) if i not in types)
+        nulls = ", ".join("'" + t.replace("'", "''") + "'" for t in ("", *null_tokens))
+        opts += f", nullstr=[{nulls}], force_not_null=[{keep}]"
+    if rejects is not None:
+        opts += f", store_rejects=true, rejects_table='{rejects[0]}', rejects_scan='{rejects[1]}', rejects_limit=0"
+    elif skip_bad_rows:
+        opts += ", ignore_errors=true"
+    return (f"read_csv({path}, header=true, delim=',', quote='\"', escape='\"', auto_detect=false, "
+            f"columns={cols}, strict_mode=true, null_padding=false{opts})")
+
+
 def register_relation(
     con: duckdb.DuckDBPyConnection, src: SourceFile, header: list[str]
 ) -> tuple[str, dict[str, str]]:
-    """Expose ``src`` to DuckDB as a relation with VARCHAR columns ``c0..cN`` (in header order).
+    """Expose ``src`` (side files: Kaggle daily) to DuckDB as a relation with VARCHAR columns ``c0..cN``.
 
-    Returns the SQL text to put after ``FROM`` and its bound parameters (``$path``). Files on disk use ``read_csv``; zip members are streamed
-    through pyarrow's incremental CSV reader.
+    Returns the SQL text to put after ``FROM`` and its bound parameters (``$files``). A row with the wrong
+    number of fields is an error here (:func:`flexpersona.io.staging.input_error_from_duckdb`).
     """
-    names = [f"c{i}" for i in range(len(header))]
     if src.suffix == ".parquet":
-        cols = ", ".join(f'CAST("{h}" AS VARCHAR) AS {n}' for h, n in zip(header, names))
-        return f"(SELECT {cols} FROM read_parquet($path))", {"path": str(src.path)}
-    if src.member is None:
-        cols = "{" + ", ".join(f"'{n}': 'VARCHAR'" for n in names) + "}"
-        return (f"read_csv($path, header=true, delim=',', quote='\"', escape='\"', "
-                f"auto_detect=false, columns={cols}, strict_mode=true, null_padding=false)", {"path": str(src.path)})
-    fh = src.open()
-    read_opts = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=1 << 22)
-    conv = pacsv.ConvertOptions(column_types={n: pa.string() for n in names}, strings_can_be_null=False,
-                                quoted_strings_can_be_null=False)
-    try:
-        reader = pacsv.open_csv(fh, read_options=read_opts, convert_options=conv)
-    except zipfile.BadZipFile as exc:
-        raise InputError(src.name, f"the archive member is corrupt ({exc})",
-                         "re-download or re-create the archive") from None
-    except (pa.ArrowInvalid, OSError, EOFError) as exc:
-        raise InputError(src.name, f"cannot read the CSV ({exc})", "check the file's format") from None
-    view = f"src_{next(_counter)}"
-    con.register(view, _checked_batches(reader, src))
-    return view, {}
+        cols = ", ".join(f'CAST("{h}" AS VARCHAR) AS c{i}' for i, h in enumerate(header))
+        return f"(SELECT {cols} FROM read_parquet($files))", {"files": str(src.path)}
+    return read_csv_sql(len(header)), {"files": duckdb_paths(con, [src])[0]}
 
 
 def duckdb_paths(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> list[str]:
-    """Paths DuckDB's ``read_csv`` can open for ``sources``: files on disk as they are, zip members through an
-    fsspec zip filesystem registered on ``con`` (one per archive), so they are streamed, never unpacked.
+    """Paths DuckDB's ``read_csv`` can open for ``sources``: files on disk as they are (``.gz`` decompressed by
+    DuckDB), zip members through an fsspec zip filesystem registered on ``con`` (one per archive), so they are
+    streamed, never unpacked.
     """
     from fsspec.implementations.zip import ZipFileSystem
 
@@ -200,20 +273,3 @@ def duckdb_paths(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> l
             con.register_filesystem(fs_class(fo=str(src.path)))
         out.append(f"{protocols[src.path]}://{src.member}")
     return out
-
-
-def _checked_batches(reader: pacsv.CSVStreamingReader, src: SourceFile) -> pa.RecordBatchReader:
-    schema = reader.schema
-
-    def gen():
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            except (pa.ArrowInvalid, OSError, EOFError, zipfile.BadZipFile) as exc:
-                raise InputError(src.name, f"cannot read the CSV ({exc})",
-                                 "check the file (truncated archive or broken row)") from None
-            yield batch
-
-    return pa.RecordBatchReader.from_batches(schema, gen())
