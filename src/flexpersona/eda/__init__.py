@@ -28,6 +28,7 @@ import plotly.graph_objects as go
 
 from ..config import Config
 from ..errors import InputError
+from ..plotting import save_figure
 from . import figures as figs
 from .hypotheses import finite_pairs, run_hypotheses
 from .responders import SUPER_SHARE, performance_potential, responder_sign_comparison, super_responders
@@ -258,8 +259,8 @@ def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
 
     Writes ``RUN/eda/<table>.csv``, ``RUN/eda/summary.json`` (the summary plus ``captions`` and the table and
     figure names in order), each figure as plotly JSON ``RUN/eda/figures/<name>.json`` (read back by
-    :func:`load_eda`) and as ``RUN/figures/eda_<name>.png`` and ``.svg`` through ``flexpersona.report.figures.save_figure`` (all writes
-    go through the store's and the report's atomic writers).
+    :func:`load_eda`) and as ``RUN/figures/eda_<name>.png`` and ``.svg`` through :func:`flexpersona.plotting.save_figure` (all writes
+    are atomic).
 
     Returns
     -------
@@ -276,16 +277,10 @@ def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
     result.summary["tables"] = list(result.tables)
     result.summary["figures"] = list(result.figures)
     saved: list[str] = []
-    try:
-        from ..report.figures import save_figure
-    except ImportError as exc:  # pragma: no cover - the report package ships with flexpersona
-        logger.warning("figures not saved: flexpersona.report.figures.save_figure unavailable (%s)", exc)
-        result.summary["figures_saved"] = f"none: save_figure unavailable ({exc})"
-    else:
-        for name, fig in result.figures.items():
-            written += save_figure(fig, run / "figures" / f"eda_{name}")
-            saved.append(f"eda_{name}")
-        result.summary["figures_saved"] = saved
+    for name, fig in result.figures.items():
+        written += save_figure(fig, run / "figures" / f"eda_{name}")
+        saved.append(f"eda_{name}")
+    result.summary["figures_saved"] = saved
     written.append(write_json({**result.summary, "captions": result.captions}, run / "eda" / "summary.json"))
     logger.info("eda: wrote %d files under %s", len(written), run)
     return written

@@ -3,7 +3,8 @@
 Public API
 ----------
 :func:`write_report` writes ``report.html`` and ``figures/`` into a run folder;
-:func:`save_figure` and :func:`figure_html` are shared with other stages (the EDA section).
+:func:`save_figure`, :func:`to_matplotlib`, :func:`figure_html`, :func:`plotlyjs_source` and :func:`empty_figure`
+live in :mod:`flexpersona.plotting` (below eda and report) and are re-exported here.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from .figures import empty_figure, figure_html, plotlyjs_source, save_figure, to_matplotlib
+from ..plotting import empty_figure, figure_html, plotlyjs_source, save_figure, to_matplotlib
 
 if TYPE_CHECKING:
     from ..config import Config

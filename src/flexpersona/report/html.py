@@ -2,7 +2,7 @@
 
 The page inlines plotly.js once (no CDN, no network fetch) and all CSS; every figure is interactive (hover
 shows household ids and values) and is also written as ``figures/<name>.png`` and ``.svg``
-(:func:`flexpersona.report.figures.save_figure`). Every number in the text is computed here from the run's
+(:func:`flexpersona.plotting.save_figure`). Every number in the text is computed here from the run's
 tables and passed to the template (``templates/report.html.j2``) as a variable — none is typed in.
 
 Optional parts are optional: without a survey the strategic map and barrier heatmap say so; without persona
@@ -25,6 +25,7 @@ import pandas as pd
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Config
+from ..plotting import figure_html, plotlyjs_source, save_figure
 from ..explain.runfolder import read_explain_tables
 from ..store import atomic_path, read_json, read_optional_table, run_features_path
 from ..simulate.recovery import find_truth
@@ -315,7 +316,7 @@ def build_report(t: RunTables, config: Config) -> tuple[list[Section], dict[str,
     if fig is not None:
         figs["events"] = fig
         s.figures.append("events")
-        ycol = F._first(t.events, ("response_pct", "cohort_response_pct", "mean_response_pct"))
+        ycol = F.first_column(t.events, ("response_pct", "cohort_response_pct", "mean_response_pct"))
         if ycol and "band" in t.events.columns:
             g = t.events.groupby(t.events["band"].astype(str))[ycol].mean()
             s.paragraphs.append("Mean cohort response per event: " + "; ".join(f"{b} {fmt(v)}%" for b, v in g.items()) + ".")
@@ -598,14 +599,14 @@ def write_report(run_dir: str | Path, config: Config | None = None) -> Path:
         if name.startswith("eda_") and (fig_dir / f"{name}.png").exists() and (fig_dir / f"{name}.svg").exists():
             pass  # the eda stage saved it already
         else:
-            F.save_figure(fig, fig_dir / name)
-        fig_html[name] = F.figure_html(fig, div_id=f"fig-{name}")
+            save_figure(fig, fig_dir / name)
+        fig_html[name] = figure_html(fig, div_id=f"fig-{name}")
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=select_autoescape(["html", "j2"]),
                       trim_blocks=True, lstrip_blocks=True)
     page = env.get_template("report.html.j2").render(
         title=config.report.title, run=str(t.run_dir.name), sections=sections, figures=fig_html, facts=facts,
         cards=first_screen_cards(t, facts),
-        plotlyjs=F.plotlyjs_source(), created=t.manifest.get("created") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        plotlyjs=plotlyjs_source(), created=t.manifest.get("created") or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         version=t.manifest.get("versions", {}).get("flexpersona", ""), esc=_html.escape,
     )
     target = t.run_dir / "report.html"

@@ -25,10 +25,10 @@ def recovery_figure(rec: RecoveryResult) -> go.Figure | None:
     d = rec.households
     if d.empty or "estimated_high" not in d.columns:
         return None
-    from .figures import _hover_ids, _persona_colors
+    from .figures import hover_ids, persona_colors
 
     d = d.assign(persona_name=d["persona_name"].fillna("no persona").astype(str))
-    colors = _persona_colors(d["persona_name"])
+    colors = persona_colors(d["persona_name"])
     fig = go.Figure()
     for name in sorted(colors):
         g = d[d["persona_name"] == name]
@@ -37,7 +37,7 @@ def recovery_figure(rec: RecoveryResult) -> go.Figure | None:
             err = {"type": "data", "array": (g["estimated_high_ci_high"] - g["estimated_high"]).clip(lower=0),
                    "arrayminus": (g["estimated_high"] - g["estimated_high_ci_low"]).clip(lower=0),
                    "thickness": 1, "width": 0}
-        custom = np.column_stack([_hover_ids(g["household_id"]), g["planted_persona"].astype(str)])
+        custom = np.column_stack([hover_ids(g["household_id"]), g["planted_persona"].astype(str)])
         fig.add_trace(go.Scatter(
             x=g["planted_high"], y=g["estimated_high"], mode="markers", name=name, error_y=err, customdata=custom,
             marker={"color": colors[name], "size": 6},
