@@ -1,5 +1,9 @@
-"""The package's layering, read from the source: the plotting renderer sits below eda and report, and eda
-below report, so no module imports upward (at the top of a file or inside a function)."""
+"""The package's structure, read from the source (issue 13).
+
+Layering: the plotting renderer sits below eda and report, and eda below report, so no module imports upward
+(at the top of a file or inside a function). And in the packages restructured so far, ``__init__.py`` only
+re-exports and no function is longer than :data:`MAX_FUNCTION_LINES`.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,12 @@ SRC = Path(flexpersona.__file__).parent
 
 #: The stages and everything that runs them: the plotting package may import none of them.
 STAGES = ("features", "personas", "explain", "toolkit", "eda", "report", "pipeline", "cli", "simulate", "demo")
+
+#: Packages whose ``__init__.py`` only re-exports and whose functions are short.
+RESTRUCTURED = ("plotting", "report")
+
+#: The longest function allowed (docstring included) in :data:`RESTRUCTURED`.
+MAX_FUNCTION_LINES = 80
 
 
 def imported_modules(path: Path, root: Path = SRC) -> set[str]:
@@ -60,3 +70,25 @@ def test_the_scan_sees_relative_absolute_and_function_level_imports(tmp_path):
 def test_no_upward_imports(package, forbidden):
     assert (SRC / package).is_dir()
     assert upward_imports(package, forbidden) == {}
+
+
+@pytest.mark.parametrize("package", RESTRUCTURED)
+def test_init_only_reexports(package):
+    tree = ast.parse((SRC / package / "__init__.py").read_text(encoding="utf-8"))
+    other = [type(node).__name__ for node in tree.body
+             if not isinstance(node, (ast.Import, ast.ImportFrom))
+             and not (isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant))  # the docstring
+             and not (isinstance(node, ast.Assign) and [getattr(t, "id", None) for t in node.targets] == ["__all__"])]
+    assert other == []
+
+
+@pytest.mark.parametrize("package", RESTRUCTURED)
+def test_no_long_functions(package):
+    long = {}
+    for path in sorted((SRC / package).rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                n = node.end_lineno - node.lineno + 1
+                if n > MAX_FUNCTION_LINES:
+                    long[f"{path.relative_to(SRC)}:{node.lineno} {node.name}"] = n
+    assert long == {}
