@@ -20,7 +20,7 @@ SRC = Path(flexpersona.__file__).parent
 STAGES = ("features", "personas", "explain", "toolkit", "eda", "report", "pipeline", "cli", "simulate", "demo")
 
 #: Packages whose ``__init__.py`` only re-exports and whose functions are short.
-RESTRUCTURED = ("plotting", "report")
+RESTRUCTURED = ("plotting", "eda", "report")
 
 #: The longest function allowed (docstring included) in :data:`RESTRUCTURED`.
 MAX_FUNCTION_LINES = 80
