@@ -3,7 +3,7 @@
 Each builder takes tables the exploration computed (never raw readings) and returns a
 :class:`plotly.graph_objects.Figure`; points carry ``household_id`` in ``customdata`` so hovering names the
 household. Only plain traces (Histogram, Scatter, Box, Heatmap, Bar) are used so that
-``flexpersona.report.figures.save_figure`` can redraw them as PNG/SVG without a browser.
+:func:`flexpersona.plotting.save_figure` can redraw them as PNG/SVG without a browser.
 """
 
 from __future__ import annotations

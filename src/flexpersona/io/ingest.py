@@ -223,14 +223,8 @@ def ingest(
         raise ConfigError(msg)
     found = collect_inputs(inputs, layout=layout, mapping=mapping, side_options={
         "tariff": tariff, "households": households, "survey": survey, "daily": daily, "weather": weather})
+    _require_inputs(found, inputs)
     readings, side, skipped_files = found.readings, found.side, found.skipped_files
-    if not readings:
-        raise InputError(", ".join(str(i) for i in _as_list(inputs)), "no readings file among the inputs",
-                         "pass the folder or files holding half-hourly readings")
-    if len(side["tariff"]) > 1 or len(side["survey"]) > 1 or len(side["weather"]) > 1:
-        raise InputError(", ".join(s.name for s in side["tariff"] + side["survey"] + side["weather"]),
-                         "more than one tariff, survey or weather file",
-                         "pass exactly one with --tariff / --survey / --weather")
 
     key = _ingest_key(readings, side, layout, mapping, config)
     info = store.info()
@@ -261,43 +255,75 @@ def ingest(
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
     issues_df = _concat_issues(issues_df, _issues_frame(issues))
-
-    tariff_info: dict[str, Any] | None = None
-    if side["tariff"]:
-        tissues: list[QualityIssue] = []
-        tdf = read_tariff(side["tariff"][0], config=config, issues=tissues)
-        tfmt = tdf.attrs.get("date_format")
-        tdf, filled = fill_tariff_gaps(tdf, config.data.trial_year, config)
-        if filled:
-            tissues.append(QualityIssue("tariff_gap", "trial-year half-hours missing from the tariff, stored as Normal",
-                                        file=side["tariff"][0].name, count=filled))
-        store.write("tariff", tdf.reset_index(drop=True))
-        tariff_info = {"file": side["tariff"][0].name, "rows": int(len(tdf)), "filled_normal": int(filled),
-                       "date_format": tfmt, "bands": {k: int(v) for k, v in tdf["band"].value_counts().items()}}
-        issues_df = _concat_issues(issues_df, _issues_frame(tissues))
-    survey_rows = None
-    if side["survey"]:
-        sissues: list[QualityIssue] = []
-        sdf = read_survey(side["survey"][0], issues=sissues)
-        store.write("survey", sdf)
-        survey_rows = int(len(sdf))
-        issues_df = _concat_issues(issues_df, _issues_frame(sissues))
-    weather_info = None
-    if side["weather"]:
-        wissues: list[QualityIssue] = []
-        wdf = read_weather(side["weather"][0], issues=wissues)
-        store.write("weather", wdf)
-        weather_info = {"file": side["weather"][0].name, "rows": int(len(wdf)),
-                        "date_format": wdf.attrs.get("date_format"), "first": str(wdf["ts"].min()),
-                        "last": str(wdf["ts"].max())}
-        issues_df = _concat_issues(issues_df, _issues_frame(wissues))
-    elif store.table_path("weather").exists():  # a re-ingest without weather: no stale temperatures
-        store.table_path("weather").unlink()
-
+    side_info, side_issues = _write_side_tables(store, side, config)
+    issues_df = _concat_issues(issues_df, side_issues)
     store.write("households", households_df.reset_index(drop=True))
     store.write("ledger", led)
     store.write("issues", issues_df)
-    rep = IngestReport(
+    rep = _ingest_report(store, result, led, side_info["tariff"], skipped_files)
+    rep.seconds = time.perf_counter() - t0
+    store.write_info({
+        "version": INGEST_VERSION,
+        "key": key,
+        "inputs": [{"file": s.name, "kind": k, "fingerprint": _fingerprint(s)} for s, _, k in readings]
+        + [{"file": s.name, "kind": kind, "fingerprint": _fingerprint(s)} for kind, ss in side.items() for s in ss],
+        "options": {"layout": layout, "column_map": mapping, "data": dataclasses.asdict(config.data)},
+        **side_info,
+        "skipped_files": skipped_files,
+        "daily_rows": daily_n,
+        "report": rep.as_dict(),
+    })
+    logger.info("ingest into %s: %d values, %d households in %.1f s", store.path, rep.n_values, len(led),
+                rep.seconds)
+    return rep
+
+
+def _require_inputs(found: Any, inputs: Any) -> None:
+    """At least one readings file, and at most one tariff, survey and weather file, among the inputs."""
+    if not found.readings:
+        raise InputError(", ".join(str(i) for i in _as_list(inputs)), "no readings file among the inputs",
+                         "pass the folder or files holding half-hourly readings")
+    side = found.side
+    if len(side["tariff"]) > 1 or len(side["survey"]) > 1 or len(side["weather"]) > 1:
+        raise InputError(", ".join(s.name for s in side["tariff"] + side["survey"] + side["weather"]),
+                         "more than one tariff, survey or weather file",
+                         "pass exactly one with --tariff / --survey / --weather")
+
+
+def _write_side_tables(store: Store, side: dict[str, list[Path]], config: Config) -> tuple[dict[str, Any], pd.DataFrame]:
+    """Write the tariff, survey and weather tables found among the inputs; their store-info entries and issues."""
+    issues: list[QualityIssue] = []
+    info: dict[str, Any] = {"tariff": None, "survey_households": None, "weather": None}
+    if side["tariff"]:
+        path = side["tariff"][0]
+        tdf = read_tariff(path, config=config, issues=issues)
+        tfmt = tdf.attrs.get("date_format")
+        tdf, filled = fill_tariff_gaps(tdf, config.data.trial_year, config)
+        if filled:
+            issues.append(QualityIssue("tariff_gap", "trial-year half-hours missing from the tariff, stored as Normal",
+                                       file=path.name, count=filled))
+        store.write("tariff", tdf.reset_index(drop=True))
+        info["tariff"] = {"file": path.name, "rows": int(len(tdf)), "filled_normal": int(filled),
+                          "date_format": tfmt, "bands": {k: int(v) for k, v in tdf["band"].value_counts().items()}}
+    if side["survey"]:
+        sdf = read_survey(side["survey"][0], issues=issues)
+        store.write("survey", sdf)
+        info["survey_households"] = int(len(sdf))
+    if side["weather"]:
+        wdf = read_weather(side["weather"][0], issues=issues)
+        store.write("weather", wdf)
+        info["weather"] = {"file": side["weather"][0].name, "rows": int(len(wdf)),
+                           "date_format": wdf.attrs.get("date_format"), "first": str(wdf["ts"].min()),
+                           "last": str(wdf["ts"].max())}
+    elif store.table_path("weather").exists():  # a re-ingest without weather: no stale temperatures
+        store.table_path("weather").unlink()
+    return info, _issues_frame(issues)
+
+
+def _ingest_report(store: Store, result: res.ReadingsResult, led: pd.DataFrame, tariff_info: dict[str, Any] | None,
+                   skipped_files: list) -> IngestReport:
+    """The ingest's report: files, row accounting, households per group and exclusion reason."""
+    return IngestReport(
         store=store.path,
         files_by_layout=result.files_by_layout,
         accounting=res.accounting(result),
@@ -310,23 +336,6 @@ def ingest(
         tariff_filled_normal=None if tariff_info is None else tariff_info["filled_normal"],
         skipped_files=skipped_files,
     )
-    rep.seconds = time.perf_counter() - t0
-    store.write_info({
-        "version": INGEST_VERSION,
-        "key": key,
-        "inputs": [{"file": s.name, "kind": k, "fingerprint": _fingerprint(s)} for s, _, k in readings]
-        + [{"file": s.name, "kind": kind, "fingerprint": _fingerprint(s)} for kind, ss in side.items() for s in ss],
-        "options": {"layout": layout, "column_map": mapping, "data": dataclasses.asdict(config.data)},
-        "tariff": tariff_info,
-        "survey_households": survey_rows,
-        "weather": weather_info,
-        "skipped_files": skipped_files,
-        "daily_rows": daily_n,
-        "report": rep.as_dict(),
-    })
-    logger.info("ingest into %s: %d values, %d households in %.1f s", store.path, rep.n_values, len(led),
-                rep.seconds)
-    return rep
 
 
 def read_readings_files(readings: list[ReadingsFile], workdir: Path, *, mapping: dict[str, str] | None = None,

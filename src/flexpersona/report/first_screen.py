@@ -1,6 +1,6 @@
 """The report's first screen: the headline cards under the title.
 
-One small function per card; each takes the run's tables (:class:`~flexpersona.report.html.RunTables`) and
+One small function per card; each takes the run's tables (:class:`~flexpersona.report.run_tables.RunTables`) and
 the facts the sections computed, and returns a :class:`Card` or None when the run lacks what it needs.
 :data:`CARDS` lists them in page order: add a card by adding a function there.
 
@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-if TYPE_CHECKING:
-    from .html import RunTables
+from .blocks import fmt
+from .run_tables import RunTables
 
 
 @dataclass(frozen=True)
@@ -33,12 +33,6 @@ class Card:
     value: str
     label: str
     detail: str = ""
-
-
-def _num(x: Any, spec: str = ",.1f") -> str:
-    from .html import fmt
-
-    return fmt(x, spec)
 
 
 def _finite(s: pd.Series) -> pd.Series:
@@ -95,12 +89,12 @@ def high_response_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
     med, lo, hi = median_interval(f[col])
     label = ("median household High response (posterior mean, noise shrunk)" if post
              else "median household High response")
-    detail = f"95% interval {_num(lo)} to {_num(hi)}"
+    detail = f"95% interval {fmt(lo)} to {fmt(hi)}"
     if "high_response_pct" in f.columns:
         raw = _finite(f["high_response_pct"])
-        detail += (f"; raw estimates: median {_num(raw.median())}%, mean {_num(raw.mean())}%" if post
-                   else f"; mean {_num(raw.mean())}%, pulled by the largest responses")
-    return Card("high_response", f"{_num(med)}%", label, detail)
+        detail += (f"; raw estimates: median {fmt(raw.median())}%, mean {fmt(raw.mean())}%" if post
+                   else f"; mean {fmt(raw.mean())}%, pulled by the largest responses")
+    return Card("high_response", f"{fmt(med)}%", label, detail)
 
 
 def prevalence_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
@@ -118,7 +112,7 @@ def responders_card(t: RunTables, facts: dict[str, Any]) -> Card | None:
     flags = t.features["responder"].astype("boolean").fillna(False).astype(bool)
     lo, hi = wilson_interval(int(flags.sum()), int(len(flags)))
     return Card("responders", f"{facts['share_responders']}%", "significant responders",
-                f"95% interval {_num(100 * lo, '.0f')} to {_num(100 * hi, '.0f')}%; {facts.get('n_responders', 'n/a')} "
+                f"95% interval {fmt(100 * lo, '.0f')} to {fmt(100 * hi, '.0f')}%; {facts.get('n_responders', 'n/a')} "
                 "households, placebo-calibrated")
 
 

@@ -8,16 +8,16 @@ adjusted Rand index, and how often the intervals cover the planted value.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
+from ..config import Config
 from ..simulate.recovery import RecoveryResult, compare_with_truth
-
-if TYPE_CHECKING:
-    from .html import RunTables, Section
+from .blocks import Section, fmt, table_html
+from .figures import hover_ids, persona_colors
+from .run_tables import RunTables
 
 
 def recovery_figure(rec: RecoveryResult) -> go.Figure | None:
@@ -25,10 +25,8 @@ def recovery_figure(rec: RecoveryResult) -> go.Figure | None:
     d = rec.households
     if d.empty or "estimated_high" not in d.columns:
         return None
-    from .figures import _hover_ids, _persona_colors
-
     d = d.assign(persona_name=d["persona_name"].fillna("no persona").astype(str))
-    colors = _persona_colors(d["persona_name"])
+    colors = persona_colors(d["persona_name"])
     fig = go.Figure()
     for name in sorted(colors):
         g = d[d["persona_name"] == name]
@@ -37,7 +35,7 @@ def recovery_figure(rec: RecoveryResult) -> go.Figure | None:
             err = {"type": "data", "array": (g["estimated_high_ci_high"] - g["estimated_high"]).clip(lower=0),
                    "arrayminus": (g["estimated_high"] - g["estimated_high_ci_low"]).clip(lower=0),
                    "thickness": 1, "width": 0}
-        custom = np.column_stack([_hover_ids(g["household_id"]), g["planted_persona"].astype(str)])
+        custom = np.column_stack([hover_ids(g["household_id"]), g["planted_persona"].astype(str)])
         fig.add_trace(go.Scatter(
             x=g["planted_high"], y=g["estimated_high"], mode="markers", name=name, error_y=err, customdata=custom,
             marker={"color": colors[name], "size": 6},
@@ -54,15 +52,11 @@ def recovery_figure(rec: RecoveryResult) -> go.Figure | None:
 
 
 def _pct(x: Any) -> str:
-    from .html import fmt
-
     return "n/a" if x is None else f"{fmt(100 * float(x), '.0f')}%"
 
 
-def recovery_section(t: RunTables, figs: dict[str, Any], facts: dict[str, Any]) -> Section | None:
-    """The section (its figure added to ``figs``, its numbers to ``facts``), or None without a truth file."""
-    from .html import Section, fmt, table_html
-
+def recovery_section(t: RunTables, config: Config) -> Section | None:
+    """The section with its figure and its numbers (``facts["recovery"]``), or None without a truth file."""
     if t.truth is None:
         return None
     rec = compare_with_truth(t.features, t.personas, t.truth)
@@ -108,14 +102,7 @@ def recovery_section(t: RunTables, figs: dict[str, Any], facts: dict[str, Any]) 
     planted = rec.planted.rename(columns={"planted_persona": "planted persona", "centre_high": "centre High [%]",
                                           "centre_low": "centre Low [%]"})
     s.tables.append(("Planted personas (truth.csv)", table_html(planted)))
-    fig = recovery_figure(rec)
-    if fig is not None:
-        figs["recovery"] = fig
-        s.figures.append("recovery")
-    facts["recovery"] = sm
+    s.add_figure("recovery", recovery_figure(rec))
+    s.facts["recovery"] = sm
     return s
 
-
-def truth_table(path) -> pd.DataFrame:
-    """``truth.csv`` with ``household_id`` as text."""
-    return pd.read_csv(path, dtype={"household_id": str})

@@ -1,9 +1,10 @@
 """The report's honest-numbers parts (issue 12): "How far to trust this", the household posteriors and
 prevalence, persistence over the trial, and the stability summary in words.
 
-Each ``*_section`` returns a :class:`~flexpersona.report.html.Section`-like tuple of paragraphs, figures and
-tables from the run folder's ``features_info.json``, ``validation.json``, ``persistence.json`` /
-``persistence.csv``, ``prior.csv`` and ``stability.json``; every number comes with its interval.
+:func:`trust_section` is the report's first section; the other helpers give paragraphs, figures and tables
+to the events, personas and toolkit sections. Everything comes from the run folder's ``features_info.json``,
+``validation.json``, ``persistence.json`` / ``persistence.csv``, ``prior.csv`` and ``stability.json``; every
+number comes with its interval.
 """
 
 from __future__ import annotations
@@ -13,6 +14,21 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+
+from ..config import Config
+from .blocks import Section
+from .run_tables import RunTables
+
+
+def trust_section(t: RunTables, config: Config) -> Section:
+    """The "How far to trust this" section (issue 12): every first-screen number with its interval, in words."""
+    s = Section("trust", "How far to trust this")
+    s.facts.update(headline_facts(t.feature_info, t.toolkit))
+    s.paragraphs += trust_paragraphs(t.feature_info, t.validation, t.toolkit, t.persistence)
+    s.add_figure("prior_high", prior_figure(t.prior, t.features))
+    if not s.paragraphs:
+        s.notes.append("No features_info.json / validation.json in this run: re-run the features and personas stages.")
+    return s
 
 
 def _f(x: Any, spec: str = "+.1f") -> str:
