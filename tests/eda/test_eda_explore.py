@@ -48,11 +48,11 @@ def test_explore_on_real_shaped_table_skips_what_it_cannot_show():
     res = explore(make_features(200, 3, volatility_effect=-4.0, real_shaped=True), Config())
     assert res.summary["response_source"] == "high_response_pct_weekday"
     assert "flipped" in res.summary["response_note"]
-    assert {"hyp_peakratio_response", "hyp_peakratio_savings", "performance_potential"} <= set(res.summary["skipped"])
-    assert res.captions["performance_potential"].startswith("Skipped:")
+    assert {"hyp_peakratio_response", "hyp_peakratio_savings"} <= set(res.summary["skipped"])
+    assert "performance_potential" not in res.summary["skipped"]  # trial-year axes (evening share, response)
+    assert res.captions["performance_potential"].startswith("Performance-potential matrix: evening_share")
     assert res.summary["hypotheses"]["volatility_response"]["rho"] < 0
     assert "not available" in res.captions["seed_panel"].lower()
-    assert "performance_potential" not in res.figures
 
 
 def test_correlation_method_comes_from_the_config():

@@ -6,13 +6,13 @@ import pytest
 from _eda_synth import make_features
 
 from flexpersona.eda.responders import (
-    QUADRANTS,
     mann_whitney,
     performance_potential,
     responder_sign_comparison,
     super_responders,
 )
 from flexpersona.eda.summary import resolve_inputs
+from flexpersona.features.potential import QUADRANTS
 
 
 def test_rank_biserial_is_plus_minus_one_on_separated_groups():
@@ -76,7 +76,13 @@ def test_performance_potential_quadrants_on_planted_points():
     assert counts["share"].sum() == pytest.approx(1.0)
 
 
-def test_performance_potential_is_skipped_without_a_baseline():
-    frame, res = resolve_inputs(make_features(50, 1, real_shaped=True))
+def test_performance_potential_uses_trial_year_axes_without_a_baseline():
+    """2013-only data (no baseline year): the matrix is built on the evening share and the default response."""
+    features = make_features(50, 1, real_shaped=True)
+    frame, res = resolve_inputs(features)
+    counts, _, splits, reason = performance_potential(frame, res)
+    assert reason is None and (splits["x"], splits["y"]) == ("evening_share", "high_response_pct")
+    assert counts["n"].sum() == 50
+    frame, res = resolve_inputs(features.drop(columns=["evening_share"]))
     counts, _, _, reason = performance_potential(frame, res)
-    assert counts.empty and "base_peak_to_offpeak_ratio" in reason
+    assert counts.empty and "base_peak_to_offpeak_ratio" in reason and "evening_share" in reason

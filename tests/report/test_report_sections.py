@@ -41,3 +41,20 @@ def test_every_section_renders_a_features_only_run_folder(tmp_path):
     assert "No event-level table" in notes["events_section"]
     assert "No explain/ tables" in notes["explain_section"] and "No survey traits" in notes["explain_section"]
     assert "caterpillar" in built["responses_section"].figures
+
+
+def test_the_matrix_section_works_on_trial_year_data_without_a_baseline(tmp_path):
+    """LCL 2013 alone has no baseline ratio: the matrix uses the evening share and the default response."""
+    import numpy as np
+
+    from flexpersona.features.potential import performance_potential
+
+    run = fabricate_run(tmp_path / "r", n_t=40, n_c=30, toolkit=False)
+    t = report_html.load_run(run)
+    rng = np.random.default_rng(0)
+    t.features = t.features.drop(columns=["base_peak_to_offpeak_ratio", "peak_reduction_pct_weekday"],
+                                 errors="ignore").assign(evening_share=rng.uniform(0.1, 0.4, len(t.features)))
+    s = report_html.SECTIONS[[b.__name__ for b in report_html.SECTIONS].index("matrix_section")](t, FAST)
+    assert "performance_potential" in s.figures and not s.notes
+    pp = performance_potential(t.features)
+    assert s.facts["matrix_y_median"] and pp.x == "evening_share" and "share of daily kWh" in s.paragraphs[0]

@@ -239,7 +239,7 @@ def performance_potential_scatter(assignment: pd.DataFrame, counts: pd.DataFrame
                              line={"color": "black", "dash": "dash"}, hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=[float(x.min()), float(x.max())], y=[ym, ym], mode="lines", showlegend=False,
                              line={"color": "black", "dash": "dash"}, hoverinfo="skip"))
-    fig.update_layout(title="Baseline performance-potential matrix (median splits)",
+    fig.update_layout(title="Performance-potential matrix (median splits)",
                       xaxis_title=f"potential: {axis_label(splits['x'])}",
                       yaxis_title=f"performance: {axis_label(splits['y'])}")
     return fig

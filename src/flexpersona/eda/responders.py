@@ -14,12 +14,12 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..features import potential
 from .hypotheses import benjamini_hochberg
 from .summary import (
     FEATURE_UNITS,
     FINANCIAL_FEATURES,
     LIFESTYLE_FEATURES,
-    MIN_VALUES,
     ResolvedInputs,
     available,
 )
@@ -28,14 +28,6 @@ logger = logging.getLogger(__name__)
 
 #: Share of households, by weekday response, called super-responders.
 SUPER_SHARE = 0.10
-
-#: Quadrant names of the performance-potential matrix (x = potential, y = performance).
-QUADRANTS = {
-    (True, True): "High potential, high performance",
-    (True, False): "High potential, low performance",
-    (False, True): "Low potential, high performance",
-    (False, False): "Low potential, low performance",
-}
 
 
 def mann_whitney(a: np.ndarray, b: np.ndarray) -> dict[str, float]:
@@ -181,41 +173,22 @@ def super_responders(
 def performance_potential(
     frame: pd.DataFrame, resolved: ResolvedInputs
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], str | None]:
-    """The baseline performance-potential matrix: peak ratio (potential) x weekday response (performance).
-
-    Households are split at the median of each axis (a value equal to the median counts as low, as the seed's
-    ``>`` comparison did).
+    """The performance-potential matrix of :func:`flexpersona.features.potential.performance_potential`.
 
     Returns
     -------
     counts
         ``quadrant``, ``high_potential``, ``high_performance``, ``n``, ``share`` (0-1 of the households placed).
     assignment
-        ``household_id``, ``potential`` (x), ``performance`` (y), ``quadrant``.
+        ``household_id``, ``potential`` (x), ``performance`` (y, higher = more reduction), ``quadrant``.
     splits
         ``x``, ``y`` (columns), ``x_median``, ``y_median`` (units of x and y).
     reason
         Why the matrix was skipped (``None`` when it ran).
     """
-    if resolved.peak_ratio is None or resolved.response is None:
-        missing = [resolved.notes[r] for r in ("peak_ratio", "response")
-                   if resolved.column(r) is None and r in resolved.notes]
-        return pd.DataFrame(), pd.DataFrame(), {}, " ".join(missing) or "inputs unavailable"
-    x, y = _values(frame, resolved.peak_ratio), _values(frame, resolved.response)
-    keep = x.notna() & y.notna()
-    if int(keep.sum()) < MIN_VALUES:
-        return pd.DataFrame(), pd.DataFrame(), {}, f"only {int(keep.sum())} households have both axes"
-    xm, ym = float(x[keep].median()), float(y[keep].median())
-    hx, hy = (x[keep] > xm), (y[keep] > ym)
-    assignment = pd.DataFrame({
-        "household_id": frame.loc[keep, "household_id"].astype(str).to_numpy(),
-        "potential": x[keep].to_numpy(), "performance": y[keep].to_numpy(),
-        "quadrant": [QUADRANTS[(bool(a), bool(b))] for a, b in zip(hx, hy)],
-    })
-    rows = []
-    for (a, b), name in QUADRANTS.items():
-        n = int((assignment["quadrant"] == name).sum())
-        rows.append({"quadrant": name, "high_potential": a, "high_performance": b, "n": n,
-                     "share": n / len(assignment)})
-    splits = {"x": resolved.peak_ratio, "y": resolved.response, "x_median": xm, "y_median": ym}
-    return pd.DataFrame(rows), assignment, splits, None
+    pp = potential.performance_potential(frame)
+    if pp.reason:
+        return pd.DataFrame(), pd.DataFrame(), {}, pp.reason
+    splits = {"x": pp.x, "y": pp.y, "x_median": pp.x_median, "y_median": pp.y_median}
+    assignment = pp.assignment[["household_id", "potential", "performance", "quadrant"]]
+    return pp.counts(), assignment, splits, None

@@ -161,7 +161,7 @@ def super_responder_view(res: EdaResult, frame: pd.DataFrame, resolved: Resolved
 
 def performance_potential_view(res: EdaResult, frame: pd.DataFrame, resolved: ResolvedInputs,
                                skipped: dict[str, str]) -> None:
-    """7. The baseline performance-potential matrix (median splits)."""
+    """7. The performance-potential matrix (median splits; :mod:`flexpersona.features.potential`)."""
     counts, assignment, splits, reason = performance_potential(frame, resolved)
     if reason:
         skipped["performance_potential"] = reason
@@ -170,7 +170,7 @@ def performance_potential_view(res: EdaResult, frame: pd.DataFrame, resolved: Re
     res.tables["performance_potential_households"] = assignment
     res.figures["performance_potential"] = figs.performance_potential_scatter(assignment, counts, splits)
     res.captions["performance_potential"] = (
-        f"Performance-potential matrix: {splits['x']} split at its median {splits['x_median']:.3g}, weekday "
-        f"response split at {splits['y_median']:.3g}; " + "; ".join(
+        f"Performance-potential matrix: {splits['x']} split at its median {splits['x_median']:.3g}, "
+        f"{splits['y']} (as a reduction) split at {splits['y_median']:.3g}; " + "; ".join(
             f"{r.quadrant}: {r.n} ({r.share:.0%})" for r in counts.itertuples(index=False)) + ".")
     res.summary["performance_potential"] = {**splits, "counts": dict(zip(counts["quadrant"], counts["n"]))}

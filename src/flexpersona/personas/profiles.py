@@ -49,60 +49,6 @@ def persona_profiles(features: pd.DataFrame, personas: pd.DataFrame, names: pd.D
     return pd.DataFrame(rows)
 
 
-def performance_potential_matrix(
-    features: pd.DataFrame,
-    personas: pd.DataFrame,
-    *,
-    x: str = "base_peak_to_offpeak_ratio",
-    y: str = "peak_reduction_pct_weekday",
-    y_sign: float = 1.0,
-) -> pd.DataFrame:
-    """Persona x quadrant counts and row percentages, quadrants split at the cohort medians.
-
-    Parameters
-    ----------
-    features : DataFrame
-        ``household_id``, ``x`` (potential: baseline peak-to-off-peak ratio [-]) and ``y`` (performance).
-    personas : DataFrame
-        ``household_id``, ``persona_id``, ``persona_name``.
-    x, y : str
-        Columns of potential and performance.
-    y_sign : float
-        Multiplies ``y`` so that higher = better (``-1`` for ``high_response_pct``, where negative =
-        reduction).
-
-    Returns
-    -------
-    DataFrame
-        ``persona_id``, ``persona_name``, ``quadrant``, ``n``, ``row_pct`` [%]; empty (same columns) when
-        ``x`` or ``y`` is absent.
-    """
-    cols = ["persona_id", "persona_name", "quadrant", "n", "row_pct"]
-    if x not in features.columns or y not in features.columns:
-        return pd.DataFrame(columns=cols)
-    df = features[["household_id", x, y]].merge(personas[["household_id", "persona_id", "persona_name"]],
-                                                on="household_id")
-    df = df[df["persona_id"].notna()]
-    xv = df[x].astype(float)
-    yv = y_sign * df[y].astype(float)
-    ok = np.isfinite(xv) & np.isfinite(yv)
-    df, xv, yv = df[ok], xv[ok], yv[ok]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    pot = np.where(xv >= xv.median(), "high potential", "low potential")
-    perf = np.where(yv >= yv.median(), "high performance", "low performance")
-    df = df.assign(quadrant=[f"{a}, {b}" for a, b in zip(perf, pot)])
-    quadrants = [f"{a}, {b}" for a in ("high performance", "low performance") for b in ("high potential", "low potential")]
-    out = []
-    for (pid, pname), sub in df.groupby(["persona_id", "persona_name"], sort=True):
-        counts = sub["quadrant"].value_counts()
-        for q in quadrants:
-            c = int(counts.get(q, 0))
-            out.append({"persona_id": pid, "persona_name": pname, "quadrant": q, "n": c,
-                        "row_pct": 100.0 * c / len(sub)})
-    return pd.DataFrame(out, columns=cols)
-
-
 def pca_coordinates(household_id: pd.Series, Z: np.ndarray, *, random_state: int = 42) -> pd.DataFrame:
     """First two principal components of the scaled clustering features (``pc2`` = 0 with one feature).
 

@@ -34,7 +34,8 @@ from ..errors import StageError
 from .existence import bootstrap_stability, gap_statistic, null_test_summary
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
-from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
+from ..features.potential import performance_potential
+from .profiles import pca_coordinates, persona_profiles
 
 log = logging.getLogger(__name__)
 
@@ -193,7 +194,7 @@ def seed_personas(features: pd.DataFrame, config: Config):
            "the null-structure test finds NO persona structure: treat these personas as cuts of a continuum.")
     )
     profiles = persona_profiles(features, personas, names)
-    matrix = performance_potential_matrix(features, personas)
+    matrix = performance_potential(features, x="base_peak_to_offpeak_ratio", y="peak_reduction_pct_weekday").by_persona(personas)
     pca = pca_coordinates(ids, Z, random_state=SEED_RANDOM_STATE)
     return PersonaResult(
         personas=personas, profiles=profiles, selection=table, stability=stability, model=model, pca=pca,

@@ -41,7 +41,8 @@ from .crossfit import (
 from .existence import bootstrap_stability, gap_statistic, split_half_stability, null_test_summary
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
-from .profiles import pca_coordinates, performance_potential_matrix, persona_profiles
+from ..features.potential import performance_potential
+from .profiles import pca_coordinates, persona_profiles
 from .selection import select_model
 
 log = logging.getLogger(__name__)
@@ -349,10 +350,7 @@ def _build_default(
     stability.update(_crossfit_summary(c.sub, labels, half_labels, names))
     personas = _assemble(c.features, c.ok, c.reasons, assigned)
     profiles = _with_crossfit(persona_profiles(c.features, personas, names), c.sub, labels, half_labels, names)
-    if "high_response_pct" in c.features.columns:
-        matrix = performance_potential_matrix(c.features, personas, y="high_response_pct", y_sign=-1.0)
-    else:
-        matrix = performance_potential_matrix(c.features, personas)
+    matrix = performance_potential(c.features).by_persona(personas)
     return PersonaResult(
         personas=personas, profiles=profiles, selection=selection, stability=stability, model=model,
         pca=pca_coordinates(c.ids, scaled, random_state=pc.seed), matrix=matrix, method="default",

@@ -282,12 +282,10 @@ def persona_profiles(features: pd.DataFrame, personas: pd.DataFrame | None, *,
     return fig
 
 
-def performance_potential(features: pd.DataFrame, personas: pd.DataFrame | None,
-                          x: str = "base_peak_to_offpeak_ratio", y: str = "peak_reduction_pct_weekday") -> go.Figure | None:
-    """Performance-potential matrix: potential (x) against performance (y), split at the medians."""
-    if x not in features.columns or y not in features.columns:
-        return None
-    d = features[["household_id", x, y]].replace([np.inf, -np.inf], np.nan).dropna()
+def performance_potential(pp: Any, personas: pd.DataFrame | None) -> go.Figure | None:
+    """Performance-potential matrix (a :class:`~flexpersona.features.potential.PerformancePotential`): households
+    by potential (x) and performance (y), coloured by persona, with the two median splits."""
+    d = pp.assignment
     if d.empty:
         return None
     d = d.merge(personas[["household_id", "persona_name"]], on="household_id", how="left") if personas is not None else d.assign(persona_name="all")
@@ -296,13 +294,13 @@ def performance_potential(features: pd.DataFrame, personas: pd.DataFrame | None,
     fig = go.Figure()
     for name in sorted(colors):
         g = d[d["persona_name"] == name]
-        fig.add_trace(go.Scatter(x=g[x], y=g[y], mode="markers", name=name, marker={"color": colors[name], "size": 6},
-                                 customdata=hover_ids(g["household_id"]),
-                                 hovertemplate=f"household %{{customdata}}<br>{x} %{{x:.2f}}<br>{y} %{{y:.1f}}<extra></extra>"))
-    mx, my = float(d[x].median()), float(d[y].median())
-    fig.add_vline(x=mx, line={"color": "grey", "dash": "dash", "width": 1})
-    fig.add_hline(y=my, line={"color": "grey", "dash": "dash", "width": 1})
-    fig.update_layout(title="Performance-potential matrix (split at the medians)", height=440, xaxis_title=x, yaxis_title=y)
+        fig.add_trace(go.Scatter(x=g["potential"], y=g["performance"], mode="markers", name=name,
+                                 marker={"color": colors[name], "size": 6}, customdata=hover_ids(g["household_id"]),
+                                 hovertemplate=f"household %{{customdata}}<br>{pp.x} %{{x:.2f}}<br>{pp.y} %{{y:.1f}}<extra></extra>"))
+    fig.add_vline(x=pp.x_median, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.add_hline(y=pp.y_median, line={"color": "grey", "dash": "dash", "width": 1})
+    fig.update_layout(title="Performance-potential matrix (split at the medians)", height=440,
+                      xaxis_title=f"potential: {pp.x_label}", yaxis_title=f"performance: {pp.y_label}")
     return fig
 
 

@@ -17,6 +17,7 @@ import pandas as pd
 
 from .. import eda
 from ..config import Config
+from ..features.potential import performance_potential
 from . import figures as F
 from . import trust as T
 from .blocks import Section, flatten, fmt, table_html
@@ -193,26 +194,24 @@ def personas_section(t: RunTables, config: Config) -> Section:
 
 
 def matrix_section(t: RunTables, config: Config) -> Section:
-    """The performance–potential matrix (seed columns), with households per persona and quadrant."""
+    """The performance–potential matrix, with households per persona and quadrant (one rule:
+    :func:`flexpersona.features.potential.performance_potential`)."""
     s = Section("matrix", "Performance–potential matrix")
-    f = t.features
+    pp = performance_potential(t.features)
     persona_tbl = t.personas if _structure_found(t) else None
-    if not s.add_figure("performance_potential", F.performance_potential(f, persona_tbl)):
-        s.notes.append("The seed columns base_peak_to_offpeak_ratio and peak_reduction_pct_weekday are absent: no matrix.")
+    if not s.add_figure("performance_potential", F.performance_potential(pp, persona_tbl)):
+        s.notes.append(f"No matrix: {pp.reason}.")
         return s
-    x, y = "base_peak_to_offpeak_ratio", "peak_reduction_pct_weekday"
-    d = f[["household_id", x, y]].replace([np.inf, -np.inf], np.nan).dropna()
-    quad = np.where(d[x] >= d[x].median(), "high potential", "low potential").astype(object) + " / " + np.where(
-        d[y] >= d[y].median(), "high performance", "low performance").astype(object)
     if persona_tbl is not None and t.persona_matrix is not None and not t.persona_matrix.empty:
         s.tables.append(("Households per persona and quadrant (persona_matrix.csv)", table_html(t.persona_matrix)))
     elif persona_tbl is not None:
-        d = d.merge(persona_tbl[["household_id", "persona_name"]], on="household_id", how="left")
-        ct = pd.crosstab(d["persona_name"].fillna("unassigned"), quad)
-        pct = (100 * ct.div(ct.sum(axis=1), axis=0)).round(1)
-        s.tables.append(("Households per persona and quadrant (row %)", table_html(pct.reset_index())))
-    s.facts["matrix_x_median"], s.facts["matrix_y_median"] = fmt(d[x].median(), ".2f"), fmt(d[y].median())
-    s.paragraphs.append(f"Split at the medians: peak/off-peak ratio {s.facts['matrix_x_median']}, weekday peak reduction {s.facts['matrix_y_median']}%.")
+        tbl = pp.by_persona(persona_tbl.assign(persona_id=persona_tbl.get("persona_id", persona_tbl["persona_name"])))
+        s.tables.append(("Households per persona and quadrant (row %)", table_html(tbl)))
+    else:
+        s.tables.append(("Households per quadrant", table_html(pp.counts())))
+    s.facts["matrix_x_median"], s.facts["matrix_y_median"] = fmt(pp.x_median, ".3g"), fmt(pp.y_median)
+    s.paragraphs.append(f"Split at the medians: {pp.x_label} {s.facts['matrix_x_median']}, "
+                        f"{pp.y_label} {s.facts['matrix_y_median']}. A value at the median counts as low.")
     return s
 
 
