@@ -282,6 +282,20 @@ OUTCOME_PATTERNS: tuple[str, ...] = (
 )  # fmt: skip
 
 
+def declared(*names: str) -> tuple[str, ...]:
+    """``names`` unchanged when each is a column of some contract; a :class:`ContractError` naming the others.
+
+    Modules that pick columns by name (the report's profile features, ...) wrap their lists in it, so a renamed
+    or misspelt column fails at import, not as a silently empty figure.
+    """
+    known = {c.name for t in CONTRACTS.values() for c in t.columns}
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        msg = f"column(s) {', '.join(unknown)} are in no table contract (flexpersona.contracts): rename or declare them"
+        raise ContractError(msg)
+    return names
+
+
 def is_outcome(name: str) -> bool:
     """Whether a column is (or looks like) a trial outcome: never a predictor of a response."""
     low = name.lower()
@@ -330,6 +344,7 @@ def validate(name: str, table: pd.DataFrame) -> pd.DataFrame:
                    f"flexpersona.contracts.{name.upper()} or drop it before saving")
             raise ContractError(msg)
         if not _dtype_ok(table[c], spec.dtype):
-            msg = f"table {name} ({t.file}) column {c!r} has type {table[c].dtype}, its contract says {spec.dtype}"
+            msg = (f"table {name} ({t.file}) column {c!r} has type {table[c].dtype}, its contract "
+                   f"flexpersona.contracts.{name.upper()} says {spec.dtype}: convert the column before saving")
             raise ContractError(msg)
     return table

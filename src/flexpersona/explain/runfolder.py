@@ -34,24 +34,6 @@ def save_explain(result: ExplainResult, run_dir: str | Path) -> Path:
     return rf.file("explain")
 
 
-def read_explain_tables(run_dir: str | Path) -> dict[str, pd.DataFrame]:
-    """The tables the explain stage wrote (``RUN/explain/<table>.csv``), by name.
-
-    A table that was empty when written (no columns, e.g. no predictions when no persona was large enough to
-    cross-validate) is read as an empty DataFrame.
-    """
-    out_dir = Path(run_dir) / "explain"
-    tables: dict[str, pd.DataFrame] = {}
-    if not out_dir.is_dir():
-        return tables
-    for p in sorted(out_dir.glob("*.csv")):
-        try:
-            tables[p.stem] = pd.read_csv(p)
-        except pd.errors.EmptyDataError:
-            tables[p.stem] = pd.DataFrame()
-    return tables
-
-
 def load_explain_inputs(
     run_dir: str | Path,
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame | None, pd.DataFrame | None]:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from .. import contracts
 from ..plotting import COLORWAY
 
 
@@ -214,7 +215,9 @@ def pca_map(features: pd.DataFrame, personas: pd.DataFrame | None, columns: Sequ
 
 
 #: Features the persona profile chart and table show when present (response first, then pre-trial load shape).
-PROFILE_FEATURES = (
+#: Key features of a persona profile: outcomes, then pre-trial lifestyle (each declared in :mod:`..contracts`,
+#: which the report checks when this module is imported).
+PROFILE_FEATURES = contracts.declared(
     "high_response_pct", "low_response_pct", "rebound_pct", "high_response_kw", "bill_saving_behavioural_pct",
     "baseload_kwh", "evening_share", "mean_daily_kwh", "weekend_weekday_ratio", "winter_summer_ratio",
     "intrinsic_daily_volatility", "base_peak_to_offpeak_ratio",
@@ -257,10 +260,10 @@ def persona_profiles(features: pd.DataFrame, personas: pd.DataFrame | None, *,
             continue
         for name, g in v.groupby(d["persona_name"].astype(str)):
             pm = g.median()
-            rows.append((c, name, (pm - med) / scale, pm, med))
+            rows.append((c, name, (pm - med) / scale, pm, med, contracts.unit_of(c)))
     if not rows:
         return None
-    z = pd.DataFrame(rows, columns=["feature", "persona", "z", "median", "median_all"])
+    z = pd.DataFrame(rows, columns=["feature", "persona", "z", "median", "median_all", "unit"])
     feats = list(dict.fromkeys(z["feature"]))
     colors = persona_colors(z["persona"])
     fig = go.Figure()
@@ -268,8 +271,9 @@ def persona_profiles(features: pd.DataFrame, personas: pd.DataFrame | None, *,
         g = z[z["persona"] == name].set_index("feature").reindex(feats)
         fig.add_trace(go.Bar(
             y=feats, x=g["z"], orientation="h", name=name, marker={"color": colors[name]},
-            customdata=np.column_stack([g["median"], g["median_all"]]),
-            hovertemplate=name + "<br>%{y}: median %{customdata[0]:.3g} (all households %{customdata[1]:.3g})"
+            customdata=np.column_stack([g["median"], g["median_all"], g["unit"]]),
+            hovertemplate=name + "<br>%{y}: median %{customdata[0]:.3g} %{customdata[2]} "
+                                 "(all households %{customdata[1]:.3g})"
                           "<br>%{x:+.2f} robust sd from all households<extra></extra>",
         ))
     fig.add_vline(x=0, line={"color": "grey", "width": 1})

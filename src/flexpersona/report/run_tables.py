@@ -1,6 +1,7 @@
 """The tables of a run folder that the report reads: :class:`RunTables` and :func:`load_run`.
 
-Every table but ``features.parquet`` is optional: an absent one is None (or empty), and each section says so
+Every table is read through :class:`~flexpersona.runfolder.RunFolder` by its artifact name. Every table but
+``features.parquet`` is optional: an absent one is None (or empty), and each section says so
 in a note instead of failing, so the report renders older and partial run folders.
 """
 
@@ -12,9 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..explain.runfolder import read_explain_tables
 from ..simulate.recovery import find_truth
-from ..store import read_json, read_optional_table, run_features_path
+from ..runfolder import RunFolder
+from ..store import run_features_path
 
 
 @dataclass
@@ -60,33 +61,30 @@ def load_run(run_dir: str | Path) -> RunTables:
     """
     run = Path(run_dir)
     run_features_path(run, then=f", then flexpersona report {run}")
-
-    def table(name: str) -> pd.DataFrame | None:
-        return read_optional_table(run / name)
-
-    def js(name: str) -> Any:
-        p = run / name
-        return read_json(p) if p.exists() else None
-
-    explain = read_explain_tables(run)
-    manifest = js("manifest.json") or {}
-    info = js("features_info.json") or manifest.get("stages", {}).get("features", {}).get("counts", {}).get("info") or {}
+    rf = RunFolder(run)
+    got = {name: rf.load(name, required=False) for name in _ARTIFACTS}
+    manifest = got["manifest"] or {}
+    info = got["features_info"] or manifest.get("stages", {}).get("features", {}).get("counts", {}).get("info") or {}
     truth_path = find_truth(run, manifest.get("inputs", {}).get("inputs") or [])
-    personas = table("personas.parquet")
-    pca = table("persona_pca.csv")  # the personas stage's PCA picture (household_id, pc1, pc2)
+    personas, pca = got["personas"], got["persona_pca"]  # the personas stage's PCA picture (household_id, pc1, pc2)
     if personas is not None and pca is not None and {"pc1", "pc2"} <= set(pca.columns) and "pc1" not in personas.columns:
         personas = personas.merge(pca[["household_id", "pc1", "pc2"]], on="household_id", how="left")
     return RunTables(
-        run_dir=run, features=table("features.parquet"), ledger=table("ledger.parquet"),
-        lifestyle=table("lifestyle.parquet"), events=table("events.parquet"), placebo=table("placebo.parquet"),
-        personas=personas, profiles=table("persona_profiles.csv"), persona_matrix=table("persona_matrix.csv"), selection=table("selection.csv"),
-        stability=js("stability.json") or {}, explain=explain, explain_summary=js("explain/summary.json") or {},
-        toolkit=js("toolkit.json"), targets=table("targets.csv"), qini=table("qini.csv"),
-        manifest=manifest, households=table("store/households.parquet"),
-        feature_info=info, validation=js("validation.json") or {},
-        persistence=js("persistence.json") or {}, persistence_events=table("persistence.csv"), prior=table("prior.csv"),
+        run_dir=run, features=got["features"], ledger=got["ledger"], lifestyle=got["lifestyle"],
+        events=got["events"], placebo=got["placebo"], personas=personas, profiles=got["persona_profiles"],
+        persona_matrix=got["persona_matrix"], selection=got["selection"], stability=got["stability"] or {},
+        explain=got["explain"] or {}, explain_summary=got["explain_summary"] or {}, toolkit=got["toolkit"],
+        targets=got["targets"], qini=got["qini"], manifest=manifest, households=got["households"],
+        feature_info=info, validation=got["validation"] or {}, persistence=got["persistence"] or {},
+        persistence_events=got["persistence_events"], prior=got["prior"],
         truth=truth_table(truth_path) if truth_path else None, truth_path=truth_path,
     )
+
+
+#: Run-folder artifacts the report reads (all optional but ``features``, checked first).
+_ARTIFACTS = ("features", "ledger", "lifestyle", "events", "placebo", "personas", "persona_pca", "persona_profiles",
+              "persona_matrix", "selection", "stability", "explain", "explain_summary", "toolkit", "targets", "qini",
+              "manifest", "households", "features_info", "validation", "persistence", "persistence_events", "prior")
 
 
 def truth_table(path: Path) -> pd.DataFrame:
