@@ -18,6 +18,7 @@ demo: install
 	$(BIN)/flexpersona demo --out demo-run
 
 test: install
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -q
 
 bench: install

@@ -52,7 +52,6 @@ def _households(res, truth: pd.DataFrame | None = None) -> dict:
 
 def spillover(args, work: Path) -> None:
     from conftest import store_from_trial
-
     from flexpersona.config import Config
     from flexpersona.features import compute_features
     from flexpersona.simulate import plan_trial, planted_cohort_response, simulate_trial
@@ -84,9 +83,9 @@ def spillover(args, work: Path) -> None:
 
 
 def nocontrol(args, work: Path) -> None:
-    from conftest import store_from_trial
     from scipy.stats import spearmanr
 
+    from conftest import store_from_trial
     from flexpersona.config import Config
     from flexpersona.features import compute_features
     from flexpersona.simulate import plan_trial, planted_cohort_response, simulate_trial

@@ -38,7 +38,7 @@ def test_demo_report_shows_planted_vs_recovered_with_high_ari_and_distinct_names
     truth = pd.read_csv(out / "input" / "truth.csv")
     t = truth[truth["group"] == "treatment"]
     assert set(t["persona"]) == {p for p, s in DEMO_SHARES.items() if s > 0}
-    for p, (h, lo) in DEMO_CENTRES.items():
+    for p, (h, _lo) in DEMO_CENTRES.items():
         assert t.loc[t["persona"] == p, "high_effect_pct"].mean() == pytest.approx(h, abs=2.5)
 
 

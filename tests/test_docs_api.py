@@ -18,7 +18,7 @@ def _run(blocks: list[str], where: Path, monkeypatch) -> dict:
     monkeypatch.chdir(where)
     namespace: dict = {"__name__": "__main__"}
     for i, code in enumerate(blocks):
-        exec(compile(code, f"<block {i}>", "exec"), namespace)  # noqa: S102 - our own documentation
+        exec(compile(code, f"<block {i}>", "exec"), namespace)
     return namespace
 
 

@@ -2,7 +2,6 @@
 households file and Kaggle daily baseline → a report; ``flexpersona eda`` works on the finished run."""
 
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,8 +10,8 @@ from click.testing import CliRunner
 from flexpersona.cli import main
 from flexpersona.config import Config
 from flexpersona.pipeline import STAGES, run
+from paths import LCL
 
-from paths import LCL  # noqa: E402
 pytestmark = [
     pytest.mark.skipif(not (LCL / "hh2013").is_dir(), reason="../shared/data/lcl is absent"),
     pytest.mark.slow,

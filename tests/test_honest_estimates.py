@@ -106,7 +106,7 @@ def test_crossfitted_segment_effect_is_free_of_the_selection_the_in_sample_one_h
     """Households whose posterior says "cut above 5 %" (segment S1): their in-sample raw mean includes the luck
     that selected them; the cross-fitted mean (assigned on alternate weeks, measured on the others) does not."""
     gaps_in, gaps_cf = [], []
-    for (kind, seed), (truth, res) in trials.items():
+    for (kind, _seed), (truth, res) in trials.items():
         if kind != "continuum":
             continue
         pr = build_personas(res.features, CFG)

@@ -26,6 +26,7 @@ from flexpersona.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 from paths import LCL  # noqa: E402
+
 pytestmark = [pytest.mark.skipif(not (LCL / "kaggle_halfhourly").is_dir(), reason="../shared/data/lcl is absent"),
               pytest.mark.slow]
 

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 from flexpersona.cli import main
 from flexpersona.config import Config
 from flexpersona.sufficiency import NothingToAnalyse, find_problems
+from paths import LCL
 
-from paths import LCL  # noqa: E402
 needs_lcl = pytest.mark.skipif(not (LCL / "hh2013").is_dir(), reason="../shared/data/lcl is absent")
 TARIFF = LCL / "tariffs" / "Tariffs.xlsx"
 HOUSEHOLDS = LCL / "households" / "informations_households.csv"

@@ -22,8 +22,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from ._version import __version__
 from .config import Config
 from .errors import StageError
@@ -73,7 +71,7 @@ class Stage:
     reads: tuple[str, ...]
     #: Artifacts the stage writes; all must exist for the stage to be re-usable.
     writes: tuple[str, ...]
-    func: Callable[["RunContext"], dict[str, Any]]
+    func: Callable[[RunContext], dict[str, Any]]
 
 
 @dataclass

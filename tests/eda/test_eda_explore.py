@@ -1,7 +1,6 @@
 """explore() end to end, the ``flexpersona eda`` command, and a run on real LCL daily data."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,7 @@ from click.testing import CliRunner
 from flexpersona.cli import main
 from flexpersona.config import Config
 from flexpersona.eda import explore
-
-from paths import SHARED_DATA as DATA  # noqa: E402
+from paths import SHARED_DATA as DATA
 
 
 def test_explore_on_a_seed_compatible_table():

@@ -5,7 +5,6 @@ import pandas as pd
 import pytest
 from _eda_synth import make_features
 
-from flexpersona.errors import ConfigError, InputError
 from flexpersona.eda.summary import (
     FEATURE_UNITS,
     RESPONSE,
@@ -14,6 +13,7 @@ from flexpersona.eda.summary import (
     feature_summary,
     resolve_inputs,
 )
+from flexpersona.errors import ConfigError, InputError
 
 #: The features.parquet contract of docs/architecture.md (without household_id).
 CONTRACT = """base_weekday_peak base_weekday_offpeak base_weekend_peak base_weekend_offpeak trial_weekday_high

@@ -3,9 +3,9 @@
 import json
 
 import pandas as pd
+from _explain_planted import make_inputs
 from click.testing import CliRunner
 
-from _explain_planted import make_inputs
 from flexpersona.cli import main
 from flexpersona.store import Store, write_table
 

@@ -2,9 +2,9 @@
 
 import numpy as np
 import pytest
+from _explain_planted import make_inputs
 from sklearn.metrics import balanced_accuracy_score, f1_score
 
-from _explain_planted import make_inputs
 from flexpersona.explain.models import BASELINES, COMPARISON_COLUMNS, _scores, compare_models
 from flexpersona.explain.variables import assemble_predictors
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pandas as pd
 import pytest
-
 from _explain_planted import make_inputs
+
 from flexpersona.config import Config
 from flexpersona.explain import explain_personas
 from flexpersona.explain import survey as sv

@@ -4,7 +4,6 @@ There are no real personas in the shared data, so the ToU households get seeded 
 honest answer is that nothing predicts them, and the summary must say so (no survey, baselines not beaten).
 """
 
-from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -16,8 +15,8 @@ from flexpersona.explain import explain_personas
 from flexpersona.explain.models import BASELINES
 
 # tests/explain/this file -> parents[2] is the repo root; the shared data sit beside it
-from paths import LCL  # noqa: E402
-from paths import SHARED_DATA as DATA  # noqa: E402,F401
+from paths import LCL
+from paths import SHARED_DATA as DATA  # noqa: F401
 
 #: Kaggle daily_dataset columns (given explicitly: sniffing 111 files costs seconds).
 DAILY_COLUMNS = {

@@ -3,13 +3,12 @@
 import pandas as pd
 import pytest
 
+import flexpersona.simulate as simulate
 from flexpersona.config import Config
 from flexpersona.explain import explain_personas
 from flexpersona.explain import survey as sv
 from flexpersona.explain.tests_battery import run_battery
 from flexpersona.explain.variables import assemble_predictors
-
-import flexpersona.simulate as simulate  # noqa: E402
 
 ENGAGEMENT = [sv.BY_QUESTION[q].name for q in ("Q180", "Q189", "Q197", "Q186", "Q187")]
 BARRIERS = [sv.BY_QUESTION[q].name for q in ("Q137", "Q138", "Q139", "Q140")]

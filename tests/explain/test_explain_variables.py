@@ -2,8 +2,8 @@
 
 import numpy as np
 import pandas as pd
-
 from _explain_planted import make_inputs
+
 from flexpersona.explain import survey as sv
 from flexpersona.explain.variables import assemble_predictors, is_allowed, is_outcome
 

@@ -13,8 +13,7 @@ import pytest
 
 from flexpersona.schema import BAND_PRICES, READINGS_SCHEMA
 from flexpersona.store import Store
-
-from paths import SHARED_DATA  # noqa: E402,F401
+from paths import SHARED_DATA  # noqa: F401
 
 
 @dataclass

@@ -17,8 +17,8 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def result(tmp_path_factory):
-    from flexpersona.io import ingest
     from flexpersona.features import compute_features
+    from flexpersona.io import ingest
     from flexpersona.store import Store
 
     store = tmp_path_factory.mktemp("real") / "store"

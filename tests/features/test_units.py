@@ -139,9 +139,9 @@ def test_bills_decompose_the_saving():
 
 
 def test_same_day_adjustment_scales_non_normal_categories():
-    from flexpersona.features.calendar import CATEGORIES, INTERVAL_CATS
     from dataclasses import replace
 
+    from flexpersona.features.calendar import CATEGORIES, INTERVAL_CATS
     from flexpersona.features.response import DayArrays, day_adjustment
 
     H, D = 2, 3

@@ -48,7 +48,7 @@ def _store(path):
     return {"readings": r, **{t: pd.read_parquet(path / f"{t}.parquet") for t in ("ledger", "households", "issues")}}
 
 
-def both(tmp_path, files, monkeypatch, config=Config()):
+def both(tmp_path, files, monkeypatch, config=None):
     calls = []
     real = fastpath.ingest_fast
 

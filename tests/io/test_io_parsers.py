@@ -56,7 +56,7 @@ def test_sql_and_python_date_parsers_agree():
     con.close()
 
 
-padded = st.builds(lambda v, l, r: " " * l + v + " " * r,
+padded = st.builds(lambda v, left, right: " " * left + v + " " * right,
                    st.one_of(st.floats(min_value=-5, max_value=50, allow_nan=False).map(lambda x: f"{x:.3f}"),
                              st.sampled_from(["Null", "NULL", "null", "", "NaN", "abc", "1,2", "0.1.2", "-", "1e-3"])),
                    st.integers(0, 3), st.integers(0, 3))

@@ -9,13 +9,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from click.testing import CliRunner
+from persona_planted import null_features, planted_features
 from sklearn.metrics import adjusted_rand_score
 
 from flexpersona import Config
 from flexpersona.cli import main
 from flexpersona.errors import StageError
 from flexpersona.personas import build_personas, save_personas
-from persona_planted import null_features, planted_features
 
 #: Small but honest settings for tests (the defaults are benchmarked separately).
 FAST = {"bootstrap_resamples": 8, "gmm_restarts": 3, "k_max": 6}

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from persona_planted import null_features, planted_features
 from sklearn.preprocessing import RobustScaler
 
 from flexpersona.personas.existence import bootstrap_stability, gap_statistic, split_half_stability
 from flexpersona.personas.model import PersonaModel
-from persona_planted import null_features, planted_features
 
 COLS = ["high_response_pct", "low_response_pct"]
 

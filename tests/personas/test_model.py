@@ -6,11 +6,11 @@ import pickle
 
 import numpy as np
 import pytest
+from persona_planted import planted_features
 from sklearn.metrics import adjusted_rand_score
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from flexpersona.personas.model import PersonaModel
-from persona_planted import planted_features
 
 COLS = ["high_response_pct", "low_response_pct"]
 

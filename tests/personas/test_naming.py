@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from persona_planted import PLANTED
 
 from flexpersona.personas.naming import distinct_names, name_personas, persona_name
-from persona_planted import PLANTED
 
 #: The simulator's planted meanings and the names they must get.
 EXPECTED = {

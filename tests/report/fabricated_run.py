@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 #: ``../shared/data`` relative to the repository root (tests/report/fabricated_run.py -> parents[2] is the root).
-from paths import SHARED_DATA as SHARED  # noqa: E402
+from paths import SHARED_DATA as SHARED
 
 
 def _acorn_groups(n: int, rng: np.random.Generator) -> list[str]:

@@ -13,11 +13,10 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+import flexpersona.io as io
 from flexpersona.simulate import simulate_trial, ukds_ids, write_trial
-
 from flexpersona.store import Store
 
-import flexpersona.io as io  # noqa: E402
 if not hasattr(io, "ingest"):  # pragma: no cover - the readers are not in this checkout yet
     pytest.skip("flexpersona.io.ingest is not available", allow_module_level=True)
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
 
 from flexpersona.simulate import generate_schedule, schedule_runs, simulate_trial
 from flexpersona.simulate.schedule import trial_year_tariff
+from paths import SHARED_DATA as DATA
 
-from paths import SHARED_DATA as DATA  # noqa: E402
 TARIFF_XLSX = DATA / "lcl" / "tariffs" / "Tariffs.xlsx"
 
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from .app import main
-
 # Each import registers one or more commands on `main`.
-from . import commands  # noqa: E402,F401
+from . import commands  # noqa: F401
+from .app import main
 
 __all__ = ["main"]

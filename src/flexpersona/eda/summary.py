@@ -18,6 +18,7 @@ import pandas as pd
 
 from ..contracts import UNITS
 from ..errors import ConfigError, InputError
+
 # pre-trial lifestyle features (super-responder battery): the same list, in the same order, as stage 2's
 from ..explain.variables import LIFESTYLE_FEATURES
 

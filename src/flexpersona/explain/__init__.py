@@ -5,12 +5,12 @@ The stage lives in :mod:`.stage`; this package re-exports its public names.
 
 from __future__ import annotations
 
+from .runfolder import explain_run, load_explain_inputs, save_explain
 from .stage import (
     BEAT_RULE,
-    ExplainResult,
     TEST_RULE,
+    ExplainResult,
     explain_personas,
 )
-from .runfolder import explain_run, load_explain_inputs, save_explain
 
-__all__ = ['BEAT_RULE', 'ExplainResult', 'TEST_RULE', 'explain_personas', 'explain_run', 'load_explain_inputs', 'save_explain']
+__all__ = ['BEAT_RULE', 'TEST_RULE', 'ExplainResult', 'explain_personas', 'explain_run', 'load_explain_inputs', 'save_explain']

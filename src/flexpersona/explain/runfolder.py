@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import StageError
-from ..store import Store, write_csv, write_json
+from ..store import Store
 from .stage import ExplainResult, explain_personas
 from .variables import LIFESTYLE_FEATURES
 

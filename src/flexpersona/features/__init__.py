@@ -6,13 +6,13 @@ The stage lives in :mod:`.stage`; this package re-exports its public names.
 from __future__ import annotations
 
 from .stage import (
-    FeatureResult,
     LIFESTYLE_COLUMNS,
     POSTERIOR_COLUMNS,
     RESPONSE_COLUMNS,
     SEED_COLUMNS,
+    FeatureResult,
     compute_features,
     save_features,
 )
 
-__all__ = ['FeatureResult', 'LIFESTYLE_COLUMNS', 'RESPONSE_COLUMNS', 'SEED_COLUMNS', 'compute_features']
+__all__ = ["LIFESTYLE_COLUMNS", "POSTERIOR_COLUMNS", "RESPONSE_COLUMNS", "SEED_COLUMNS", "FeatureResult", "compute_features", "save_features"]

@@ -53,7 +53,7 @@ def lifestyle_from_halfhourly(
     hm = household_means.reset_index(drop=True)
     m = conditional_means(hm, list(LIFE_MEANS))
     d = daily_stats.set_index("household_id").reindex(hm["household_id"].to_numpy())
-    num = lambda s: pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)  # noqa: E731
+    num = lambda s: pd.to_numeric(s, errors="coerce").to_numpy(dtype=float)
     out = pd.DataFrame({"household_id": hm["household_id"].to_numpy(), "group": hm["grp"].to_numpy()})
     out["lifestyle_source"] = source
     out["baseload_kwh"] = num(d["baseload_kwh"])

@@ -71,13 +71,13 @@ class NoiseModel:
     n: int = 0
 
     @classmethod
-    def normal(cls) -> "NoiseModel":
+    def normal(cls) -> NoiseModel:
         """The standard normal model."""
         z = np.linspace(-_Z_MAX, _Z_MAX, _Z_POINTS)
         return cls(z, -0.5 * z * z - np.log(_SQRT_2PI), "normal", 0)
 
     @classmethod
-    def from_placebo(cls, z_null: np.ndarray, *, defensive: float = 0.02, min_n: int = 30) -> "NoiseModel":
+    def from_placebo(cls, z_null: np.ndarray, *, defensive: float = 0.02, min_n: int = 30) -> NoiseModel:
         """The placebo null: a Gaussian kernel density (Silverman's bandwidth) of the controls' ``z``, mixed with
         ``defensive`` of a N(0, 3²) so that no estimate has zero likelihood. Fewer than ``min_n`` finite
         values give the normal model."""
@@ -204,7 +204,7 @@ def npmle_weights(L: np.ndarray, w0: np.ndarray | None = None, *, max_iter: int 
     w = np.full(J, 1.0 / J) if w0 is None else np.asarray(w0, dtype=float) / np.sum(w0)
     ll = _loglik(L, w)
     it = 0
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (the count is returned after the loop)
         w1 = _em_step(L, w)
         w2 = _em_step(L, w1)
         r = w1 - w

@@ -28,8 +28,8 @@ import pandas as pd
 from .. import contracts
 from ..config import Config
 from ..errors import ConfigError, StageError
-from ..schema import CONTROL, GROUPS, TREATMENT
 from ..quality import ledger_from_readings
+from ..schema import CONTROL, GROUPS, TREATMENT
 from ..store import MemoryStore, Store
 from ..sufficiency import check_store
 from . import counterfactual as cf
@@ -41,7 +41,15 @@ from .engine import Engine, make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 from .persistence import persistence
 from .placebo import calibrate
-from .posterior import HALVES, PREVALENCE, control_shift_sd, crossfit_noise, group_posteriors, group_prevalence, null_noise
+from .posterior import (
+    HALVES,
+    PREVALENCE,
+    control_shift_sd,
+    crossfit_noise,
+    group_posteriors,
+    group_prevalence,
+    null_noise,
+)
 from .response import (
     adjust_events,
     day_adjustment,
@@ -56,7 +64,7 @@ from .validation import temporal_validation
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["FeatureResult", "compute_features", "SEED_COLUMNS", "LIFESTYLE_COLUMNS", "RESPONSE_COLUMNS"]
+__all__ = ["LIFESTYLE_COLUMNS", "RESPONSE_COLUMNS", "SEED_COLUMNS", "FeatureResult", "compute_features"]
 
 #: Column lists of ``features.parquet`` / ``placebo.parquet`` (defined once, in :mod:`flexpersona.contracts`).
 RESPONSE_COLUMNS = contracts.RESPONSE_COLUMNS

@@ -170,7 +170,7 @@ def ingest(
     survey: str | Path | None = None,
     daily: str | Path | Sequence[str | Path] | None = None,
     column_map: str | dict[str, str] | None = None,
-    config: Config = Config(),
+    config: Config | None = None,
     progress: bool = False,
     weather: str | Path | None = None,
     strict: bool | None = None,
@@ -217,6 +217,7 @@ def ingest(
     t0 = time.perf_counter()
     store = Store(store_dir)
     mapping = generic.parse_column_map(column_map)
+    config = config or Config()
     strict = config.data.strict if strict is None else strict
     if config.data.timestamp_marks not in ("start", "end"):
         msg = f"data.timestamp_marks must be 'start' or 'end', not {config.data.timestamp_marks!r}"

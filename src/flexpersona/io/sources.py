@@ -172,7 +172,7 @@ def read_header(src: SourceFile) -> list[str]:
 
         try:
             return list(pq.read_schema(src.path).names) if src.member is None else []
-        except Exception as exc:  # noqa: BLE001 - pyarrow raises several types for bad files
+        except Exception as exc:
             raise InputError(src.name, f"not a readable Parquet file ({exc})", "re-export the file") from None
     if src.suffix == ".xlsx":
         return []

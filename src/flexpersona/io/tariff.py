@@ -30,7 +30,7 @@ def _xlsx_rows(path: Path) -> tuple[list[str], list[tuple[int, list[object]]]]:
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - openpyxl raises many types for broken files
+    except Exception as exc:
         raise InputError(path, f"not a readable .xlsx workbook ({exc})", "re-save the workbook") from None
     ws = wb.worksheets[0]
     it = ws.iter_rows(values_only=True)

@@ -9,12 +9,12 @@ from .stage import (
     HALF_ID_COLUMNS,
     NO_STRUCTURE_MESSAGE,
     PERSONA_COLUMNS,
+    SEGMENT_MESSAGE,
     PersonaModel,
     PersonaResult,
-    SEGMENT_MESSAGE,
     build_personas,
     run_personas,
     save_personas,
 )
 
-__all__ = ['PersonaModel', 'PersonaResult', 'build_personas', 'run_personas', 'save_personas']
+__all__ = ["HALF_ID_COLUMNS", "NO_STRUCTURE_MESSAGE", "PERSONA_COLUMNS", "SEGMENT_MESSAGE", "PersonaModel", "PersonaResult", "build_personas", "run_personas", "save_personas"]

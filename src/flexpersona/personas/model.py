@@ -126,7 +126,7 @@ class PersonaModel(ClusterMixin, BaseEstimator):
 
     # -- fitting ---------------------------------------------------------------------------------
     @single_threaded
-    def fit(self, X, y=None):  # noqa: N803 (scikit-learn naming)
+    def fit(self, X, y=None):
         """Fit the scaler and the clustering; set ``labels_``, ``cluster_centers_`` and the soft model.
 
         Parameters
@@ -248,7 +248,7 @@ class PersonaModel(ClusterMixin, BaseEstimator):
             out[:, j] = np.log(w) - 0.5 * (logdet + (diff * sol).sum(axis=1))
         return out
 
-    def predict_proba(self, X) -> np.ndarray:  # noqa: N803
+    def predict_proba(self, X) -> np.ndarray:
         """Soft membership of each household in each persona (rows sum to 1).
 
         Parameters
@@ -265,7 +265,7 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         lj = self._log_joint(self.scaler_.transform(X))[:, self._order]
         return np.exp(lj - logsumexp(lj, axis=1, keepdims=True))
 
-    def predict(self, X) -> np.ndarray:  # noqa: N803
+    def predict(self, X) -> np.ndarray:
         """Persona index (0-based, sorted order) of each household: the persona of highest membership.
 
         Parameters

@@ -31,10 +31,10 @@ from sklearn.preprocessing import StandardScaler
 
 from ..config import Config
 from ..errors import StageError
+from ..features.potential import performance_potential
 from .existence import bootstrap_stability, gap_statistic, null_test_summary
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
-from ..features.potential import performance_potential
 from .profiles import pca_coordinates, persona_profiles
 
 log = logging.getLogger(__name__)

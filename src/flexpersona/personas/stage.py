@@ -34,20 +34,27 @@ from threadpoolctl import threadpool_limits
 
 from ..config import Config
 from ..errors import StageError
+from ..features.potential import performance_potential
 from .crossfit import (
-    SEGMENTS, WEEK_HALVES, YEAR_HALVES, agreement, assign_halves, crossfit_effects, naive_effects,
-    posterior_columns, segment_labels,
+    SEGMENTS,
+    WEEK_HALVES,
+    YEAR_HALVES,
+    agreement,
+    assign_halves,
+    crossfit_effects,
+    naive_effects,
+    posterior_columns,
+    segment_labels,
 )
-from .existence import bootstrap_stability, gap_statistic, split_half_stability, null_test_summary
+from .existence import bootstrap_stability, gap_statistic, null_test_summary, split_half_stability
 from .model import PersonaModel
 from .naming import NAMING_RULES, assignment_table, name_personas
-from ..features.potential import performance_potential
 from .profiles import pca_coordinates, persona_profiles
 from .selection import select_model
 
 log = logging.getLogger(__name__)
 
-__all__ = ["PersonaModel", "PersonaResult", "build_personas", "save_personas", "run_personas"]
+__all__ = ["PersonaModel", "PersonaResult", "build_personas", "run_personas", "save_personas"]
 
 PERSONA_COLUMNS = [
     "household_id", "persona_id", "persona_name", "membership", "low_confidence", "persona_rationale",

@@ -33,8 +33,8 @@ from .recovery import recovery_section
 from .run_tables import RunTables, load_run
 from .sections import (
     events_section,
-    exploration_section,
     explain_section,
+    exploration_section,
     matrix_section,
     personas_section,
     quality_section,

@@ -13,8 +13,8 @@ from typing import Any
 
 import pandas as pd
 
-from ..simulate.recovery import find_truth
 from ..runfolder import RunFolder
+from ..simulate.recovery import find_truth
 from ..store import run_features_path
 
 

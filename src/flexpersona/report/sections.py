@@ -254,7 +254,7 @@ def _toolkit_in_memory(t: RunTables, config: Config) -> dict[str, Any] | None:
 
         res = build_toolkit(t.features, t.personas, {**t.explain, "summary": t.explain_summary}, config=config,
                             lifestyle=t.lifestyle, households=t.households, placebo=t.placebo)
-    except Exception as exc:  # noqa: BLE001 - the report must render whatever the toolkit's problem
+    except Exception as exc:
         log.warning("toolkit could not be computed for the report: %s", exc)
         return None
     t.targets, t.qini = res.targets, res.qini
@@ -366,7 +366,7 @@ def exploration_section(t: RunTables, config: Config) -> Section:
     s = Section("exploration", "Exploration")
     try:
         res = eda.load_eda(t.run_dir) or eda.explore(t.features, config, lifestyle=t.lifestyle)
-    except Exception as exc:  # noqa: BLE001 - one broken exploration must not cost the whole report
+    except Exception as exc:
         log.warning("exploration failed: %s", exc)
         s.notes.append(f"The exploration could not run on this run's features: {exc}")
         return s

@@ -16,6 +16,6 @@ from .trial import SimulatedTrial, plan_trial, planted_cohort_response, simulate
 __all__ = ["SimulatedTrial", "generate_schedule", "plan_trial", "planted_cohort_response", "schedule_runs",
            "simulate_trial"]
 
-from .writers import LAYOUTS, simulate_to, ukds_ids, write_trial  # noqa: E402
+from .writers import LAYOUTS, simulate_to, ukds_ids, write_trial
 
 __all__ += ["LAYOUTS", "simulate_to", "ukds_ids", "write_trial"]

@@ -20,4 +20,4 @@ from .stage import (
     toolkit_markdown,
 )
 
-__all__ = ['LEVERS', 'RULES', 'ToolkitResult', 'build_toolkit', 'fit_targeting', 'qini_area', 'qini_curve', 'save_toolkit', 'toolkit_for_run']
+__all__ = ["ALL", "LEVERS", "RULES", "ToolkitResult", "build_toolkit", "fit_targeting", "qini_area", "qini_curve", "read_explain", "save_toolkit", "toolkit_for_run", "toolkit_markdown"]
