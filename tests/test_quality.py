@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from flexpersona.config import Config
-from flexpersona.quality import build_ledger, half_hours_in_year, kept_households, summarize_ledger
+from flexpersona.quality import build_ledger, half_hours_in_year, input_households, kept_households, summarize_ledger
 
 
 def stats(rows):
@@ -69,3 +69,12 @@ def test_summary_counts_households_and_values():
     rows = {(r.group, r.status, r.reason): (r.households, r.values) for r in summ.itertuples()}
     assert rows == {("treatment", "kept", "-"): (1, 17520), ("control", "kept", "-"): (1, 17520),
                     ("-", "excluded", "unknown_group"): (1, 5)}
+
+
+def test_input_households_are_those_of_the_readings():
+    """A households file may list the whole trial (5,566 LCL households): the ingest and the in-memory features
+    keep the rows of the ledger's households only, so that both count the same control group (issue 13)."""
+    led = build_ledger(stats([("a", 10, 10), ("b", 10, 10), ("f", 0, 0)]), HH, Config())
+    kept = input_households(HH, led)
+    assert list(kept["household_id"]) == ["a", "b", "f"] and list(kept.index) == [0, 1, 2]
+    assert (kept["group"] == "control").sum() == 2

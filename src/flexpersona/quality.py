@@ -146,6 +146,13 @@ def kept_households(ledger: pd.DataFrame) -> pd.DataFrame:
     return ledger.loc[ledger["status"] == KEPT].reset_index(drop=True)
 
 
+def input_households(households: pd.DataFrame, ledger: pd.DataFrame) -> pd.DataFrame:
+    """The households table as the ingest keeps it: the rows of the households in the ledger, i.e. those of the
+    input's readings (a households file may list every household of the trial, 5,566 in the LCL one)."""
+    ids = set(ledger["household_id"].astype(str))
+    return households[households["household_id"].astype(str).isin(ids)].reset_index(drop=True)
+
+
 def summarize_store(store_dir: str) -> pd.DataFrame:
     """:func:`summarize_ledger` of the ledger in an ingest store (the ``flexpersona quality`` table).
 

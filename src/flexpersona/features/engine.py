@@ -90,7 +90,13 @@ class DuckDBEngine:
         self.con.execute("SET preserve_insertion_order = $p", {"p": threads == 1})
         # every query names the large relation first and joins smaller ones to it; after the calendar join
         # DuckDB underestimates the readings and would build its hash tables on them (2x slower, and spills)
-        self.con.execute("SET disabled_optimizers = 'join_order,build_side_probe_side'")
+        disabled = "join_order,build_side_probe_side"
+        if threads == 1:
+            # one thread keeps the order only without dynamic join filters: with them the readings' scan hands
+            # on its rows in an order that varies from run to run (calendar filters such as is_trial = 1), so
+            # sums over many row groups (per half-hour, per cell) differed in their last bits
+            disabled += ",join_filter_pushdown"
+        self.con.execute("SET disabled_optimizers = $d", {"d": disabled})
         if memory_limit:
             try:
                 self.con.execute("SET memory_limit = $m", {"m": str(memory_limit)})

@@ -28,7 +28,7 @@ import pandas as pd
 from .. import contracts
 from ..config import Config
 from ..errors import ConfigError, StageError
-from ..quality import ledger_from_readings
+from ..quality import input_households, ledger_from_readings
 from ..schema import CONTROL, GROUPS, TREATMENT
 from ..store import MemoryStore, Store
 from ..sufficiency import check_store
@@ -561,7 +561,8 @@ def _source(readings: Any, households: Any, tariff: Any, config: Config, **table
         raise StageError(msg)
     if tables.get("ledger") is None:
         tables["ledger"] = ledger_from_readings(readings, households, config)
-    return MemoryStore(readings, households, tariff, **tables)
+    # as the ingest stores it: a households file listing other households too counts only the input's
+    return MemoryStore(readings, input_households(households, tables["ledger"]), tariff, **tables)
 
 
 def _posteriors(

@@ -250,7 +250,7 @@ def ingest(
         households_df, in_both = _resolve_households(result.households, hh_tables, issues)
         stats = res.household_stats(result, config.data.baseline_year, config.data.trial_year)
         led = quality.build_ledger(stats, households_df, config, in_both_groups=in_both)
-        households_df = households_df[households_df["household_id"].isin(set(led["household_id"]))]
+        households_df = quality.input_households(households_df, led)
         _write_readings(store, result.parts)
         daily_n = _write_daily(store, side["daily"], config, tmpdir)
     finally:
@@ -258,7 +258,7 @@ def ingest(
     issues_df = _concat_issues(issues_df, _issues_frame(issues))
     side_info, side_issues = _write_side_tables(store, side, config)
     issues_df = _concat_issues(issues_df, side_issues)
-    store.write("households", households_df.reset_index(drop=True))
+    store.write("households", households_df)
     store.write("ledger", led)
     store.write("issues", issues_df)
     rep = _ingest_report(store, result, led, side_info["tariff"], skipped_files)
