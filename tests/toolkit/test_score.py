@@ -162,3 +162,27 @@ def test_a_model_of_another_format_version_is_refused(scored, tmp_path):
     (run / "targeting_model.pkl").unlink()
     with pytest.raises(StageError, match=r"targeting_model\.pkl is missing.*re-run the toolkit stage"):
         fp.score(run, scored["train"].readings)
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_spark_engine_gives_the_duckdb_scores(scored):
+    """``--engine spark``: the same pre-trial SQL on Spark, the same scores."""
+    pytest.importorskip("pyspark")
+    from pyspark.sql import SparkSession
+
+    spark = (SparkSession.builder.master("local[2]").appName("flexpersona-score-test")
+             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+             .config("spark.sql.shuffle.partitions", "1").config("spark.sql.codegen.wholeStage", "false")
+             .config("spark.sql.adaptive.enabled", "false").getOrCreate())
+    try:
+        train = scored["train"]
+        ids = sorted(train.households["household_id"].astype(str))[:8]
+        r = train.readings[train.readings["household_id"].astype(str).isin(ids)].reset_index(drop=True)
+        duck = fp.score(scored["run"], r, households=train.households).scores.set_index("household_id")
+        spk = fp.score(scored["run"], r, households=train.households, engine="spark").scores.set_index("household_id")
+    finally:
+        spark.stop()
+    np.testing.assert_allclose(spk.loc[ids, "predicted_high_response_kw"], duck.loc[ids, "predicted_high_response_kw"],
+                               rtol=1e-9, atol=1e-12)
+    assert (spk.loc[ids, "rank"] == duck.loc[ids, "rank"]).all()

@@ -97,7 +97,7 @@ def pretrial_features(
     try:
         engine.readings(readings)
         if household_ids is None:
-            ids = engine.fetch("SELECT DISTINCT CAST(household_id AS VARCHAR) AS household_id FROM readings_raw")
+            ids = engine.fetch("SELECT DISTINCT household_id FROM readings_raw")
             household_ids = ids["household_id"].astype(str).tolist()
         hh = pd.DataFrame({"household_id": sorted(set(household_ids))}).assign(grp=BOOK)
         engine.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
