@@ -18,11 +18,11 @@ from .app import handle_errors, main
               help="Households file with Acorn groups (the model's Acorn predictors; default: unknown).")
 @click.option("--layout", type=click.Choice(["datastore", "kaggle", "day48", "ukds", "generic"]),
               help="Force the readings layout (default: detected).")
-@click.option("--column-map", help="For generic files: household_id=COL,ts=COL,kwh=COL.")
+@click.option("--map", "column_map", multiple=True, help="Generic layout: household_id=meter,ts=time,kwh=value.")
 @click.option("--engine", type=click.Choice(["duckdb", "spark"]), help="Feature engine (default: the run's).")
 @click.option("--top", "top_n", type=int, multiple=True, help="Enrol the top N households (repeatable).")
 @click.option("--top-share", "top_share", type=float, multiple=True,
-              help="Enrol the top PCT %% of the scored households (repeatable; default 10, 25, 50, 100).")
+              help="Enrol the top PCT % of the scored households (repeatable; default 10, 25, 50, 100).")
 @click.option("--strict/--no-strict", default=None, help="Any rejected row is an error (default: the run's config).")
 @handle_errors
 def score_cmd(run, data, out, households, layout, column_map, engine, top_n, top_share, strict):
@@ -39,8 +39,10 @@ def score_cmd(run, data, out, households, layout, column_map, engine, top_n, top
       flexpersona score runs/lcl new_customers/ --out scores.csv --top 500 --top-share 10
     """
     from ..toolkit.score import DEFAULT_TOP_SHARES, score, summary_path
+    from .run import parse_column_map
 
-    res = score(run, list(data), households=households, layout=layout, column_map=column_map, engine=engine,
+    res = score(run, list(data), households=households, layout=layout, column_map=parse_column_map(column_map),
+                engine=engine,
                 strict=strict, top_n=top_n, top_share=top_share or DEFAULT_TOP_SHARES)
     res.write(out)
     click.echo(json.dumps(res.summary["enrolment"], indent=2))
