@@ -35,6 +35,7 @@ _LAZY = {
     "build_personas": "flexpersona.personas",
     "explain_personas": "flexpersona.explain",
     "build_toolkit": "flexpersona.toolkit",
+    "score": "flexpersona.toolkit",
     "explore": "flexpersona.eda",
     "write_report": "flexpersona.report",
     "run": "flexpersona.pipeline",

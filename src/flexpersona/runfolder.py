@@ -66,6 +66,7 @@ ARTIFACTS: dict[str, Artifact] = {a.name: a for a in (
     Artifact("toolkit_md", "toolkit.md", "text", stage="toolkit"),
     Artifact("targets", "targets.csv", "csv", contract="targets", stage="toolkit"),
     Artifact("qini", "qini.csv", "csv", contract="qini", stage="toolkit"),
+    Artifact("targeting_model", "targeting_model.pkl", "pickle", stage="toolkit"),
     Artifact("eda_summary", "eda/summary.json", "json", stage="eda"),
     Artifact("report", "report.html", "text", stage="report"),
     Artifact("manifest", "manifest.json", "json", stage="run"),

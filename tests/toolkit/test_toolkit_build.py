@@ -160,7 +160,7 @@ def test_no_personas_single_group_and_saved_files_are_valid(tmp_path):
     assert [r["persona_id"] for r in res.toolkit["personas"]] == ["all"]
     assert "no survey" in res.toolkit["rule_basis"]
     paths = save_toolkit(res, tmp_path)
-    assert {p.name for p in paths} == {"toolkit.json", "toolkit.md", "targets.csv", "qini.csv"}
+    assert {p.name for p in paths} == {"toolkit.json", "toolkit.md", "targets.csv", "qini.csv", "targeting_model.pkl"}
     json.loads((tmp_path / "toolkit.json").read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON {c}"))
 
 

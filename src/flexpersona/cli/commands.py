@@ -8,5 +8,6 @@ from . import (
     personas,  # noqa: F401
     report,  # noqa: F401
     run,  # noqa: F401
+    score,  # noqa: F401
     simulate,  # noqa: F401
 )

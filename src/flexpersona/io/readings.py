@@ -68,6 +68,20 @@ def read_readings(
     >>> readings.attrs["accounting"]["datastore"]["rejected_by_reason"]  # doctest: +SKIP
     {'duplicate_timestamp': 17, 'off_grid_timestamp': 1}
     """
+    df, _ = read_readings_with_issues(path, layout, column_map=column_map, config=config, strict=strict)
+    return df
+
+
+def read_readings_with_issues(
+    path: str | Path | Sequence[str | Path],
+    layout: str | None = None,
+    *,
+    column_map: str | dict[str, str] | None = None,
+    config: Config | None = None,
+    strict: bool | None = None,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`read_readings` and the rejected rows as the ingest's issue list (``store/issues``): ``code``,
+    ``household_id``, ``file``, ``line`` (an example line), ``count``, ``detail``."""
     cfg = config or Config()
     strict = cfg.data.strict if strict is None else strict
     mapping = generic.parse_column_map(column_map)
@@ -81,7 +95,8 @@ def read_readings(
                          "read_survey")
     with tempfile.TemporaryDirectory(prefix="flexpersona-") as tmp:
         result = read_readings_files(found.readings, Path(tmp) / "work", mapping=mapping, config=cfg)
-        if strict and (err := strict_error(res.issues_frame(result), result.files)) is not None:
+        issues = res.issues_frame(result)
+        if strict and (err := strict_error(issues, result.files)) is not None:
             raise err
         tables = [pq.read_table(p) for p in result.parts]
     table = pa.concat_tables(tables) if tables else READINGS_SCHEMA.empty_table()
@@ -89,4 +104,4 @@ def read_readings(
     df = df.sort_values(["household_id", "ts"], ignore_index=True)
     df.attrs = {"accounting": res.accounting(result), "date_formats": dict(result.date_formats),
                 "files_by_layout": result.files_by_layout}
-    return df
+    return df, issues

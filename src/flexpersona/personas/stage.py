@@ -32,6 +32,7 @@ import pandas as pd
 from sklearn.preprocessing import RobustScaler
 from threadpoolctl import threadpool_limits
 
+from .._version import __version__
 from ..config import Config
 from ..errors import StageError
 from ..features.potential import performance_potential
@@ -55,6 +56,10 @@ from .selection import select_model
 log = logging.getLogger(__name__)
 
 __all__ = ["PersonaModel", "PersonaResult", "build_personas", "run_personas", "save_personas"]
+
+#: Format of ``persona_model.pkl`` (a dict: ``format_version``, ``flexpersona``, ``model``, ``features``,
+#: ``method``); bump when its keys or meaning change.
+PERSONA_MODEL_FORMAT = 1
 
 PERSONA_COLUMNS = [
     "household_id", "persona_id", "persona_name", "membership", "low_confidence", "persona_rationale",
@@ -125,7 +130,8 @@ class PersonaResult:
 
     def artifacts(self) -> dict[str, Any]:
         """What the stage writes into a run folder, by artifact name (:mod:`flexpersona.runfolder`)."""
-        model = None if self.model is None else {"model": self.model, "features": self.features,
+        model = None if self.model is None else {"format_version": PERSONA_MODEL_FORMAT, "flexpersona": __version__,
+                                                  "model": self.model, "features": self.features,
                                                   "method": self.method}
         out: dict[str, Any] = {
             "personas": self.personas,

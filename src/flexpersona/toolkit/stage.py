@@ -32,6 +32,7 @@ import pandas as pd
 from ..config import Config
 from ..errors import StageError
 from .levers import LEVERS, RULES, choose_lever, lifestyle_flags, strategic_quadrants
+from .model import TargetingModel
 from .targeting import TargetingResult, fit_targeting, qini_area, qini_curve
 from .uncertainty import cohort_kw, persona_kw
 
@@ -76,15 +77,19 @@ class ToolkitResult:
     targets: pd.DataFrame
     qini: pd.DataFrame
     per_persona: pd.DataFrame = field(default_factory=pd.DataFrame)
+    #: The saved targeting model (``targeting_model.pkl``, :mod:`.model`); None when targeting was not fitted.
+    model: TargetingModel | None = None
 
     def artifacts(self) -> dict[str, Any]:
-        """What the stage writes into a run folder: ``toolkit.json``, ``toolkit.md``, ``targets.csv``, ``qini.csv``."""
+        """What the stage writes into a run folder: ``toolkit.json``, ``toolkit.md``, ``targets.csv``, ``qini.csv``
+        and ``targeting_model.pkl`` (removed when no model was fitted)."""
         targets = self.targets
         if targets.empty:
             targets = pd.DataFrame({c: pd.Series(dtype=t) for c, t in (
                 ("household_id", "str"), ("predicted_response_pct", "float64"), ("predicted_kw", "float64"),
                 ("predicted_bill_change_pct", "float64"), ("rank", "int64"), ("do_no_harm", "bool"))})
-        return {"toolkit": self.toolkit, "toolkit_md": self.markdown, "targets": targets, "qini": self.qini}
+        return {"toolkit": self.toolkit, "toolkit_md": self.markdown, "targets": targets, "qini": self.qini,
+                "targeting_model": None if self.model is None else self.model.to_dict()}
 
 
 def _bootstrap_mean_ci(values: np.ndarray, reps: int, rng: np.random.Generator) -> tuple[float, float]:
@@ -199,7 +204,7 @@ def build_toolkit(
             "bill_change_gbp_mean": "mean dynamic minus flat bill over the trial year [GBP] (positive = pays more)",
         },
     }
-    return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per)
+    return ToolkitResult(toolkit, toolkit_markdown(toolkit), tres.targets, tres.qini, per, tres.model)
 
 
 def _households_by_persona(features: pd.DataFrame, personas: pd.DataFrame | None) -> pd.DataFrame:

@@ -41,6 +41,7 @@ from sklearn.pipeline import make_pipeline
 
 from ..config import Config, ToolkitConfig
 from ..contracts import is_outcome
+from .model import LEVER_COLUMNS, TargetingModel
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +75,8 @@ class TargetingResult:
     qini: pd.DataFrame
     targets: pd.DataFrame
     summary: dict[str, Any] = field(default_factory=dict)
+    #: The fold models and what scoring needs (:class:`~.model.TargetingModel`); None when not fitted.
+    model: TargetingModel | None = None
 
 
 @dataclass
@@ -98,6 +101,8 @@ class CrossFit:
     oof: dict[str, np.ndarray]
     level: dict[str, np.ndarray]
     book: dict[str, np.ndarray]
+    #: ``{target: [fitted model i = r × folds + k]}`` when :func:`cross_fit` was asked to keep them.
+    models: dict[str, list[Any]] = field(default_factory=dict)
 
     def oof_relative(self, target: str) -> np.ndarray:
         """Out-of-fold predictions minus their model's level, averaged over repeats (length n).
@@ -169,6 +174,7 @@ def cross_fit(
     seed: int,
     book: np.ndarray | None = None,
     n_jobs: int = 1,
+    keep_models: bool = False,
 ) -> CrossFit:
     """Repeated K-fold cross-fitting of one model per target, fold and repeat.
 
@@ -188,6 +194,8 @@ def cross_fit(
         Rows to predict with every fold model (the customer book).
     n_jobs
         Threads fitting the models (joblib); the result does not depend on it.
+    keep_models
+        Keep every fitted model in :attr:`CrossFit.models` (the saved targeting model scores with them).
     """
     X = np.asarray(X, dtype=float)
     n = len(X)
@@ -195,12 +203,12 @@ def cross_fit(
     names = list(targets)
     ys = {t: np.asarray(targets[t], dtype=float) for t in names}
 
-    def one(t: str, r: int, k: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def one(t: str, r: int, k: int) -> tuple[np.ndarray, np.ndarray | None, Any]:
         train = (fold[r] != k) & np.isfinite(ys[t])
         model = make_model(r * folds + k).fit(X[train], ys[t][train])
         pred_all = np.asarray(model.predict(X), dtype=float)
         pred_book = np.asarray(model.predict(book), dtype=float) if book is not None and len(book) else None
-        return pred_all, pred_book
+        return pred_all, pred_book, model if keep_models else None
 
     tasks = [(t, r, k) for t in names for r in range(repeats) for k in range(folds)]
     results = Parallel(n_jobs=n_jobs, prefer="threads")(delayed(one)(*task) for task in tasks)
@@ -208,13 +216,16 @@ def cross_fit(
     oof = {t: np.full((repeats, n), np.nan) for t in names}
     level = {t: np.full((repeats, folds), np.nan) for t in names}
     book_pred = {t: np.full((repeats * folds, m), np.nan) for t in names}
-    for (t, r, k), (pred_all, pred_book) in zip(tasks, results, strict=True):
+    models: dict[str, list[Any]] = {t: [None] * (repeats * folds) for t in names} if keep_models else {}
+    for (t, r, k), (pred_all, pred_book, model) in zip(tasks, results, strict=True):
         test = fold[r] == k
         oof[t][r, test] = pred_all[test]
         level[t][r, k] = pred_all.mean()
         if pred_book is not None:
             book_pred[t][r * folds + k] = pred_book
-    return CrossFit(fold=fold, oof=oof, level=level, book=book_pred)
+        if keep_models:
+            models[t][r * folds + k] = model
+    return CrossFit(fold=fold, oof=oof, level=level, book=book_pred, models=models)
 
 
 def qini_curve(predicted_reduction: np.ndarray, actual_reduction: np.ndarray) -> pd.DataFrame:
@@ -315,7 +326,7 @@ def _json_float(x: Any) -> float | None:
 
 def cross_fitted_qini(
     X: np.ndarray, y_kw: np.ndarray, config: Config, *, book: np.ndarray | None = None,
-    extra_targets: Mapping[str, np.ndarray] | None = None,
+    extra_targets: Mapping[str, np.ndarray] | None = None, keep_models: bool = False,
 ) -> tuple[pd.DataFrame, dict[str, Any], CrossFit]:
     """Cross-fit the kW model (and ``extra_targets`` on the same folds), rank the households by their
     out-of-fold prediction (relative to its model's level, averaged over repeats, see
@@ -334,7 +345,7 @@ def cross_fitted_qini(
     """
     tk = config.toolkit
     cf = cross_fit(X, {"kw": y_kw, **(extra_targets or {})}, make_model=forest_factory(config), repeats=tk.cv_repeats,
-                   folds=tk.cv_folds, seed=tk.seed, book=book, n_jobs=tk.n_jobs)
+                   folds=tk.cv_folds, seed=tk.seed, book=book, n_jobs=tk.n_jobs, keep_models=keep_models)
     pred = cf.oof_relative("kw")
     qini = qini_curve(-pred, -y_kw)
     area = qini_area(qini)
@@ -412,9 +423,12 @@ def fit_targeting(
     extra = {"pct": f.loc[treated, "high_response_pct"].astype(float).to_numpy()}
     if has_bill:
         extra["bill"] = bill.to_numpy(dtype=float)
+    if "responder" in f.columns:
+        extra["responder"] = f.loc[treated, "responder"].map(lambda v: np.nan if pd.isna(v) else float(bool(v))).to_numpy(float)
     book = _book(X_all, lifestyle, households)
     Xb = X_all.loc[book].to_numpy(dtype=float)
-    qini, numbers, cf = cross_fitted_qini(X.to_numpy(dtype=float), y_kw, config, book=Xb, extra_targets=extra)
+    qini, numbers, cf = cross_fitted_qini(X.to_numpy(dtype=float), y_kw, config, book=Xb, extra_targets=extra,
+                                          keep_models=True)
     summary = _method_summary(tk, list(X.columns), numbers)
     summary.update(_placebo_check(placebo, X_all, config))
     # -- rank the customer book (control households) with every fold model of the cross-fitting
@@ -424,13 +438,35 @@ def fit_targeting(
         summary.update(_do_no_harm_check(bill.to_numpy(dtype=float), cf.oof["bill"].mean(axis=0)))
     else:
         summary["do_no_harm_basis"] = "no bill columns in features: no do-no-harm prediction for the book"
+    model = _saved_model(cf, list(X.columns), y_kw, config, lifestyle, qini, summary, treated, book)
     if len(book) == 0:
         summary["note"] = "no control households with pre-trial features: targets.csv is empty"
         summary["n_do_no_harm_book"] = 0
-        return TargetingResult(qini, pd.DataFrame(columns=TARGET_COLUMNS), summary)
+        return TargetingResult(qini, pd.DataFrame(columns=TARGET_COLUMNS), summary, model)
     targets = _ranked_book(book, cf, has_bill)
     summary["n_do_no_harm_book"] = int(targets["do_no_harm"].sum())
-    return TargetingResult(qini, targets, summary)
+    return TargetingResult(qini, targets, summary, model)
+
+
+def _saved_model(cf: CrossFit, features: list[str], y_kw: np.ndarray, config: Config, lifestyle: pd.DataFrame,
+                 qini: pd.DataFrame, summary: dict[str, Any], treated: pd.Index, book: pd.Index) -> TargetingModel:
+    """The fold models with what scoring needs (:class:`~.model.TargetingModel`)."""
+    import sklearn
+
+    from .._version import __version__
+
+    source = lifestyle["lifestyle_source"].dropna() if "lifestyle_source" in lifestyle.columns else pd.Series([])
+    medians = {c: float(pd.to_numeric(lifestyle[c], errors="coerce").median())
+               for c in LEVER_COLUMNS if c in lifestyle.columns}
+    residuals = (y_kw[None, :] - cf.oof["kw"]).ravel()
+    return TargetingModel(
+        models=dict(cf.models), features=features, config=config.to_dict(),
+        lifestyle_source=str(source.iloc[0]) if len(source) else "halfhourly",
+        residuals_kw=residuals[np.isfinite(residuals)], cohort_medians=medians, qini=qini.copy(),
+        numbers={k: v for k, v in summary.items() if not isinstance(v, (list, dict))},
+        training_ids=[str(i) for i in treated], book_ids=[str(i) for i in book],
+        flexpersona_version=__version__, sklearn_version=sklearn.__version__,
+    )
 
 
 def _not_fitted(note: str) -> TargetingResult:
