@@ -130,7 +130,7 @@ def compare_with_run(results: list[Any], run_dir: Path, tmp: Path) -> dict[str, 
         for name, obj in res.artifacts().items():
             run = folder.load(name, required=False)
             assert (obj is None) == (run is None), f"{name}: {'only in the run' if obj is None else 'not in the run'}"
-            if obj is None or name == "persona_model":  # a pickled model, not a table: its personas are compared
+            if obj is None or ARTIFACTS[name].kind == "pickle":  # a fitted model: its personas / targets are compared
                 continue
             if isinstance(obj, pd.DataFrame):
                 diffs[name] = assert_tables_equal(obj, run, name)
