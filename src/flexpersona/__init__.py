@@ -36,6 +36,7 @@ _LAZY = {
     "explain_personas": "flexpersona.explain",
     "build_toolkit": "flexpersona.toolkit",
     "explore": "flexpersona.eda",
+    "design": "flexpersona.trialdesign",
     "write_report": "flexpersona.report",
     "run": "flexpersona.pipeline",
     "save_run": "flexpersona.runfolder",

@@ -260,7 +260,7 @@ def calibrate_run(run: str | Path) -> Calibration:
 
 
 def read_calibration(path: str | Path) -> Calibration:
-    """A calibration saved by :func:`flexpersona.design.design` (``calibration.json``)."""
+    """A calibration saved by :func:`flexpersona.trialdesign.design` (``calibration.json``)."""
     d = json.loads(Path(path).read_text(encoding="utf-8"))
     d["se_ratios"] = tuple(d["se_ratios"])
     return Calibration(**d)
