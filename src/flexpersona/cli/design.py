@@ -29,8 +29,8 @@ def _ints(text: str | None) -> list[int] | None:
 @click.option("--separation", type=float, default=10.0, show_default=True,
               help="Separation of the two planted personas of the recovery column [pp].")
 @click.option("--simulate", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Replicates of the simulation check (each ≈ 40 s: three small simulated trials through the "
-                   "features stage; measurements cached in OUT/cache).")
+              help="Replicates of the simulation check (each ≈ 40 s on an idle core, about 2 min on a busy machine: "
+                   "three small simulated trials through the features stage; measurements cached in OUT/cache).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the simulated trials.")
 @handle_errors
 def design_cmd(run, out, n_treatment, n_control, n_events, separation, simulate, seed):
