@@ -24,7 +24,7 @@ import json
 import logging
 import math
 import time
-from dataclasses import asdict, fields
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -160,7 +160,3 @@ def simulation_check(replicates: int = 2, *, base: tuple[int, int, int] = CHECK_
         rows.append({**predict(cal, p[0], p[1], p[2], separation=separation, spread=spread),
                      "method": "analytic (simulator-calibrated)", "n_replicates": replicates})
     return pd.DataFrame(rows)
-
-
-def calibration_dict(cal: Calibration) -> dict[str, Any]:
-    return asdict(cal)

@@ -32,7 +32,7 @@ from .model import (
     design_grid,
     predict,
 )
-from .simulation import simulation_check
+from .simulation import NOISE_SCALE, simulation_check
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +88,9 @@ def design(
     separation, spread
         Planted persona separation and within-persona spread [pp] of ``persona_recovery_ari``.
     simulate
-        Replicates of the simulation check (0 = none; each replicate simulates three small trials and runs the
-        features stage on them, ≈ 40 s on one core).
+        Replicates of the simulation check (0 = none; each replicate simulates three small trials, at the
+        simulator's noise scaled to the calibration's median household SE, and runs the features stage on
+        them, ≈ 40 s on an idle core).
     seed, cache
         Seed of the simulated trials and a folder keeping their measurements (re-runs are free).
     """
@@ -97,7 +98,10 @@ def design(
     table = design_grid(cal, n_treatment, n_control, n_events, include_calibration=True,
                         separation=separation, spread=spread)
     if simulate:
-        check = simulation_check(simulate, seed=seed, separation=separation, spread=spread, cache=cache)
+        # the simulator's noise scaled to the calibration's household SE (1.6 ≈ LCL's 5.05 pp)
+        noise = min(max(NOISE_SCALE * cal.se_median / LCL.se_median, 0.5), 4.0)
+        check = simulation_check(simulate, seed=seed, separation=separation, spread=spread, cache=cache,
+                                 noise_scale=round(noise, 3))
         table = pd.concat([table, check], ignore_index=True)
     return DesignResult(table=table, calibration=cal, figure=design_figure(table[table["method"] == "analytic"], cal))
 
