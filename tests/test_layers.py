@@ -19,7 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flexpersona"
 LAYERS = {
     "_version": 0, "plotting": 0, "errors": 0, "schema": 0, "config": 0, "contracts": 0, "stats": 0, "store": 0, "runfolder": 0,
     "io": 1, "quality": 1, "sufficiency": 1, "simulate": 1,
-    "features": 2, "personas": 3, "explain": 4, "toolkit": 5, "eda": 6, "report": 7,
+    "features": 2, "personas": 3, "explain": 4, "toolkit": 5, "eda": 6, "trialdesign": 6, "report": 7,
     "pipeline": 8, "demo": 8, "summary": 8, "bench": 8, "cli": 9, "__main__": 9, "__init__": 9,
 }  # fmt: skip
 

@@ -37,6 +37,7 @@ _LAZY = {
     "build_toolkit": "flexpersona.toolkit",
     "score": "flexpersona.toolkit",
     "explore": "flexpersona.eda",
+    "design": "flexpersona.trialdesign",
     "write_report": "flexpersona.report",
     "run": "flexpersona.pipeline",
     "save_run": "flexpersona.runfolder",

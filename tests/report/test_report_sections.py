@@ -34,6 +34,7 @@ def test_every_section_renders_a_features_only_run_folder(tmp_path):
     t = report_html.load_run(bare)
     built = {build.__name__: build(t, FAST) for build in report_html.SECTIONS}
     assert built.pop("recovery_section") is None  # no truth.csv: no such section
+    assert built.pop("next_steps_section") is None  # no features_info.json (SEs, events): no design model
     assert all(isinstance(s, Section) for s in built.values())
     notes = {name: " ".join(s.notes) for name, s in built.items()}
     assert "No features_info.json" in notes["trust_section"]

@@ -1,6 +1,7 @@
 """Imports every command module so that it registers on the group."""
 from . import (
     bench,  # noqa: F401
+    design,  # noqa: F401
     eda,  # noqa: F401
     explain,  # noqa: F401
     features,  # noqa: F401

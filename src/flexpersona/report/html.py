@@ -29,6 +29,7 @@ from ..plotting import figure_html, plotlyjs_source, save_figure
 from ..store import atomic_path
 from .blocks import Section
 from .first_screen import first_screen_cards
+from .next_steps import next_steps_section
 from .recovery import recovery_section
 from .run_tables import RunTables, load_run
 from .sections import (
@@ -55,7 +56,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 #: takes the run's tables and the config and returns its Section, or None when the run has nothing for it.
 SECTIONS: tuple[Callable[[RunTables, Config], Section | None], ...] = (
     trust_section, quality_section, trial_section, recovery_section, responses_section, events_section,
-    personas_section, matrix_section, explain_section, toolkit_section,
+    personas_section, matrix_section, explain_section, toolkit_section, next_steps_section,
 )
 
 _targeting_paragraphs = targeting_paragraphs  # its earlier name (tests/toolkit quote the report's targeting text)
