@@ -91,3 +91,22 @@ def test_real_report_renders_the_honest_numbers_in_a_browser(real_run, open_repo
     assert "95% interval" in got["trust_text"] and "second half" in got["trust_text"]
     numbered = [c for c in got["cards"] if "%" in c or "kW" in c]
     assert numbered and all("interval" in c for c in numbered), got["cards"]
+
+
+def test_score_a_real_household_with_the_real_runs_saved_model(real_run, tmp_path):
+    """Issue 15 on real files: the run's lifestyle came from the Kaggle daily table, so scoring a London
+    Datastore household recomputes daily totals of 2012 from its half-hours; MAC000002's readings start in
+    October 2012 (21% of the year), which the ledger's 25% rule calls too short: a reason, no score."""
+    out, _ = real_run
+    assert json.loads((out / "features_info.json").read_text())["lifestyle_source"] == "daily"
+    result = CliRunner().invoke(main, ["score", str(out), str(LCL / "datastore" / "MAC000002.csv"),
+                                       "--out", str(tmp_path / "scores.csv")])
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(tmp_path / "scores.csv")
+    assert scores["household_id"].tolist() == ["MAC000002"] and scores["rank"].isna().all()
+    assert "complete days of 2012" in scores.loc[0, "reason"] and "21%" in scores.loc[0, "reason"]
+    # its training households are scored from their own files: hh2013 holds 2013 only, so all are too short
+    result = CliRunner().invoke(main, ["score", str(out), str(LCL / "hh2013" / PIECES[0]),
+                                       "--out", str(tmp_path / "book.csv")])
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "book.csv")["reason"].str.startswith("too short").all()

@@ -26,11 +26,19 @@ from ..errors import StageError
 from . import definitions as q
 from .calendar import build_calendar
 from .engine import make_engine
-from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_halfhourly
+from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 
 #: Group label of households scored outside a trial (the SQL groups by it; it means nothing else).
 BOOK = "book"
-SOURCES = ("halfhourly", "within_trial_normal")
+SOURCES = ("halfhourly", "within_trial_normal", "daily")
+
+#: Daily totals of the readings (the Kaggle daily table's definition: kWh summed over a day's half-hours, and
+#: how many there were), for runs whose lifestyle came from the daily table (``lifestyle_source = daily``).
+DAILY_SQL = """
+SELECT CAST(household_id AS VARCHAR) AS household_id, CAST(ts AS DATE) AS day, SUM(kwh) AS kwh_sum,
+  CAST(COUNT(kwh) AS BIGINT) AS n_readings
+FROM readings_raw WHERE year(ts) = {year} GROUP BY 1, 2 ORDER BY 1, 2
+"""
 
 COVERAGE_SQL = """
 SELECT household_id, CAST(SUM(CASE WHEN life = 1 THEN n ELSE 0 END) AS BIGINT) AS n_life,
@@ -49,8 +57,8 @@ def lifestyle_window(config: Config, lifestyle_source: str, tariff: pd.DataFrame
         ``within_trial_normal`` without the trial's tariff (its event days define the window).
     """
     if lifestyle_source not in SOURCES:
-        msg = (f"the run's lifestyle features came from the {lifestyle_source!r} source (a daily table), which "
-               "half-hourly readings cannot reproduce; re-run with half-hourly baseline readings")
+        msg = (f"the run's lifestyle features came from an unknown source {lifestyle_source!r}; "
+               f"known: {', '.join(SOURCES)}")
         raise StageError(msg)
     if tariff is None:
         if lifestyle_source == "within_trial_normal":
@@ -92,6 +100,8 @@ def pretrial_features(
         ``household_id``, ``lifestyle_source``, :data:`~.lifestyle.LIFESTYLE_COLUMNS`, ``n_life`` (non-missing
         readings in the window), ``window_halfhours``, ``coverage`` (their ratio) and ``sufficient`` (bool).
     """
+    if lifestyle_source == "daily":
+        return _pretrial_from_daily(readings, config, household_ids)
     cal = lifestyle_window(config, lifestyle_source, tariff)
     engine = make_engine(config)
     try:
@@ -120,7 +130,36 @@ def pretrial_features(
     window = int((cal["life"] == 1).sum())
     out["window_halfhours"] = window
     out["coverage"] = out["n_life"] / max(window, 1)
-    need = config.data.min_baseline_coverage if lifestyle_source == "halfhourly" else config.data.min_trial_coverage
+    need = config.data.min_trial_coverage if lifestyle_source == "within_trial_normal" else config.data.min_baseline_coverage
     out["sufficient"] = (out["coverage"] >= need) & (out["n_life"] > 0)
+    return out[["household_id", "lifestyle_source", *LIFESTYLE_COLUMNS, "n_life", "window_halfhours", "coverage",
+                "sufficient"]]
+
+
+def _pretrial_from_daily(readings: Any, config: Config, household_ids: list[str] | None) -> pd.DataFrame:
+    """The ``daily`` source: the readings' daily totals of the baseline year through the stage's own
+    :func:`.lifestyle.lifestyle_from_daily` (complete days only); coverage = complete days / days of the year."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        con.execute("SET threads TO 1")
+        if isinstance(readings, str):
+            con.read_parquet(readings).create_view("readings_raw")
+        else:
+            con.register("readings_raw", readings)
+        daily = con.sql(DAILY_SQL.format(year=int(config.data.baseline_year))).df()
+        ids = con.sql("SELECT DISTINCT CAST(household_id AS VARCHAR) AS h FROM readings_raw").df()["h"].tolist()
+    finally:
+        con.close()
+    hh = pd.DataFrame({"household_id": sorted(set(ids if household_ids is None else household_ids))}).assign(grp=BOOK)
+    life, _ = lifestyle_from_daily(daily, hh, year=config.data.baseline_year)
+    out = life.drop(columns=["group"])
+    complete = daily[daily["n_readings"] == 48].groupby("household_id").size()
+    days = pd.Timestamp(f"{config.data.baseline_year}-12-31").day_of_year
+    out["n_life"] = (48 * complete.reindex(out["household_id"]).fillna(0)).astype("int64").to_numpy()
+    out["window_halfhours"] = 48 * days
+    out["coverage"] = out["n_life"] / out["window_halfhours"]
+    out["sufficient"] = (out["coverage"] >= config.data.min_baseline_coverage) & (out["n_life"] > 0)
     return out[["household_id", "lifestyle_source", *LIFESTYLE_COLUMNS, "n_life", "window_halfhours", "coverage",
                 "sufficient"]]

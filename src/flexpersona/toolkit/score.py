@@ -203,7 +203,8 @@ def _score_table(model: TargetingModel, pre: pd.DataFrame, hh: pd.DataFrame,
     kw_all = kw_all[:, order] if len(ok) else kw_all
     scored["rank"] = pd.array(np.arange(1, len(scored) + 1), dtype="Int64")
     short = pre[~pre["sufficient"]]
-    need = cfg.data.min_baseline_coverage if model.lifestyle_source == "halfhourly" else cfg.data.min_trial_coverage
+    need = (cfg.data.min_trial_coverage if model.lifestyle_source == "within_trial_normal"
+            else cfg.data.min_baseline_coverage)
     window = _window_text(model, cfg)
     unscored = pd.DataFrame({
         "household_id": short["household_id"].astype(str).to_numpy(),
@@ -219,6 +220,8 @@ def _score_table(model: TargetingModel, pre: pd.DataFrame, hh: pd.DataFrame,
 def _window_text(model: TargetingModel, cfg: Config) -> str:
     if model.lifestyle_source == "halfhourly":
         return f"the {cfg.data.baseline_year} half-hours (the run's pre-trial year)"
+    if model.lifestyle_source == "daily":
+        return f"the complete days of {cfg.data.baseline_year} (the run's pre-trial year, as daily totals)"
     return f"the event-free days of {cfg.data.trial_year} (the run's lifestyle window)"
 
 
