@@ -104,3 +104,17 @@ def test_failed_stage_leaves_manifest_of_finished_stages(tmp_path, fake_stages, 
     manifest = json.loads((out / "manifest.json").read_text())
     assert set(manifest["stages"]) == {"ingest", "features"}
     assert manifest["inputs"]["inputs"] == [str(data.resolve())]
+
+
+def test_one_progress_line_per_stage_on_a_terminal_only(tmp_path, fake_stages, capsys):
+    """Issue 14 item 4: with progress (a terminal), one line per stage with its elapsed time; quiet otherwise."""
+    data = tmp_path / "data.csv"
+    data.write_text("x\n1\n")
+    pipeline.run([data], tmp_path / "quiet")
+    assert capsys.readouterr().err == ""
+    pipeline.run([data], tmp_path / "run", progress=True)
+    lines = capsys.readouterr().err.splitlines()
+    assert [ln.split()[1] for ln in lines] == list(pipeline.STAGES)
+    assert all(ln.split()[3] == "s" and float(ln.split()[2]) >= 0 for ln in lines)
+    pipeline.run([data], tmp_path / "run", progress=True)
+    assert all("re-used" in ln for ln in capsys.readouterr().err.splitlines())

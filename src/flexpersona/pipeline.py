@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import platform
+import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -337,12 +338,14 @@ def run(
         outputs_exist = all(ctx.file(w).exists() for w in stage.writes)
         if not force and prev.get("hash") == digest and outputs_exist:
             log.info("stage %s: unchanged, re-used", name)
+            _progress_line(ctx, f"{name:<9} re-used (inputs and config unchanged)")
             reused.append(name)
             continue
         log.info("stage %s: running", name)
         t0 = time.perf_counter()
         counts = stage.func(ctx)
         elapsed = time.perf_counter() - t0
+        _progress_line(ctx, f"{name:<9} {elapsed:6.1f} s   (run so far {time.perf_counter() - t_all:6.1f} s)")
         # Hash again after running: the stage's own reads may have been written by itself (ingest).
         stages_state[name] = {
             "hash": _stage_hash(stage, ctx),
@@ -357,6 +360,12 @@ def run(
     manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
     write_json(manifest, manifest_path)
     return RunResult(run_dir=run_dir, ran=ran, reused=reused, manifest=manifest)
+
+
+def _progress_line(ctx: RunContext, text: str) -> None:
+    """One line per stage on the terminal (only with ``progress``, i.e. when stderr is a terminal)."""
+    if ctx.progress:
+        print(f"flexpersona: {text}", file=sys.stderr, flush=True)
 
 
 def run_stage(run_dir: str | Path, stage: str, config: Config, *, store: str | Path | None = None) -> RunResult:
