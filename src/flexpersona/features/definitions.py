@@ -9,11 +9,11 @@ SQL only as registered tables.
 
 Every aggregate is exact, so no result depends on the order in which an engine's threads or partitions combine
 partial sums: the stage is bit-identical for any ``data.duckdb_threads`` and any run (issue 14). Each summed
-quantity is an integer count of 1/:data:`SCALE` of its unit (:func:`fixed`): the readings as ``ku`` (``BIGINT``),
-products and ratios as ``DECIMAL(38, 0)``; integer sums are exact in both engines and are divided back to
-``DOUBLE`` once, after the sum (:func:`unfixed`). Means are such a sum over an integer count, the daily standard
-deviation comes from exact integer sums of squares, and ``MIN``/``MAX``/``COUNT`` are order-free anyway. Every
-fetched result is ordered by its keys (the numpy that follows adds rows in that order).
+quantity is an integer count of 1/:data:`SCALE` of its unit (:func:`fixed`, a ``BIGINT``; the readings as
+``ku``); integer sums are exact in both engines (``DECIMAL(38, 0)`` where they can outgrow 64 bits) and are
+divided back to ``DOUBLE`` once, after the sum (:func:`unfixed`). Means are such a sum over an integer count,
+the daily standard deviation comes from exact integer sums of squares, and ``MIN``/``MAX``/``COUNT`` are
+order-free anyway. Every fetched result is ordered by its keys (the numpy that follows adds rows in that order).
 
 Tables the queries expect
 -------------------------
@@ -63,19 +63,19 @@ from .calendar import CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
 
 # -- exact sums ------------------------------------------------------------------------------------------
 #: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
-#: dimensionless ``C(t)/B_C``). Readings with up to 12 decimals are represented exactly (meters give 3);
-#: a reading is held as ``BIGINT`` (|kWh| < 9.2 million), products and ratios as ``DECIMAL(38, 0)``.
-#: DuckDB sums ``BIGINT`` into ``HUGEINT``; Spark into ``BIGINT``: one sum of readings stays below 9.2 million
-#: kWh (a household's year at 500 kWh per half-hour, or 900,000 homes in one half-hour).
+#: dimensionless ``C(t)/B_C``), a ``BIGINT`` per row. Readings with up to 12 decimals are represented exactly
+#: (meters give 3). One row's value stays below 9.2 million in its unit (DuckDB stops with a conversion error
+#: above); DuckDB sums ``BIGINT`` into ``HUGEINT``, Spark into ``BIGINT``, so on Spark one sum stays below
+#: 9.2 million kWh too (a household's year at 500 kWh per half-hour, or 900,000 homes in one half-hour).
 SCALE = 10**12
-#: Type of the per-row fixed-point values that the readings do not bound (products, ratios).
+#: Type of the integers that can outgrow ``BIGINT``: squares of daily totals, products of sums and prices.
 EXACT = "DECIMAL(38, 0)"
 
 
 def fixed(expr: str) -> str:
-    """SQL of a per-row DOUBLE ``expr`` as an exact integer of 1/:data:`SCALE` units (``DECIMAL(38, 0)``):
-    rounded half away from zero, the same in DuckDB and Spark."""
-    return f"CAST(ROUND(({expr}) * {SCALE}) AS {EXACT})"
+    """SQL of a per-row DOUBLE ``expr`` as an exact integer of 1/:data:`SCALE` units (``BIGINT``): rounded half
+    away from zero, the same in DuckDB and Spark."""
+    return f"CAST(ROUND(({expr}) * {SCALE}) AS BIGINT)"
 
 
 def unfixed(expr: str) -> str:
@@ -155,7 +155,7 @@ SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell
   c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
   c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
-  CAST(ROUND(CAST(r.kwh AS DOUBLE) * {SCALE}) AS BIGINT) AS ku, ROUND(CAST(r.kwh AS DOUBLE) * {SCALE}) / {SCALE} AS kwh
+  {fixed("CAST(r.kwh AS DOUBLE)")} AS ku, ROUND(CAST(r.kwh AS DOUBLE) * {SCALE}) / {SCALE} AS kwh
 FROM readings_raw r
 JOIN hh h ON r.household_id = h.household_id
 JOIN cal c ON r.ts = c.ts
@@ -346,10 +346,13 @@ FROM (
 ORDER BY household_id, day, cat, lvl
 """
 
+# (one exact sum per row, by cell and category, then spread to a column per category: cheaper than a
+# conditional sum per category)
 KT = (
     "SELECT hcell,\n  "
-    + ",\n  ".join(f"{fixed_sum(f'CASE WHEN cat = {c!r} THEN k END')} AS k_{c}" for c in INTERVAL_CATS)
-    + "\nFROM trh WHERE lvl = 1 AND cat <> 'normal' GROUP BY hcell"
+    + ",\n  ".join(f"{unfixed(f'SUM(CASE WHEN cat = {c!r} THEN kq END)')} AS k_{c}" for c in INTERVAL_CATS)
+    + f"\nFROM (\n  SELECT hcell, cat, SUM({fixed('k')}) AS kq\n  FROM trh WHERE lvl = 1 AND cat <> 'normal'"
+    + "\n  GROUP BY hcell, cat\n) x\nGROUP BY hcell"
 )
 
 #: Reference cells with their trial ``K`` sums (one join for the influence pass).
