@@ -10,6 +10,7 @@ Usage::
 
     .venv/bin/python benchmarks/bench_features.py --treatment 1100 --control 4400 --out /tmp/bench-features
     .venv/bin/python benchmarks/bench_features.py --treatment 110 --control 440 --out /tmp/bf-small
+    .venv/bin/python benchmarks/bench_features.py --treatment 110 --control 440 --out /tmp/bf-small --threads 1
 """
 
 from __future__ import annotations
@@ -55,7 +56,8 @@ def build_store(out: Path, n_treatment: int, n_control: int, seed: int, chunk: i
     return store.path
 
 
-def measure(store_dir: str, replicates: int, engine: str, result_file: str, verbose: bool = False) -> None:
+def measure(store_dir: str, replicates: int, engine: str, result_file: str, verbose: bool = False,
+            threads: int | None = None) -> None:
     """Child process: run the stage, write a summary (``verbose``: the engine's per-query timings on stderr)."""
     import logging
 
@@ -70,7 +72,8 @@ def measure(store_dir: str, replicates: int, engine: str, result_file: str, verb
     if verbose:
         logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(message)s")
         logging.getLogger("flexpersona.features").setLevel(logging.DEBUG)
-    cfg = Config().replace(features={"bootstrap_replicates": replicates, "engine": engine})
+    cfg = Config().replace(features={"bootstrap_replicates": replicates, "engine": engine},
+                           data={"duckdb_threads": threads})
     t = time.perf_counter()
     res = compute_features(Store(store_dir), cfg)
     seconds = time.perf_counter() - t
@@ -102,10 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--replicates", type=int, default=200, help="bootstrap replicates")
     ap.add_argument("--engine", default="duckdb", choices=["duckdb", "spark"])
     ap.add_argument("--verbose", action="store_true", help="log the time of every engine query")
+    ap.add_argument("--threads", type=int, default=None, help="DuckDB threads (default: every core)")
     ap.add_argument("--measure", nargs=2, metavar=("STORE", "RESULT"), help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.measure:
-        measure(args.measure[0], args.replicates, args.engine, args.measure[1], verbose=args.verbose)
+        measure(args.measure[0], args.replicates, args.engine, args.measure[1], verbose=args.verbose,
+                threads=args.threads)
         return 0
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -115,6 +120,8 @@ def main(argv: list[str] | None = None) -> int:
     result = out / "result.json"
     cmd = [sys.executable, __file__, "--replicates", str(args.replicates), "--engine", args.engine,
            "--measure", str(store), str(result)] + (["--verbose"] if args.verbose else [])  # fmt: skip
+    if args.threads is not None:
+        cmd += ["--threads", str(args.threads)]
     t = time.perf_counter()
     subprocess.run(cmd, check=True)
     wall = time.perf_counter() - t

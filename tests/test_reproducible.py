@@ -1,9 +1,8 @@
 """Same input and seed give identical outputs (brief: results are reproducible).
 
-With ``data.duckdb_threads = 1`` every table is bit-identical. With several threads DuckDB's parallel writes and
-sums leave the last bits of floating point to scheduling, and the models downstream (EM, random forests) can
-amplify that, so the default mode is documented as reproducible to numerical precision only (not tested
-for bit-identity).
+Every table is bit-identical with the default of every core for DuckDB (``data.duckdb_threads = None``): the
+feature stage's sums are exact integer sums (issue 14; thread counts are compared in
+``tests/features/test_threads.py``).
 """
 
 import pandas as pd
@@ -18,8 +17,7 @@ from flexpersona.simulate import simulate_trial, write_trial
 def test_two_runs_of_the_same_input_give_identical_tables(tmp_path):
     trial = simulate_trial(40, 50, seed=5, start="2013-01-01", end="2013-04-30", survey=False)
     write_trial(trial, tmp_path / "in", "datastore")
-    cfg = Config().replace(data={"duckdb_threads": 1}, features={"bootstrap_replicates": 50},
-                           personas={"bootstrap_resamples": 10})
+    cfg = Config().replace(features={"bootstrap_replicates": 50}, personas={"bootstrap_resamples": 10})
     outs = []
     for name in ("a", "b"):
         out = tmp_path / name

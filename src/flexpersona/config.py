@@ -75,9 +75,9 @@ class DataConfig:
     #: Memory limit of every DuckDB connection of ingest and features (DuckDB syntax, e.g. ``"1500MB"``);
     #: bigger operations spill to a temp folder under the store.
     duckdb_memory_limit: str = "1GB"
-    #: DuckDB worker threads of ingest and features (None = every core). 1 (default) makes runs bit-identical: with
-    #: several threads, parallel sums and writes depend on scheduling in the last bits of floating point.
-    duckdb_threads: int | None = 1
+    #: DuckDB worker threads of ingest and features (None, the default = every core). Results do not depend on it:
+    #: the feature stage's sums are exact fixed-point integer sums (issue 14), so any count gives identical tables.
+    duckdb_threads: int | None = None
     #: DuckDB worker threads of the streaming ingest of long CSV files (None = every core). Its output does not
     #: depend on the count: each layout's rows are written in file order into one Parquet file.
     ingest_threads: int | None = None
@@ -93,9 +93,10 @@ RETIRED = {
 }
 
 #: (section, key) of settings that change resources, not results: not part of :meth:`Config.section_hash`.
-#: (``data.duckdb_threads`` is: several threads change floating-point sums in their last bits. ``data.strict``
-#: changes only whether an ingest with rejected rows fails; the pipeline's ingest stage hashes it itself.)
-NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "ingest_threads"), ("data", "strict"), ("toolkit", "n_jobs")}
+#: (``data.strict`` changes only whether an ingest with rejected rows fails; the pipeline's ingest stage hashes
+#: it itself.)
+NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "duckdb_threads"), ("data", "ingest_threads"),
+               ("data", "strict"), ("toolkit", "n_jobs")}
 
 
 @dataclass(frozen=True)

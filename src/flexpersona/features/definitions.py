@@ -1,15 +1,27 @@
 """The single source of every feature definition: portable SQL run unchanged by DuckDB and Spark.
 
-The SQL uses only what both engines share (joins, ``GROUP BY``, ``SUM``/``AVG``/``COUNT``/``MIN``/``MAX``/
-``STDDEV_SAMP``, ``CASE``, ``COALESCE``, ``NULLIF``); all calendar logic is in the ``cal`` table
-(:mod:`flexpersona.features.calendar`), so there is no dialect-specific date function, and every division is
-guarded with ``NULLIF`` (Spark runs in ANSI mode). Constants embedded in the SQL come from this module
-(category names), never from user input; user-controlled values reach the SQL only as registered tables.
+The SQL uses only what both engines share (joins, ``GROUP BY``, ``SUM``/``COUNT``/``MIN``/``MAX``, ``CASE``,
+``COALESCE``, ``NULLIF``, ``ROUND``, ``SQRT``, ``CAST`` to ``BIGINT``/``DECIMAL(38, 0)``/``DOUBLE``); all calendar
+logic is in the ``cal`` table (:mod:`flexpersona.features.calendar`), so there is no dialect-specific date
+function, and every division is guarded with ``NULLIF`` (Spark runs in ANSI mode). Constants embedded in the SQL
+come from this module (category names, :data:`SCALE`), never from user input; user-controlled values reach the
+SQL only as registered tables.
+
+Every aggregate is exact, so no result depends on the order in which an engine's threads or partitions combine
+partial sums: the stage is bit-identical for any ``data.duckdb_threads`` and any run (issue 14). Each summed
+quantity is an integer count of 1/:data:`SCALE` of its unit (:func:`fixed`, a ``BIGINT``; the readings as
+``ku``); integer sums are exact in both engines (``DECIMAL(38, 0)`` where they can outgrow 64 bits) and are
+divided back to ``DOUBLE`` once, after the sum (:func:`unfixed`). Means are such a sum over an integer count,
+the daily standard deviation comes from exact integer sums of squares, and ``MIN``/``MAX``/``COUNT`` are
+order-free anyway. Every fetched result is ordered by its keys (the numpy that follows adds rows in that order).
 
 Tables the queries expect
 -------------------------
 ``readings_raw`` (``household_id``, ``ts``, ``kwh``), ``hh`` (``household_id``, ``grp``, ``hid`` = the
 household's position 0..H-1) and ``cal``.
+
+Columns named ``ku``, ``sk``, ``tot``, ``night_min``, ``s``, ``sb``, ``yu``, ``sy``, ``syh`` of the relations
+below are in fixed-point units (integers); every fetched column is in its unit (kWh, DOUBLE).
 
 Relations, in order (every scan of the readings is named; everything else reads small tables):
 
@@ -49,6 +61,33 @@ from __future__ import annotations
 
 from .calendar import CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
 
+# -- exact sums ------------------------------------------------------------------------------------------
+#: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
+#: dimensionless ``C(t)/B_C``), a ``BIGINT`` per row. Readings with up to 12 decimals are represented exactly
+#: (meters give 3). One row's value stays below 9.2 million in its unit (DuckDB stops with a conversion error
+#: above); DuckDB sums ``BIGINT`` into ``HUGEINT``, Spark into ``BIGINT``, so on Spark one sum stays below
+#: 9.2 million kWh too (a household's year at 500 kWh per half-hour, or 900,000 homes in one half-hour).
+SCALE = 10**12
+#: Type of the integers that can outgrow ``BIGINT``: squares of daily totals, products of sums and prices.
+EXACT = "DECIMAL(38, 0)"
+
+
+def fixed(expr: str) -> str:
+    """SQL of a per-row DOUBLE ``expr`` as an exact integer of 1/:data:`SCALE` units (``BIGINT``): rounded half
+    away from zero, the same in DuckDB and Spark."""
+    return f"CAST(ROUND(({expr}) * {SCALE}) AS BIGINT)"
+
+
+def unfixed(expr: str) -> str:
+    """SQL of a fixed-point (sum) ``expr`` back in its unit, as ``DOUBLE`` (one correctly rounded division)."""
+    return f"(CAST({expr} AS DOUBLE) / {SCALE})"
+
+
+def fixed_sum(expr: str) -> str:
+    """SQL of the exact sum of a per-row DOUBLE ``expr``, as ``DOUBLE`` in its unit."""
+    return unfixed(f"SUM({fixed(expr)})")
+
+
 # -- conditional means: name -> condition over rd --------------------------------------------------------
 #: Seed (METHODS A) subsets of the baseline and trial years; means are Σ kWh / n over the subset.
 SEED_MEANS: dict[str, str] = {
@@ -87,39 +126,40 @@ LIFE_MEANS: dict[str, str] = {
     # 16:00-19:59, every day (evening share)
     "life_evening": "life = 1 AND ewin = 1",
 }
-#: Trial-year sums of the seed's bill and rationality features.
+#: Trial-year sums of the seed's bill and rationality features (integer expressions over ``hcls``, fixed point).
 TRIAL_SUMS: dict[str, tuple[str, str]] = {
-    "trial_kwh": ("is_trial = 1", "kwh"),
-    "trial_cost_dynamic": ("is_trial = 1", "kwh * price"),
-    "trial_kwh_high": ("is_trial = 1 AND band = 'High'", "kwh"),
-    "trial_kwh_low": ("is_trial = 1 AND band = 'Low'", "kwh"),
+    "trial_kwh": ("is_trial = 1", "ku"),
+    "trial_cost_dynamic": ("is_trial = 1", f"CAST(ROUND(ku * price) AS {EXACT})"),
+    "trial_kwh_high": ("is_trial = 1 AND band = 'High'", "ku"),
+    "trial_kwh_low": ("is_trial = 1 AND band = 'Low'", "ku"),
 }
 
 #: Baseload window: 00:00-04:59 (slots 0..9).
 NIGHT_SLOTS_END = 10
 
-
 def _cond_sums(defs: dict[str, str]) -> str:
-    # over ``hcls``: ``kwh`` is a class sum and ``n`` its number of readings
+    # over ``hcls``: ``ku`` is a class sum (fixed point) and ``n`` its number of readings
     parts = []
     for name, cond in defs.items():
-        parts.append(f"SUM(CASE WHEN {cond} THEN kwh END) AS {name}_sum")
+        parts.append(f"{unfixed(f'SUM(CASE WHEN {cond} THEN ku END)')} AS {name}_sum")
         parts.append(f"CAST(COALESCE(SUM(CASE WHEN {cond} THEN n END), 0) AS BIGINT) AS {name}_n")
     return ",\n  ".join(parts)
 
 
 # -- relations -------------------------------------------------------------------------------------------
-# ``hcell``: integer key of household x reference cell (``hh.hid`` is the household's position).
+# ``hcell``: integer key of household x reference cell (``hh.hid`` is the household's position). ``ku``: the
+# reading in fixed point, ``kwh`` the same value in kWh (NaN is missing, like NULL).
 RD = f"""
 SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell, c.cls AS cls,
   c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
   c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
-  c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life, CAST(r.kwh AS DOUBLE) AS kwh
+  c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
+  {fixed("CAST(r.kwh AS DOUBLE)")} AS ku, ROUND(CAST(r.kwh AS DOUBLE) * {SCALE}) / {SCALE} AS kwh
 FROM readings_raw r
 JOIN hh h ON r.household_id = h.household_id
 JOIN cal c ON r.ts = c.ts
-WHERE r.kwh IS NOT NULL
+WHERE r.kwh IS NOT NULL AND NOT isnan(r.kwh)
 """
 
 # Pass 1 (independent of the reference and the lifestyle source): per household x day, and per household x
@@ -129,15 +169,15 @@ HDAY = f"""
 SELECT a.hid AS hid, a.day AS day, d.is_base AS is_base, d.is_trial AS is_trial, d.life_w AS life_w, a.tot AS tot,
   a.n AS n, a.night_min AS night_min
 FROM (
-  SELECT hid, day, SUM(kwh) AS tot, COUNT(*) AS n, MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN kwh END) AS night_min
+  SELECT hid, day, SUM(ku) AS tot, COUNT(*) AS n, MIN(CASE WHEN slot < {NIGHT_SLOTS_END} THEN ku END) AS night_min
   FROM rd GROUP BY hid, day
 ) a
 JOIN (SELECT DISTINCT day, is_base, is_trial, life_w FROM cal) d ON d.day = a.day
 """
 
 HCLS = f"""
-SELECT a.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in CLASS_COLUMNS)}, a.kwh AS kwh, a.n AS n
-FROM (SELECT hid, cls, SUM(kwh) AS kwh, COUNT(*) AS n FROM rd GROUP BY hid, cls) a
+SELECT a.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in CLASS_COLUMNS)}, a.ku AS ku, a.n AS n
+FROM (SELECT hid, cls, SUM(ku) AS ku, COUNT(*) AS n FROM rd GROUP BY hid, cls) a
 JOIN (SELECT DISTINCT cls, {", ".join(CLASS_COLUMNS)} FROM cal) c ON c.cls = a.cls
 """
 
@@ -156,10 +196,11 @@ def with_life(table: str, lifestyle_source: str) -> str:
 COVERAGE = """
 SELECT household_id, grp, CAST(SUM(is_base * n) AS BIGINT) AS n_base, CAST(SUM(is_trial * n) AS BIGINT) AS n_trial
 FROM hday_l GROUP BY household_id, grp
+ORDER BY household_id
 """
 
-REF_M = """
-SELECT hcell, MIN(hid) AS hid, MIN(cell) AS cell, AVG(kwh) AS b, COUNT(*) AS n, SUM(kwh) AS sk
+REF_M = f"""
+SELECT hcell, MIN(hid) AS hid, MIN(cell) AS cell, {unfixed("SUM(ku)")} / COUNT(*) AS b, COUNT(*) AS n, SUM(ku) AS sk
 FROM rd WHERE ref = 1 GROUP BY hcell
 """
 
@@ -172,7 +213,7 @@ SELECT DISTINCT cell, slot, wkend, period, season FROM cal
 def _ref_up(keys: tuple[str, ...]) -> str:
     # coarser cells as sums of the reference-period cells (the season is a function of the period)
     return f"""
-SELECT m.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in keys)}, SUM(m.sk) / SUM(m.n) AS b,
+SELECT m.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in keys)}, {unfixed("SUM(m.sk)")} / SUM(m.n) AS b,
   CAST(SUM(m.n) AS BIGINT) AS n
 FROM ref_m m JOIN cells c ON c.cell = m.cell GROUP BY m.hid, {", ".join(f"c.{k}" for k in keys)}
 """
@@ -180,13 +221,13 @@ FROM ref_m m JOIN cells c ON c.cell = m.cell GROUP BY m.hid, {", ".join(f"c.{k}"
 
 def _ctl(src: str, keys: tuple[str, ...]) -> str:
     return f"""
-SELECT {", ".join(f"r.{k} AS {k}" for k in keys)}, SUM(r.b) AS sb, COUNT(*) AS nc
+SELECT {", ".join(f"r.{k} AS {k}" for k in keys)}, SUM({fixed("r.b")}) AS sb, COUNT(*) AS nc
 FROM {src} r JOIN hh h ON h.hid = r.hid WHERE h.grp = 'control' GROUP BY {", ".join(f"r.{k}" for k in keys)}
 """
 
 
 CTL_T = """
-SELECT ts, SUM(kwh) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
+SELECT ts, SUM(ku) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
 """
 
 
@@ -198,7 +239,9 @@ def bsel_sql(*, no_control: bool = False) -> str:
     if no_control:
         b_c, ctl_cols, ctl_joins = "CAST(1.0 AS DOUBLE)", "", ""
     else:
-        b_c = "CASE WHEN grp = 'control' THEN (sb - bh) / NULLIF(nc - 1, 0) ELSE sb / NULLIF(nc, 0) END"
+        # leave-one-out in integers: sb holds the household's own B_h as fixed(bh)
+        loo = unfixed("sb - " + fixed("bh"))
+        b_c = f"CASE WHEN grp = 'control' THEN {loo} / NULLIF(nc - 1, 0) ELSE {unfixed('sb')} / NULLIF(nc, 0) END"
         ctl_cols = """,
     CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
     CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc"""
@@ -225,11 +268,13 @@ WHERE bh IS NOT NULL
 
 BSEL = bsel_sql()
 
-# C(t): leave-one-out for control households, all controls otherwise.
-TR = """
+# C(t): leave-one-out for control households (exact: the integer sum minus the household's reading), all
+# controls otherwise. ``yu``: the reading in fixed point.
+TR = f"""
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
-  d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
-  CASE WHEN d.grp = 'control' THEN (t.s - d.kwh) / NULLIF(t.n - 1, 0) ELSE t.s / NULLIF(t.n, 0) END AS c_t
+  d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
+  CASE WHEN d.grp = 'control' THEN {unfixed("t.s - d.ku")} / NULLIF(t.n - 1, 0)
+       ELSE {unfixed("t.s")} / NULLIF(t.n, 0) END AS c_t
 FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
 JOIN ctl_t t ON t.ts = d.ts
@@ -239,7 +284,7 @@ WHERE d.is_trial = 1
 # Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
 TR_NO_CONTROL = """
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
-  d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, CAST(1.0 AS DOUBLE) AS c_t
+  d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, CAST(1.0 AS DOUBLE) AS c_t
 FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
 WHERE d.is_trial = 1
@@ -247,7 +292,7 @@ WHERE d.is_trial = 1
 
 TR_TEMPERATURE = """
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
-  d.kwh AS y, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
+  d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
   1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
 FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
@@ -267,7 +312,7 @@ SELECT hid, season,
        WHEN beta < -{MAX_TEMPERATURE_SLOPE} THEN -{MAX_TEMPERATURE_SLOPE} ELSE beta END AS beta
 FROM (
   SELECT d.hid AS hid, d.season AS season,
-    SUM((d.kwh - m.b) * w.tdev) / NULLIF(SUM(m.b * w.tdev * w.tdev), 0) AS beta
+    {fixed_sum("(d.kwh - m.b) * w.tdev")} / NULLIF({fixed_sum("m.b * w.tdev * w.tdev")}, 0) AS beta
   FROM rd d
   JOIN ref_m m ON m.hcell = d.hcell
   JOIN tdev w ON w.ts = d.ts
@@ -278,32 +323,36 @@ WHERE beta IS NOT NULL
 """
 
 TRH = """
-SELECT hid, grp, hcell, day, cat, event_id, y, bh, lvl,
+SELECT hid, grp, hcell, day, cat, event_id, yu, bh, lvl,
   bh * c_t / NULLIF(b_c, 0) AS yhat, c_t / NULLIF(b_c, 0) AS k
 FROM tr
 WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 """
 
 # Per household x trial day x category x cell level x event: one pass over the trial readings feeds both
-# ``day_agg`` and ``event_agg``.
-TAGG = """
-SELECT hid, day, cat, lvl, event_id, SUM(y) AS sy, SUM(yhat) AS syh, COUNT(*) AS n
+# ``day_agg`` and ``event_agg`` (Σy and Σŷ in fixed point).
+TAGG = f"""
+SELECT hid, day, cat, lvl, event_id, SUM(yu) AS sy, SUM({fixed("yhat")}) AS syh, COUNT(*) AS n
 FROM trh GROUP BY hid, day, cat, lvl, event_id
 """
 
-DAY_AGG = """
-SELECT h.household_id AS household_id, h.grp AS grp, a.day AS day, a.cat AS cat, a.lvl AS lvl, a.sy AS sy,
-  a.syh AS syh, a.n AS n
+DAY_AGG = f"""
+SELECT h.household_id AS household_id, h.grp AS grp, a.day AS day, a.cat AS cat, a.lvl AS lvl,
+  {unfixed("a.sy")} AS sy, {unfixed("a.syh")} AS syh, a.n AS n
 FROM (
   SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, CAST(SUM(n) AS BIGINT) AS n
   FROM tagg GROUP BY hid, day, cat, lvl
 ) a JOIN hh h ON h.hid = a.hid
+ORDER BY household_id, day, cat, lvl
 """
 
+# (one exact sum per row, by cell and category, then spread to a column per category: cheaper than a
+# conditional sum per category)
 KT = (
     "SELECT hcell,\n  "
-    + ",\n  ".join(f"SUM(CASE WHEN cat = '{c}' THEN k END) AS k_{c}" for c in INTERVAL_CATS)
-    + "\nFROM trh WHERE lvl = 1 AND cat <> 'normal' GROUP BY hcell"
+    + ",\n  ".join(f"{unfixed(f'SUM(CASE WHEN cat = {c!r} THEN kq END)')} AS k_{c}" for c in INTERVAL_CATS)
+    + f"\nFROM (\n  SELECT hcell, cat, SUM({fixed('k')}) AS kq\n  FROM trh WHERE lvl = 1 AND cat <> 'normal'"
+    + "\n  GROUP BY hcell, cat\n) x\nGROUP BY hcell"
 )
 
 #: Reference cells with their trial ``K`` sums (one join for the influence pass).
@@ -321,45 +370,55 @@ REF_INFLUENCE = (
     "SELECT h.household_id AS household_id, a.day AS day, "
     + ", ".join(f"a.e_{c} AS e_{c}" for c in INTERVAL_CATS)
     + "\nFROM (\n  SELECT d.hid AS hid, d.day AS day,\n  "
-    + ",\n  ".join(f"SUM((d.kwh - m.b) * m.k_{c} / m.n) AS e_{c}" for c in INTERVAL_CATS)
+    + ",\n  ".join(f"{fixed_sum(f'(d.kwh - m.b) * m.k_{c} / m.n')} AS e_{c}" for c in INTERVAL_CATS)
     + """
   FROM rd d
   JOIN rk m ON m.hcell = d.hcell
   WHERE d.ref = 1
   GROUP BY d.hid, d.day
-) a JOIN hh h ON h.hid = a.hid"""
+) a JOIN hh h ON h.hid = a.hid
+ORDER BY household_id, day"""
 )
 
-EVENT_AGG = """
-SELECT h.household_id AS household_id, a.event_id AS event_id, SUM(a.sy) AS sy, SUM(a.syh) AS syh,
-  CAST(SUM(a.n) AS BIGINT) AS n
+EVENT_AGG = f"""
+SELECT h.household_id AS household_id, a.event_id AS event_id, {unfixed("SUM(a.sy)")} AS sy,
+  {unfixed("SUM(a.syh)")} AS syh, CAST(SUM(a.n) AS BIGINT) AS n
 FROM tagg a JOIN hh h ON h.hid = a.hid
 WHERE a.event_id IS NOT NULL AND h.grp = 'treatment'
 GROUP BY h.household_id, a.event_id
+ORDER BY household_id, event_id
 """
 
 HOUSEHOLD_MEANS = (
     "SELECT household_id, grp,\n  "
     + _cond_sums({**SEED_MEANS, **LIFE_MEANS})
     + ",\n  "
-    + ",\n  ".join(f"SUM(CASE WHEN {cond} THEN {expr} END) AS {name}" for name, (cond, expr) in TRIAL_SUMS.items())
-    + "\nFROM hcls_l GROUP BY household_id, grp"
+    + ",\n  ".join(f"{unfixed(f'SUM(CASE WHEN {cond} THEN {expr} END)')} AS {name}" for name, (cond, expr) in TRIAL_SUMS.items())
+    + "\nFROM hcls_l GROUP BY household_id, grp\nORDER BY household_id"
 )
 
+
+def _daily(where: str, baseload: bool) -> str:
+    """Per household: the standard deviation (exact integer sums of squares, ``n Σt² − (Σt)²``), mean and
+    maximum of the daily totals ``t`` of the days of ``hday_l`` that pass ``where`` (and the mean night
+    minimum, and the number of days)."""
+    t = f"CAST(tot AS {EXACT})"
+    cols = [
+        f"SQRT(CAST(COUNT(*) * SUM({t} * {t}) - SUM({t}) * SUM({t}) AS DOUBLE)"
+        f" / NULLIF(COUNT(*) * (COUNT(*) - 1), 0)) / {SCALE} AS daily_sd",
+        f"{unfixed('SUM(tot)')} / COUNT(*) AS daily_mean",
+        f"{unfixed('MAX(tot)')} AS daily_max",
+    ]
+    if baseload:
+        cols += [f"{unfixed('SUM(night_min)')} / NULLIF(COUNT(night_min), 0) AS baseload_kwh", "COUNT(*) AS n_days"]
+    return f"SELECT household_id, {', '.join(cols)}\nFROM hday_l WHERE {where}\nGROUP BY household_id\nORDER BY household_id"
+
+
 # Daily totals (days with at least one reading) of the lifestyle half-hours, and the night minimum.
-DAILY_STATS = """
-SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max,
-  AVG(night_min) AS baseload_kwh, COUNT(*) AS n_days
-FROM hday_l WHERE life = 1
-GROUP BY household_id
-"""
+DAILY_STATS = _daily("life = 1", baseload=True)
 
 # Seed daily totals over the baseline year (independent of the lifestyle source).
-SEED_DAILY = """
-SELECT household_id, STDDEV_SAMP(tot) AS daily_sd, AVG(tot) AS daily_mean, MAX(tot) AS daily_max
-FROM hday_l WHERE is_base = 1
-GROUP BY household_id
-"""
+SEED_DAILY = _daily("is_base = 1", baseload=False)
 
 #: Pass 1, on the calendar of any reference (tables, in order).
 PASS1 = (("hday", HDAY), ("hcls", HCLS))
