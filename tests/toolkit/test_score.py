@@ -186,3 +186,17 @@ def test_spark_engine_gives_the_duckdb_scores(scored):
     np.testing.assert_allclose(spk.loc[ids, "predicted_high_response_kw"], duck.loc[ids, "predicted_high_response_kw"],
                                rtol=1e-9, atol=1e-12)
     assert (spk.loc[ids, "rank"] == duck.loc[ids, "rank"]).all()
+
+
+def test_prediction_intervals_cover_the_trials_own_estimates_of_held_out_households(scored):
+    """The 95% interval claims to cover the household's High response as the trial would have estimated it:
+    the held-out households' estimates from a run of the whole trial fall inside at about the stated rate."""
+    trial = scored["trial"]
+    whole = fp.compute_features(trial.readings, trial.households, trial.tariff, CFG).features
+    est = whole.assign(household_id=whole["household_id"].astype(str)).set_index("household_id")
+    s = scored["res"].scores.set_index("household_id")
+    ids = sorted(scored["holdout"])
+    kw = est.loc[ids, "high_response_kw"].to_numpy()
+    inside = (s.loc[ids, "predicted_ci_low"].to_numpy() <= kw) & (kw <= s.loc[ids, "predicted_ci_high"].to_numpy())
+    print(f"held-out coverage of the 95% prediction interval: {inside.mean():.3f} (n={len(ids)})")
+    assert 0.85 <= inside.mean() <= 1.0  # 95% nominal; binomial SD 2.4 pp at n = 80
