@@ -9,9 +9,10 @@ SQL only as registered tables.
 
 Every aggregate is exact, so no result depends on the order in which an engine's threads or partitions combine
 partial sums: the stage is bit-identical for any ``data.duckdb_threads`` and any run (issue 14). Each summed
-quantity is an integer count of 1/:data:`SCALE` of its unit (:func:`fixed`, a ``BIGINT``; the readings as
-``ku``); integer sums are exact in both engines (``DECIMAL(38, 0)`` where they can outgrow 64 bits) and are
-divided back to ``DOUBLE`` once, after the sum (:func:`unfixed`). Means are such a sum over an integer count,
+quantity is an integer count of 1/:data:`SCALE` of its unit (:func:`fixed`, a ``BIGINT``, e.g. the readings as
+``ku``; :func:`fixed_short`, an integer-valued ``DOUBLE``, for short sums); integer sums are exact in both
+engines (``DECIMAL(38, 0)`` where they can outgrow 64 bits) and are divided back to ``DOUBLE`` once, after the
+sum (:func:`unfixed`). Means are such a sum over an integer count,
 the daily standard deviation comes from exact integer sums of squares, and ``MIN``/``MAX``/``COUNT`` are
 order-free anyway. Every fetched result is ordered by its keys (the numpy that follows adds rows in that order).
 
@@ -63,19 +64,33 @@ from .calendar import CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
 
 # -- exact sums ------------------------------------------------------------------------------------------
 #: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
-#: dimensionless ``C(t)/B_C``), a ``BIGINT`` per row. Readings with up to 12 decimals are represented exactly
-#: (meters give 3). One row's value stays below 9.2 million in its unit (DuckDB stops with a conversion error
-#: above); DuckDB sums ``BIGINT`` into ``HUGEINT``, Spark into ``BIGINT``, so on Spark one sum stays below
-#: 9.2 million kWh too (a household's year at 500 kWh per half-hour, or 900,000 homes in one half-hour).
+#: dimensionless ``C(t)/B_C``). Readings with up to 12 decimals are represented exactly (meters give 3).
 SCALE = 10**12
 #: Type of the integers that can outgrow ``BIGINT``: squares of daily totals, products of sums and prices.
 EXACT = "DECIMAL(38, 0)"
 
 
 def fixed(expr: str) -> str:
-    """SQL of a per-row DOUBLE ``expr`` as an exact integer of 1/:data:`SCALE` units (``BIGINT``): rounded half
-    away from zero, the same in DuckDB and Spark."""
+    """SQL of a per-row DOUBLE ``expr`` as an integer of 1/:data:`SCALE` units (``BIGINT``; rounded half away from
+    zero, the same in DuckDB and Spark), for the long sums (a year of readings, all controls).
+
+    DuckDB sums ``BIGINT`` into ``HUGEINT`` (exact, whatever the size), Spark into ``BIGINT``. One row's value
+    stays below 9.2 million in its unit (DuckDB stops with a conversion error above), and on Spark one sum too
+    (a household's year at 500 kWh per half-hour, or 900,000 homes in one half-hour).
+    """
     return f"CAST(ROUND(({expr}) * {SCALE}) AS BIGINT)"
+
+
+def fixed_short(expr: str) -> str:
+    """SQL of a per-row DOUBLE ``expr`` as an integer of 1/:data:`SCALE` units held in a ``DOUBLE``, for the many
+    short sums (over one household's day or one reference cell: ŷ, ``K``, the reference influence).
+
+    Floating-point addition of integers is exact, hence free of order, while every partial sum stays below
+    2^53 units (9,007 kWh: a day's or a cell's sums are far below; beyond, a sum rounds like any floating-point
+    sum, in its last bit). Half the aggregation memory of ``HUGEINT`` sums, which counts at 12 sums per group
+    and 4-6 million groups (full LCL size: the influence pass 32 s with ``BIGINT``, 24 s like this).
+    """
+    return f"ROUND(({expr}) * {SCALE})"
 
 
 def unfixed(expr: str) -> str:
@@ -83,9 +98,10 @@ def unfixed(expr: str) -> str:
     return f"(CAST({expr} AS DOUBLE) / {SCALE})"
 
 
-def fixed_sum(expr: str) -> str:
-    """SQL of the exact sum of a per-row DOUBLE ``expr``, as ``DOUBLE`` in its unit."""
-    return unfixed(f"SUM({fixed(expr)})")
+def fixed_sum(expr: str, *, short: bool = False) -> str:
+    """SQL of the exact sum of a per-row DOUBLE ``expr`` (:func:`fixed_short` with ``short``), as ``DOUBLE`` in
+    its unit."""
+    return unfixed(f"SUM({fixed_short(expr) if short else fixed(expr)})")
 
 
 # -- conditional means: name -> condition over rd --------------------------------------------------------
@@ -332,7 +348,7 @@ WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 # Per household x trial day x category x cell level x event: one pass over the trial readings feeds both
 # ``day_agg`` and ``event_agg`` (Σy and Σŷ in fixed point).
 TAGG = f"""
-SELECT hid, day, cat, lvl, event_id, SUM(yu) AS sy, SUM({fixed("yhat")}) AS syh, COUNT(*) AS n
+SELECT hid, day, cat, lvl, event_id, SUM(yu) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(*) AS n
 FROM trh GROUP BY hid, day, cat, lvl, event_id
 """
 
@@ -343,16 +359,14 @@ FROM (
   SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, CAST(SUM(n) AS BIGINT) AS n
   FROM tagg GROUP BY hid, day, cat, lvl
 ) a JOIN hh h ON h.hid = a.hid
-ORDER BY household_id, day, cat, lvl
+ORDER BY a.hid, a.day, a.cat, a.lvl
 """
 
-# (one exact sum per row, by cell and category, then spread to a column per category: cheaper than a
-# conditional sum per category)
 KT = (
     "SELECT hcell,\n  "
     + ",\n  ".join(f"{unfixed(f'SUM(CASE WHEN cat = {c!r} THEN kq END)')} AS k_{c}" for c in INTERVAL_CATS)
-    + f"\nFROM (\n  SELECT hcell, cat, SUM({fixed('k')}) AS kq\n  FROM trh WHERE lvl = 1 AND cat <> 'normal'"
-    + "\n  GROUP BY hcell, cat\n) x\nGROUP BY hcell"
+    + f"\nFROM (SELECT hcell, cat, {fixed_short('k')} AS kq FROM trh WHERE lvl = 1 AND cat <> 'normal') x"
+    + "\nGROUP BY hcell"
 )
 
 #: Reference cells with their trial ``K`` sums (one join for the influence pass).
@@ -370,14 +384,14 @@ REF_INFLUENCE = (
     "SELECT h.household_id AS household_id, a.day AS day, "
     + ", ".join(f"a.e_{c} AS e_{c}" for c in INTERVAL_CATS)
     + "\nFROM (\n  SELECT d.hid AS hid, d.day AS day,\n  "
-    + ",\n  ".join(f"{fixed_sum(f'(d.kwh - m.b) * m.k_{c} / m.n')} AS e_{c}" for c in INTERVAL_CATS)
+    + ",\n  ".join(f"{fixed_sum(f'(d.kwh - m.b) * m.k_{c} / m.n', short=True)} AS e_{c}" for c in INTERVAL_CATS)
     + """
   FROM rd d
   JOIN rk m ON m.hcell = d.hcell
   WHERE d.ref = 1
   GROUP BY d.hid, d.day
 ) a JOIN hh h ON h.hid = a.hid
-ORDER BY household_id, day"""
+ORDER BY a.hid, a.day"""
 )
 
 EVENT_AGG = f"""
