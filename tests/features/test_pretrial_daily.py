@@ -32,3 +32,11 @@ def test_daily_source_equals_the_kaggle_definition_and_flags_short_households():
     assert (got["lifestyle_source"] == "daily").all()
     assert not got.loc[short, "sufficient"] and got.drop(index=short)["sufficient"].all()
     assert got.loc[short, "coverage"] < cfg.data.min_baseline_coverage
+
+
+def test_daily_source_is_the_same_on_any_thread_count():
+    """The daily totals are exact sums, so 1 and 4 DuckDB threads give the same features bit for bit."""
+    trial = simulate_trial(8, 8, seed=3, survey=False)
+    runs = [pretrial_features(trial.readings, Config().replace(data={"duckdb_threads": n}), lifestyle_source="daily")
+            for n in (1, 4)]
+    pd.testing.assert_frame_equal(runs[0], runs[1], check_exact=True)

@@ -33,11 +33,13 @@ BOOK = "book"
 SOURCES = ("halfhourly", "within_trial_normal", "daily")
 
 #: Daily totals of the readings (the Kaggle daily table's definition: kWh summed over a day's half-hours, and
-#: how many there were), for runs whose lifestyle came from the daily table (``lifestyle_source = daily``).
+#: how many there were), for runs whose lifestyle came from the daily table (``lifestyle_source = daily``); an
+#: exact sum (:func:`.definitions.fixed_sum`), so the same on any engine and thread count.
 DAILY_SQL = """
-SELECT CAST(household_id AS VARCHAR) AS household_id, CAST(ts AS DATE) AS day, SUM(kwh) AS kwh_sum,
+SELECT CAST(household_id AS VARCHAR) AS household_id, CAST(ts AS DATE) AS day, {kwh_sum} AS kwh_sum,
   CAST(COUNT(kwh) AS BIGINT) AS n_readings
-FROM readings_raw WHERE year(ts) = {year} GROUP BY 1, 2 ORDER BY 1, 2
+FROM readings_raw WHERE year(ts) = {year}
+GROUP BY CAST(household_id AS VARCHAR), CAST(ts AS DATE) ORDER BY household_id, day
 """
 
 COVERAGE_SQL = """
@@ -139,19 +141,13 @@ def pretrial_features(
 def _pretrial_from_daily(readings: Any, config: Config, household_ids: list[str] | None) -> pd.DataFrame:
     """The ``daily`` source: the readings' daily totals of the baseline year through the stage's own
     :func:`.lifestyle.lifestyle_from_daily` (complete days only); coverage = complete days / days of the year."""
-    import duckdb
-
-    con = duckdb.connect()
+    engine = make_engine(config)
     try:
-        con.execute("SET threads TO 1")
-        if isinstance(readings, str):
-            con.read_parquet(readings).create_view("readings_raw")
-        else:
-            con.register("readings_raw", readings)
-        daily = con.sql(DAILY_SQL.format(year=int(config.data.baseline_year))).df()
-        ids = con.sql("SELECT DISTINCT CAST(household_id AS VARCHAR) AS h FROM readings_raw").df()["h"].tolist()
+        engine.readings(readings)
+        daily = engine.fetch(DAILY_SQL.format(kwh_sum=q.fixed_sum("kwh"), year=int(config.data.baseline_year)))
+        ids = engine.fetch("SELECT DISTINCT CAST(household_id AS VARCHAR) AS h FROM readings_raw")["h"].tolist()
     finally:
-        con.close()
+        engine.close()
     hh = pd.DataFrame({"household_id": sorted(set(ids if household_ids is None else household_ids))}).assign(grp=BOOK)
     life, _ = lifestyle_from_daily(daily, hh, year=config.data.baseline_year)
     out = life.drop(columns=["group"])
