@@ -49,6 +49,13 @@ FROM hday_l GROUP BY household_id
 """
 
 
+def required_coverage(config: Config, lifestyle_source: str) -> float:
+    """Share of the lifestyle window's half-hours a household needs to be scored (the ledger's rules)."""
+    if lifestyle_source == "within_trial_normal":
+        return config.data.min_trial_coverage
+    return config.data.min_baseline_coverage
+
+
 def lifestyle_window(config: Config, lifestyle_source: str, tariff: pd.DataFrame | None = None) -> pd.DataFrame:
     """The calendar of the run (reference ``baseline``) for a lifestyle source.
 
@@ -132,8 +139,7 @@ def pretrial_features(
     window = int((cal["life"] == 1).sum())
     out["window_halfhours"] = window
     out["coverage"] = out["n_life"] / max(window, 1)
-    need = config.data.min_trial_coverage if lifestyle_source == "within_trial_normal" else config.data.min_baseline_coverage
-    out["sufficient"] = (out["coverage"] >= need) & (out["n_life"] > 0)
+    out["sufficient"] = (out["coverage"] >= required_coverage(config, lifestyle_source)) & (out["n_life"] > 0)
     return out[["household_id", "lifestyle_source", *LIFESTYLE_COLUMNS, "n_life", "window_halfhours", "coverage",
                 "sufficient"]]
 
@@ -156,6 +162,6 @@ def _pretrial_from_daily(readings: Any, config: Config, household_ids: list[str]
     out["n_life"] = (48 * complete.reindex(out["household_id"]).fillna(0)).astype("int64").to_numpy()
     out["window_halfhours"] = 48 * days
     out["coverage"] = out["n_life"] / out["window_halfhours"]
-    out["sufficient"] = (out["coverage"] >= config.data.min_baseline_coverage) & (out["n_life"] > 0)
+    out["sufficient"] = (out["coverage"] >= required_coverage(config, "daily")) & (out["n_life"] > 0)
     return out[["household_id", "lifestyle_source", *LIFESTYLE_COLUMNS, "n_life", "window_halfhours", "coverage",
                 "sufficient"]]

@@ -57,7 +57,7 @@ import pandas as pd
 from ..config import Config, from_dict
 from ..errors import InputError
 from ..features.lifestyle import LIFESTYLE_COLUMNS
-from ..features.pretrial import pretrial_features
+from ..features.pretrial import pretrial_features, required_coverage
 from .levers import choose_lever
 from .model import TargetingModel, load_model
 from .targeting import pretrial_matrix
@@ -203,8 +203,7 @@ def _score_table(model: TargetingModel, pre: pd.DataFrame, hh: pd.DataFrame,
     kw_all = kw_all[:, order] if len(ok) else kw_all
     scored["rank"] = pd.array(np.arange(1, len(scored) + 1), dtype="Int64")
     short = pre[~pre["sufficient"]]
-    need = (cfg.data.min_trial_coverage if model.lifestyle_source == "within_trial_normal"
-            else cfg.data.min_baseline_coverage)
+    need = required_coverage(cfg, model.lifestyle_source)
     window = _window_text(model, cfg)
     unscored = pd.DataFrame({
         "household_id": short["household_id"].astype(str).to_numpy(),
