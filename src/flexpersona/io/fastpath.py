@@ -220,8 +220,8 @@ class _Stream:
         src = self._csv(cols, True, rejects=(f"rej_{b}", f"rejscan_{b}"))
         target = self.workdir / f"b{b}.parquet"
         hid, val = f"c{cols.household}", f"c{cols.value}"
-        tap = LabelTap() if cols.attributes else None
-        where = f"WHERE {tap.sql('file_index', hid, *self._attr_cols(cols))}" if tap else ""
+        tap = LabelTap("file_index", hid, *self._attr_cols(cols)) if cols.attributes else None
+        where = f"WHERE {tap.sql}" if tap else ""
         if tap:
             tap.register(con)
         if self.progress:
