@@ -14,6 +14,7 @@ import pytest
 from flexpersona.config import Config, DataConfig
 from flexpersona.errors import ConfigError
 from flexpersona.io import fastpath, ingest
+from flexpersona.io.ingest import collect_inputs
 
 HEADER = "LCLid,stdorToU,DateTime,KWH/hh (per half hour) \r\n"
 
@@ -255,3 +256,55 @@ def test_acorn_columns_stream_and_match_the_general_path(tmp_path, monkeypatch, 
     hh = _store(tmp_path / "fast")["households"].set_index("household_id")
     assert hh.loc["MAC1", "acorn"] == "ACORN-E" and hh.loc["MAC2", "acorn_grouped"] == "Adversity"
     assert hh.loc["MAC2", "acorn"] == "ACORN-Q"  # the first file's value, also when the second differs
+
+
+class _CountingConnection:
+    """A DuckDB connection that records the statements that read CSV text (``read_csv``)."""
+
+    def __init__(self, con):
+        self._con, self.csv_statements = con, []
+
+    def execute(self, sql, *args, **kwargs):
+        if "read_csv(" in sql:
+            self.csv_statements.append(sql)
+        return self._con.execute(sql, *args, **kwargs)
+
+    def __getattr__(self, name):
+        return getattr(self._con, name)
+
+
+def test_clean_files_are_parsed_once_labels_and_acorn_included(tmp_path):
+    """Issue 14: the typed pass is the only pass over the text; group labels and Acorn are counted on the way."""
+    a = ACORN_HEADER + acorn_rows("MAC1", "Std", "2013-01-01", ["0.1"] * 3000, "ACORN-E", "Affluent")  # whole chunks
+    a += acorn_rows("MAC2", "ToU", "2013-01-01", ["0.4", "Null"], "ACORN-Q", "Adversity")
+    b = ACORN_HEADER + acorn_rows("MAC2", "ToU", "2013-01-01 01:00", ["0.5"], "ACORN-Q", "Adversity")
+    b += acorn_rows("MAC3", "treatment", "2013-01-02", ["0.6"] * 3, "", "")
+    files = [write(tmp_path / "p_0.csv", a), write(tmp_path / "p_1.csv", b)]
+    readings = collect_inputs(files).readings
+    con = _CountingConnection(duckdb.connect())
+    try:
+        out = fastpath.ingest_fast(con, tmp_path / "work", readings, Config())
+    finally:
+        con.close()
+    assert out is not None
+    assert len(con.csv_statements) == 1 and "COPY" in con.csv_statements[0]  # one typed pass, nothing else
+    hh = out.households.set_index("household_id")
+    assert [list(g) for g in hh["grps"]] == [["Std"], ["ToU"], ["ToU"]]
+    assert hh["acorn"].tolist() == ["ACORN-E", "ACORN-Q", None]
+
+
+def test_labels_of_rows_the_typed_reader_cannot_cast_come_from_the_text(tmp_path, monkeypatch):
+    """Households seen only in rows the typed reader rejects (``abc``, a padded ``Null``) still get their group
+    and Acorn, as on the general path."""
+    a = ACORN_HEADER + acorn_rows("MAC1", "Std", "2013-01-01", ["0.1", "0.2"], "ACORN-E", "Affluent")
+    a += acorn_rows("MAC5", "ToU", "2013-01-01", ["abc"], "ACORN-C", "Comfortable")
+    a += acorn_rows("MAC6", "Std", "2013-01-01", ["  Null  "], "ACORN-F", "Comfortable")
+    files = [write(tmp_path / "p_0.csv", a)]
+    fast, slow, calls = both(tmp_path, files, monkeypatch)
+    assert calls == [True]
+    assert fast.accounting == slow.accounting
+    assert_same(tmp_path)
+    hh = _store(tmp_path / "fast")["households"].set_index("household_id")
+    assert hh.loc["MAC5", "acorn"] == "ACORN-C" and hh.loc["MAC6", "acorn"] == "ACORN-F"
+    led = _store(tmp_path / "fast")["ledger"].set_index("household_id")
+    assert led.loc["MAC5", "group"] == "treatment" and led.loc["MAC6", "group"] == "control"

@@ -16,8 +16,10 @@ Everything else is computed without parsing the text again:
 * blank lines, which DuckDB skips, are found by comparing each batch's physical lines
   (:func:`~flexpersona.io.lines.scan_lines`, one streamed count of line breaks) with the rows DuckDB saw, and
   located only when they differ;
-* group labels (``stdorToU``) and Acorn are counted per file x household by one text-only pass
-  (:meth:`_Stream._labels`), which also says which files hold which household;
+* group labels (``stdorToU``) and Acorn are counted per file x household while the typed pass streams
+  (:class:`~flexpersona.io.labeltap.LabelTap`, a filter that sees every row written; rows the typed reader
+  could not cast add theirs from the text re-read), which also says which files hold which household: the
+  text is parsed once;
 * row accounting and ledger counts come from one ``GROUP BY`` over the Parquet (:meth:`_Stream._stats`),
   rejected rows (negative, above the cap, off the half-hour grid, no household id) found by their values;
 * duplicate (household, ts) detection uses a bitmap of the half-hours seen per household
@@ -49,6 +51,7 @@ from ..config import Config
 from . import datastore, kaggle
 from . import result as res
 from .households import GROUP_LABELS
+from .labeltap import LabelTap
 from .lines import LineScan, record_offsets, scan_lines
 from .rejects import (
     SHAPE_ERRORS,
@@ -169,6 +172,9 @@ class _Stream:
         self.batch_of: dict[int, int] = {}
         self.scans: dict[int, LineScan] = {}
         self.problems: list[RowProblem] = []
+        #: ``(file_idx, household, group, acorn, acorn_grouped)`` raw texts -> rows, from the typed pass
+        self.label_counts: dict[tuple, int] = {}
+        self.acorn_sets: dict[tuple[int, str], set[tuple[str | None, str | None]]] = {}
 
     def _lap(self, t0: float, step: str) -> None:
         logger.info("ingest step %s: %.2f s", step, time.perf_counter() - t0)
@@ -189,15 +195,13 @@ class _Stream:
                     return None
             self.scans = counting.result()
         self.problems += shape_problems(shapes, self.scans, dict(enumerate(self.cols)))
-        self._lap(t0, "stream files to Parquet, count lines")
-        for (_, cols), idxs in self.batches:
-            if cols.attributes and not self._labels(cols, idxs):
-                return None
-        self._lap(t0, "group labels and Acorn")
+        self._lap(t0, "stream files to Parquet (group labels and Acorn counted on the way), count lines")
+        if not self._labels(self.label_counts.items()):
+            return None
         if not self._stats() or not self._blank_lines():
             return None
         self._lap(t0, "Parquet statistics")
-        if not self._rejected():
+        if not self._rejected() or not self._acorns():
             return None
         dup_hh = self._duplicate_households()
         self._resolve_duplicates(dup_hh)
@@ -216,12 +220,16 @@ class _Stream:
         src = self._csv(cols, True, rejects=(f"rej_{b}", f"rejscan_{b}"))
         target = self.workdir / f"b{b}.parquet"
         hid, val = f"c{cols.household}", f"c{cols.value}"
+        tap = LabelTap("file_index", hid, *self._attr_cols(cols)) if cols.attributes else None
+        where = f"WHERE {tap.sql}" if tap else ""
+        if tap:
+            tap.register(con)
         if self.progress:
             con.execute("SET enable_progress_bar = true")
         try:
             con.execute(f"""
                 COPY (SELECT {id_sql(hid)} AS household_id, c{cols.timestamp}{self.shift} AS ts,
-                             CASE WHEN isnan({val}) THEN NULL ELSE {val} END AS kwh FROM {src})
+                             CASE WHEN isnan({val}) THEN NULL ELSE {val} END AS kwh FROM {src} {where})
                 TO '{_q(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """, {"files": paths})
         except duckdb.Error as exc:
@@ -229,6 +237,12 @@ class _Stream:
             return False
         finally:
             con.execute("SET enable_progress_bar = false")
+            if tap:
+                tap.unregister(con)
+        if tap:
+            for (k, *texts), n in tap.counts.items():
+                key = (idxs[k], *texts)
+                self.label_counts[key] = self.label_counts.get(key, 0) + n
         by_path = dict(zip(paths, idxs, strict=True))
         cast: dict[int, int] = {}
         for path, line, types, columns, text in reader_rejects(con, f"rej_{b}", f"rejscan_{b}"):
@@ -247,48 +261,49 @@ class _Stream:
             self.batch_of[i] = b
         return True
 
-    # -- pass 2: group labels per file x household (text only) ------------------------------------------------
-    def _labels(self, cols: Columns, idxs: list[int]) -> bool:
-        """Group labels and Acorn per file x household, from one text-only pass (``labels``, ``acorns``)."""
-        con = self.con
-        paths = [self.paths[i] for i in idxs]
-        names = [f"c{c}" if c is not None else "NULL" for c in (cols.group, cols.acorn, cols.acorn_grouped)]
-        # grouped on the raw text (cheap); ids, labels and Acorn are trimmed on the small result
-        rows = con.execute(f"""
-            SELECT file_index, c{cols.household}, {names[0]}, {names[1]}, {names[2]}, count(*) AS n
-            FROM {self._csv(cols, False, skip_bad_rows=True)} GROUP BY ALL
-        """, {"files": paths}).fetchall()
+    # -- group labels and Acorn per file x household ----------------------------------------------------------
+    @staticmethod
+    def _attr_cols(cols: Columns) -> list[str]:
+        """SQL of the group, Acorn and Acorn-grouped columns of a file (``NULL`` where it has none)."""
+        return [f"c{c}" if c is not None else "NULL" for c in (cols.group, cols.acorn, cols.acorn_grouped)]
 
+    def _labels(self, rows) -> bool:
+        """Group labels (``labels``) and Acorn values (kept for :meth:`_acorns`) from ``((file_idx, household,
+        group, acorn, acorn_grouped), rows)`` of raw texts; False for an unknown group label."""
         def text(raw: str | None) -> str | None:
             return (raw.strip(" ") or None) if raw is not None else None
 
         out: dict[tuple[int, str | None, str | None], int] = {}
-        acorns: dict[tuple[int, str], set[tuple[str | None, str | None]]] = {}
-        for k, raw_hh, raw_g, raw_a, raw_ag, n in rows:
+        for (i, raw_hh, raw_g, raw_a, raw_ag), n in rows:
             hh, g = text(raw_hh), text(raw_g)
             label = None
             if g is not None:
                 canon = "control" if g == "Std" else "treatment" if g == "ToU" else GROUP_LABELS.get(g.lower())
                 if canon is None:
-                    logger.info("%s: unknown group label %r; the general ingest path runs", paths[k], g)
+                    logger.info("%s: unknown group label %r; the general ingest path runs", self.files[i]["file"], g)
                     return False
                 label = _LABEL[canon]
-            key = (idxs[k], hh, label)
+            key = (i, hh, label)
             out[key] = out.get(key, 0) + int(n)
             a, ag = text(raw_a), text(raw_ag)
             if hh is not None and (a, ag) != (None, None):
-                acorns.setdefault((idxs[k], hh), set()).add((a, ag))
-        for (_, hh), values in acorns.items():
-            if len({a for a, _ in values} - {None}) > 1 or len({ag for _, ag in values} - {None}) > 1:
-                # the general path keeps the first by line; the grouped pass does not know the lines
-                logger.info("%s: household %s has several Acorn values; the general ingest path runs", paths[0], hh)
-                return False
+                self.acorn_sets.setdefault((i, hh), set()).add((a, ag))
         if out:
-            con.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)", [[*k, n] for k, n in out.items()])
-        if acorns:
-            con.executemany("INSERT INTO acorns VALUES (?, ?, ?, ?)", [
+            self.con.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)", [[*k, n] for k, n in out.items()])
+        return True
+
+    def _acorns(self) -> bool:
+        """The ``acorns`` table; False when a household has two Acorn values in one file."""
+        for (i, hh), values in self.acorn_sets.items():
+            if len({a for a, _ in values} - {None}) > 1 or len({ag for _, ag in values} - {None}) > 1:
+                # the general path keeps the first by line; the counts do not know the lines
+                logger.info("%s: household %s has several Acorn values; the general ingest path runs",
+                            self.files[i]["file"], hh)
+                return False
+        if self.acorn_sets:
+            self.con.executemany("INSERT INTO acorns VALUES (?, ?, ?, ?)", [
                 [i, hh, next((a for a, _ in v if a is not None), None), next((g for _, g in v if g is not None), None)]
-                for (i, hh), v in acorns.items()])
+                for (i, hh), v in self.acorn_sets.items()])
         return True
 
     # -- statistics of the Parquet ----------------------------------------------------------------------------
@@ -311,18 +326,16 @@ class _Stream:
         if bad[0] or (bad[1] is not None and bad[1] < 1900):
             logger.info("a timestamp that is not ISO (or is read as year %s); the general ingest path runs", bad[1])
             return False
-        # the text pass read every row once: it must account for the Parquet rows and the cast rejects
-        n_labels = con.execute("SELECT sum(n) FROM labels").fetchall()[0][0]
-        if n_labels is not None:
-            batches = [b for b, ((_, cols), _) in enumerate(self.batches) if cols.attributes]
-            n_par, n_rej = con.execute(f"""
-                SELECT (SELECT sum(n) FROM pstat WHERE batch IN ({', '.join(map(str, batches))})),
-                       (SELECT coalesce(sum(n), 0) FROM rejects
-                        WHERE file_idx IN (SELECT DISTINCT file_idx FROM labels))
+        # the label tap saw every row the typed pass wrote
+        batches = [b for b, ((_, cols), _) in enumerate(self.batches) if cols.attributes]
+        if batches:
+            n_labels, n_par = con.execute(f"""
+                SELECT (SELECT coalesce(sum(n), 0) FROM labels),
+                       (SELECT coalesce(sum(n), 0) FROM pstat WHERE batch IN ({', '.join(map(str, batches))}))
             """).fetchall()[0]
-            if int(n_labels) != int(n_par or 0) + int(n_rej):  # pragma: no cover - a safety net
-                logger.warning("row counts of the two passes differ (%s vs %s + %s); the general path runs",
-                               n_labels, n_par, n_rej)
+            if int(n_labels) != int(n_par):  # pragma: no cover - a safety net
+                logger.warning("the label tap saw %s rows, the Parquet holds %s; the general path runs", n_labels,
+                               n_par)
                 return False
         return True
 
@@ -364,25 +377,29 @@ class _Stream:
 
     # -- text re-reads with line numbers ----------------------------------------------------------------------
     def _reread_sql(self, i: int) -> str:
-        """Rows of file ``i`` as text with (record) line, code ``r`` and ``castfail`` (rejected by the typed reader)."""
+        """Rows of file ``i`` as text with (record) line, code ``r``, ``castfail`` (rejected by the typed reader)
+        and the raw household, group and Acorn texts."""
         cols = self.cols[i]
         v = f"c{cols.value}"
         rel = self._csv(cols, False, path=f"'{_q(self.paths[i])}'", skip_bad_rows=True)
-        grp = id_sql(f"c{cols.group}") if cols.group is not None else "NULL"
-        inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{cols.household}')} AS household_id, "
+        raw = ", ".join(f"{e} AS {n}" for e, n in zip([f"c{cols.household}", *self._attr_cols(cols)],
+                                                      ("hh_raw", "g_raw", "a_raw", "ag_raw"), strict=True))
+        inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{cols.household}')} AS household_id, {raw}, "
                  f"CASE WHEN c{cols.timestamp}[5] = '-' THEN try_cast(c{cols.timestamp} AS TIMESTAMP) END{self.shift} "
-                 f"AS ts, {kwh_sql(v)} AS kwh0, {bad_value_sql(v)} AS bad_value, {grp} AS grp_raw, "
+                 f"AS ts, {kwh_sql(v)} AS kwh0, {bad_value_sql(v)} AS bad_value, "
                  f"({v} IS NOT NULL AND {v} NOT IN ({_strs(NULL_TOKENS)}) AND try_cast({v} AS DOUBLE) IS NULL) "
                  f"AS castfail FROM {rel}")
         return (f"SELECT {i} AS file_idx, line, '{self.files[i]['layout']}' AS layout, household_id AS hh, ts, kwh, "
-                f"{reason_code_sql('household_id', 'ts', 'kwh', 'bad_value', self.cap)} AS r, castfail "
+                f"{reason_code_sql('household_id', 'ts', 'kwh', 'bad_value', self.cap)} AS r, castfail, "
+                f"hh_raw, g_raw, a_raw, ag_raw "
                 f"FROM (SELECT *, CASE WHEN isnan(kwh0) THEN NULL ELSE kwh0 END AS kwh FROM ({inner}))")
 
     def _rejected(self) -> bool:
         """``parsed`` (rejected rows with lines) and ``recovered`` (kept rows the typed reader could not cast)."""
         con = self.con
         con.execute("CREATE TABLE reread (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, ts TIMESTAMP, "
-                    "kwh DOUBLE, r INTEGER, castfail BOOLEAN)")
+                    "kwh DOUBLE, r INTEGER, castfail BOOLEAN, hh_raw VARCHAR, g_raw VARCHAR, a_raw VARCHAR, "
+                    "ag_raw VARCHAR)")
         con.execute("CREATE TABLE bad_hh AS SELECT DISTINCT hh FROM pstat WHERE r <> 0")
         cast_files = {r[0] for r in con.execute("SELECT DISTINCT file_idx FROM rejects").fetchall()}
         files = sorted(cast_files | set(self._files_of("SELECT hh FROM bad_hh")))
@@ -392,6 +409,13 @@ class _Stream:
         got = dict(con.execute("SELECT file_idx, count(*) FROM reread WHERE castfail GROUP BY ALL").fetchall())
         if {k: int(v) for k, v in expect.items()} != {k: int(v) for k, v in got.items()}:  # pragma: no cover
             logger.warning("cast rejects %s and text re-read %s differ; the general ingest path runs", expect, got)
+            return False
+        # rows the typed reader could not cast were not seen by the label tap: their labels come from the text
+        attributed = {i for b, ((_, cols), idxs) in enumerate(self.batches) if cols.attributes for i in idxs}
+        cast_labels = con.execute(
+            "SELECT file_idx, hh_raw, g_raw, a_raw, ag_raw, count(*) FROM reread WHERE castfail GROUP BY ALL"
+        ).fetchall()
+        if not self._labels([(tuple(r[:5]), r[5]) for r in cast_labels if r[0] in attributed]):
             return False
         con.execute(f"""
             CREATE TABLE parsed AS SELECT file_idx, line, layout, hh, kwh, ts, {reason_sql('r')} AS reason
