@@ -97,3 +97,15 @@ def test_planned_seconds_count_the_comparison_reference():
     one = planned_seconds(Config().replace(features={"compare_references": False}), no_control=False)
     two = planned_seconds(Config(), no_control=False)
     assert 1.3 * one < two < 2 * one
+
+
+def test_a_terminal_of_size_zero_still_gets_a_bar(monkeypatch):
+    """Some pseudo-terminals report 0 x 0, where tqdm would draw nothing."""
+    import os
+    import shutil
+
+    monkeypatch.setattr(shutil, "get_terminal_size", lambda fallback=(80, 24): os.terminal_size((0, 0)))
+    out = io.StringIO()
+    with bar("ingest", 1.0, enabled=True, file=out):
+        pass
+    assert BAR.search(out.getvalue()), out.getvalue()

@@ -26,6 +26,7 @@ Example
 from __future__ import annotations
 
 import contextlib
+import shutil
 import sys
 import threading
 import time
@@ -36,6 +37,8 @@ from typing import Any, TextIO
 POLL_SECONDS = 0.2
 #: The largest share of a step that time alone moves the bar by (the rest when the step ends).
 TIME_SHARE_CAP = 0.9
+#: The widest bar drawn [columns].
+MAX_COLUMNS = 100
 #: ``{desc}: 42%|████      | 00:12<00:16``: percent, elapsed and the time left (the ETA).
 BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}"
 
@@ -62,8 +65,11 @@ class Bar:
         self.total = max(float(total), 1e-9)
         self.seconds_per_unit = seconds_per_unit
         self._t0 = time.perf_counter()
+        # the terminal's size (a pseudo-terminal may say 0 x 0, where tqdm draws nothing: then 80 x 24)
+        size = shutil.get_terminal_size((80, 24))
         self._tqdm = tqdm(total=self.total, desc=desc, file=file or sys.stderr, bar_format=BAR_FORMAT,
-                          smoothing=0, mininterval=POLL_SECONDS, dynamic_ncols=True, leave=False)
+                          smoothing=0, mininterval=POLL_SECONDS, ncols=min(size.columns or 80, MAX_COLUMNS),
+                          nrows=size.lines or 24, leave=False)
         self._lock = threading.Lock()
 
     def _move_to(self, position: float) -> None:
