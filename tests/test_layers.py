@@ -1,8 +1,8 @@
 """The package's structure, read from the source (issue 13).
 
 The one-way flow: io → quality → features → personas → explain → toolkit → eda → report → pipeline/CLI, with the
-plotting renderer below every stage. Every import of ``flexpersona`` modules is checked, at the top of a module or
-inside a function alike. ``__init__.py`` files only re-export, and no function is longer than
+plotting renderer and the progress bar below every stage. Every import of ``flexpersona`` modules is checked, at the
+top of a module or inside a function alike. ``__init__.py`` files only re-export, and no function is longer than
 :data:`MAX_FUNCTION_LINES` (docstring excluded; SQL text is built by named helpers, not inline).
 """
 
@@ -18,6 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flexpersona"
 #: Layer of each top-level module or package (a module may import from its own layer and those below).
 LAYERS = {
     "_version": 0, "plotting": 0, "errors": 0, "schema": 0, "config": 0, "contracts": 0, "stats": 0, "store": 0, "runfolder": 0,
+    "progress": 0,  # the terminal's progress bar (ingest, features)
     "io": 1, "quality": 1, "sufficiency": 1, "simulate": 1,
     "features": 2, "personas": 3, "explain": 4, "toolkit": 5, "eda": 6, "trialdesign": 6, "report": 7,
     "pipeline": 8, "demo": 8, "summary": 8, "bench": 8, "cli": 9, "__main__": 9, "__init__": 9,

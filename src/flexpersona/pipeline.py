@@ -131,7 +131,7 @@ def _stage_ingest(ctx: RunContext) -> dict[str, Any]:
 def _stage_features(ctx: RunContext) -> dict[str, Any]:
     from .features import compute_features
 
-    res = compute_features(ctx.store, ctx.config)
+    res = compute_features(ctx.store, ctx.config, progress=ctx.progress)
     if ctx.store_dir is not None and ctx.store.has("ledger"):
         ctx.folder.save("ledger", ctx.store.read("ledger"))
     ctx.folder.save_many(res.artifacts())
@@ -368,13 +368,14 @@ def _progress_line(ctx: RunContext, text: str) -> None:
         print(f"flexpersona: {text}", file=sys.stderr, flush=True)
 
 
-def run_stage(run_dir: str | Path, stage: str, config: Config, *, store: str | Path | None = None) -> RunResult:
+def run_stage(run_dir: str | Path, stage: str, config: Config, *, store: str | Path | None = None,
+              progress: bool = False) -> RunResult:
     """Run one stage on a run folder (always, whatever its hash), updating the run's ``manifest.json``.
 
     The CLI's stage commands (``flexpersona features|personas|explain|toolkit ...``) are this call: the run's
-    inputs and other stages' records stay as they are.
+    inputs and other stages' records stay as they are. ``progress``: the stage's line (and bar) on stderr.
     """
-    return run(None, run_dir, config=config, start=stage, stop=stage, force=True, store=store)
+    return run(None, run_dir, config=config, start=stage, stop=stage, force=True, store=store, progress=progress)
 
 
 def _manifest(ctx: RunContext, stages_state: dict[str, Any], ran: list[str], reused: list[str],

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .app import handle_errors, main
+from .app import handle_errors, main, progress_enabled
 
 
 def _num(x) -> str:
@@ -73,7 +73,7 @@ def features_cmd(store, out, config_file, engine, spark_master, reference, refer
         "engine": engine, "spark_master": spark_master, "reference": reference, "reference_days": reference_days,
         "counterfactual": "no_control" if no_control else None, "bootstrap_replicates": replicates,
     })  # fmt: skip
-    run_stage(out_dir, "features", cfg, store=store)
+    run_stage(out_dir, "features", cfg, store=store, progress=progress_enabled())
     rf = RunFolder(out_dir)
     info, n = rf.load("features_info"), len(rf.load("features"))
     hi = info.get("cohort_response", {}).get("treatment", {}).get("high", {})

@@ -50,6 +50,7 @@ from .posterior import (
     group_prevalence,
     null_noise,
 )
+from .progress import STEP_SECONDS, feature_bar, tracked
 from .response import (
     adjust_events,
     day_adjustment,
@@ -354,6 +355,7 @@ def compute_features(
     ledger: pd.DataFrame | None = None,
     daily: pd.DataFrame | None = None,
     weather: pd.DataFrame | None = None,
+    progress: bool = False,
 ) -> FeatureResult:
     """Compute stage-1 features of in-memory tables or of an ingest store.
 
@@ -377,6 +379,8 @@ def compute_features(
         :func:`flexpersona.quality.ledger_from_readings` (the ingest's exclusion rules).
     daily, weather
         Optional daily aggregates (a baseline when there is no half-hourly one) and hourly temperature.
+    progress
+        Show a progress bar with an ETA on stderr (display only; :mod:`.progress`).
 
     Returns
     -------
@@ -405,7 +409,8 @@ def compute_features(
     check_store(store, config, need_control=not no_control)  # nothing to analyse: a message with the fix
     hh = _kept_households(store, need_control=not no_control)
     run_config = nocontrol.placebo_days(config, mode["method"])  # pseudo events are the null without controls
-    engine = make_engine(config)
+    bar = feature_bar(config, no_control=no_control, households=len(hh), enabled=progress)
+    engine = tracked(make_engine(config), bar)
     try:
         raw = _run_engine(engine, store, hh, run_config, no_control=no_control)
     finally:
@@ -418,12 +423,14 @@ def compute_features(
         mode.update(weather=raw["weather"], statement=nocontrol.cost_statement(
             temperature=bool(raw["weather"]["temperature"]), placebo_days=int(cal.info.get("time_placebo_days", 0)),
             reference_days=config.features.reference_days))
-    per, cohort, reps, event_agg = _responses(raw, hh, config, info)
+    with bar.step(STEP_SECONDS["responses"]):
+        per, cohort, reps, event_agg = _responses(raw, hh, config, info)
     is_t = per["grp"].to_numpy() == TREATMENT
     resp = _rename_responses(per, events_per_household(event_agg, cal.events))
     labels, placebo_rows, post_per, post_is_t = _placebo(per, is_t, cohort, mode, config, info)
     t_post = time.perf_counter()
-    post_t, post_c, prior, pst = _posteriors(post_per, post_is_t, config)
+    with bar.step(STEP_SECONDS["posteriors"]):
+        post_t, post_c, prior, pst = _posteriors(post_per, post_is_t, config)
     if no_control:  # the null's rows stand where the controls' stand
         pst["posterior"]["null_source"] = "pseudo_events"
         if "group" in prior.columns:
@@ -442,6 +449,7 @@ def compute_features(
     info["validation"] = temporal_validation(feats, cohort.get(TREATMENT))
     info["timings_s"] = {"engine": round(t_engine, 3), "posteriors": round(t_post, 3),
                          "total": round(time.perf_counter() - t0, 3)}
+    bar.close()
     logger.info("features: %d treatment, %d control households, reference %s, cohort High %.2f%%", len(feats),
                 len(placebo), choice["reference"], cohort.get(TREATMENT, {}).get("high", {}).get("pct", float("nan")))
     return FeatureResult(features=feats, events=events, lifestyle=lifestyle, placebo=placebo, info=_jsonable(info),

@@ -194,7 +194,8 @@ def ingest(
     config
         ``config.data`` sets the years, timestamp convention, kWh cap and coverage thresholds.
     progress
-        Show a progress bar over the readings files.
+        Show a progress bar with an ETA on stderr (display only): over the steps of the streaming path, or over
+        the readings files on the general path.
     weather
         Hourly weather (Kaggle ``weather_hourly_darksky.csv``: ``time``, ``temperature``), stored as the
         ``weather`` table; used by the counterfactual without a control group.
