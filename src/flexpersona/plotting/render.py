@@ -77,8 +77,11 @@ def save_figure(fig: go.Figure, stem: str | Path, *, dpi: int = 110) -> list[Pat
             with matplotlib.rc_context({"svg.hashsalt": "flexpersona", "svg.fonttype": "none"}):
                 meta = {"Date": None} if fmt == "svg" else {}
                 mfig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
-        # The PNG's draw ran the constrained layout; freeze it so the SVG's draw does not repeat it (~1/3 less).
-        mfig.set_layout_engine("none")
+        # The PNG's draw ran the constrained layout; drop the engine (None, not "none": any engine, even the
+        # "none" placeholder, makes savefig draw the figure once more before drawing it) so that the SVG is
+        # drawn once, at the PNG's layout.
+        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            mfig.set_layout_engine(None)
         out.append(target)
     return out
 
@@ -301,7 +304,9 @@ def _draw_heatmap(p: _Panel, tr: Any, color: Any, label: str | None) -> bool:
         return False
     ax = p.ax
     z = np.asarray(z, dtype=float)
-    im = ax.imshow(z, aspect="auto", cmap=colormap(tr.colorscale), origin="lower", interpolation="nearest",
+    # "none": the PNG is resampled as with "nearest" (same pixels), the SVG embeds the z × z cells as they are
+    # (drawn pixelated) instead of a resampled image of the whole axes.
+    im = ax.imshow(z, aspect="auto", cmap=colormap(tr.colorscale), origin="lower", interpolation="none",
                    vmin=tr.zmin, vmax=tr.zmax)
     xs, ys = trace_values(tr.x), trace_values(tr.y)
     if xs is not None and len(xs) == z.shape[1]:
