@@ -66,6 +66,25 @@ def test_svg_is_reproducible(tmp_path):
     assert a == b
 
 
+def test_a_figure_is_drawn_once_and_again_when_it_changes(tmp_path, monkeypatch):
+    import flexpersona.plotting.render as render
+
+    drawn = []
+    real = render.to_matplotlib
+    monkeypatch.setattr(render, "to_matplotlib", lambda fig: drawn.append(1) or real(fig))
+    fig = _figures()["bar"]
+    first = [p.read_bytes() for p in save_figure(fig, tmp_path / "f")]
+    again = [p.read_bytes() for p in save_figure(go.Figure(fig), tmp_path / "f")]
+    assert len(drawn) == 1 and again == first  # same figure, same files: not drawn again
+    save_figure(fig, tmp_path / "f", dpi=90)  # another resolution
+    changed = go.Figure(fig).update_layout(title="another title")
+    save_figure(changed, tmp_path / "f")
+    assert len(drawn) == 3
+    (tmp_path / "f.png").unlink()
+    save_figure(changed, tmp_path / "f")  # a file missing
+    assert len(drawn) == 4
+
+
 def test_figure_html_has_no_plotlyjs_and_keeps_hover_ids():
     fig = go.Figure(go.Scatter(x=[1, 2], y=[3, 4], customdata=[["D0001"], ["D0002"]], hovertemplate="%{customdata[0]}"))
     html = figure_html(fig, div_id="fig-x")

@@ -14,8 +14,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.regression.linear_model import OLS  # not statsmodels.api: it imports every model (~0.4 s)
+from statsmodels.tools.tools import add_constant
 
 from ..stats import bh_qvalues as benjamini_hochberg
 from .summary import MIN_VALUES, ResolvedInputs
@@ -84,8 +85,8 @@ def ols_band(x: np.ndarray, y: np.ndarray, grid: np.ndarray, alpha: float = 0.05
     DataFrame
         ``x``, ``fit``, ``lower``, ``upper`` (in the unit of ``y``).
     """
-    model = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
-    pred = model.get_prediction(sm.add_constant(grid, has_constant="add")).summary_frame(alpha=alpha)
+    model = OLS(y, add_constant(x, has_constant="add")).fit()
+    pred = model.get_prediction(add_constant(grid, has_constant="add")).summary_frame(alpha=alpha)
     return pd.DataFrame(
         {"x": grid, "fit": pred["mean"].to_numpy(), "lower": pred["mean_ci_lower"].to_numpy(),
          "upper": pred["mean_ci_upper"].to_numpy()}
@@ -101,7 +102,7 @@ def spearman_ols(x: np.ndarray, y: np.ndarray) -> dict[str, Any]:
         Paired finite values (at least :data:`~flexpersona.eda.summary.MIN_VALUES`, neither constant).
     """
     rho, p = stats.spearmanr(x, y)
-    model = sm.OLS(y, sm.add_constant(x, has_constant="add")).fit()
+    model = OLS(y, add_constant(x, has_constant="add")).fit()
     return {
         "rho": float(rho),
         "p_value": float(p),

@@ -13,8 +13,9 @@ import warnings
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
+from statsmodels.discrete.discrete_model import MNLogit  # not statsmodels.api: it imports every model (~0.4 s)
 from statsmodels.tools.sm_exceptions import ConvergenceWarning, HessianInversionWarning, PerfectSeparationWarning
+from statsmodels.tools.tools import add_constant
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +74,7 @@ def multinomial_logit(
             X[f"{categorical}={level}"] = (lev == level).astype(float)
     if X.shape[1] == 0:
         return _empty(), "multinomial logit not fitted: no predictor varies"
-    X = sm.add_constant(X, has_constant="add")
+    X = add_constant(X, has_constant="add")
     counts = frame["persona"].astype(str).value_counts()
     reference = str(counts.index[0])
     order = [reference] + sorted(set(counts.index) - {reference})
@@ -83,7 +84,7 @@ def multinomial_logit(
         # Separation / non-convergence are facts about the data: recorded in the table and the note.
         warnings.simplefilter("always")
         try:
-            res = sm.MNLogit(y, X).fit(method="newton", maxiter=100, disp=False)
+            res = MNLogit(y, X).fit(method="newton", maxiter=100, disp=False)
             converged = bool(res.mle_retvals.get("converged", True))
             params = np.asarray(res.params)
             bse = np.asarray(res.bse)

@@ -31,6 +31,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from ..store import atomic_path
+from .cache import figure_key, saved_key
 from .convert import (
     COLORWAY,
     Categories,
@@ -64,21 +65,33 @@ def save_figure(fig: go.Figure, stem: str | Path, *, dpi: int = 110) -> list[Pat
     -------
     list of Path
         The PNG and the SVG written (atomically).
+
+    Notes
+    -----
+    A figure is drawn once: the SVG carries the figure's key (:func:`~flexpersona.plotting.cache.figure_key`:
+    its JSON, ``dpi`` and the drawing code), and when both files exist and the SVG carries this figure's key
+    they are kept as they are (a re-run of a stage whose figures did not change draws nothing).
     """
     stem = Path(stem)
+    png, svg = stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")
+    key = figure_key(fig, dpi)
+    if png.exists() and saved_key(svg) == key:
+        return [png, svg]  # drawn before from this very figure by this very code: the same bytes
     mfig = to_matplotlib(fig)
     out = []
-    for fmt in ("png", "svg"):
-        target = stem.with_name(f"{stem.name}.{fmt}")
+    for fmt, target in (("png", png), ("svg", svg)):
         with atomic_path(target) as tmp:
             # metadata=None-Date and a fixed hash salt keep the SVG byte-stable between runs.
 
             # Text stays text in the SVG (smaller, faster, searchable).
             with matplotlib.rc_context({"svg.hashsalt": "flexpersona", "svg.fonttype": "none"}):
-                meta = {"Date": None} if fmt == "svg" else {}
+                meta = {"Date": None, "Identifier": key} if fmt == "svg" else {}
                 mfig.savefig(tmp, format=fmt, dpi=dpi, metadata=meta)
-        # The PNG's draw ran the constrained layout; freeze it so the SVG's draw does not repeat it (~1/3 less).
-        mfig.set_layout_engine("none")
+        # The PNG's draw ran the constrained layout; drop the engine (None, not "none": any engine, even the
+        # "none" placeholder, makes savefig draw the figure once more before drawing it) so that the SVG is
+        # drawn once, at the PNG's layout.
+        with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+            mfig.set_layout_engine(None)
         out.append(target)
     return out
 
@@ -301,7 +314,9 @@ def _draw_heatmap(p: _Panel, tr: Any, color: Any, label: str | None) -> bool:
         return False
     ax = p.ax
     z = np.asarray(z, dtype=float)
-    im = ax.imshow(z, aspect="auto", cmap=colormap(tr.colorscale), origin="lower", interpolation="nearest",
+    # "none": the PNG is resampled as with "nearest" (same pixels), the SVG embeds the z × z cells as they are
+    # (drawn pixelated) instead of a resampled image of the whole axes.
+    im = ax.imshow(z, aspect="auto", cmap=colormap(tr.colorscale), origin="lower", interpolation="none",
                    vmin=tr.zmin, vmax=tr.zmax)
     xs, ys = trace_values(tr.x), trace_values(tr.y)
     if xs is not None and len(xs) == z.shape[1]:

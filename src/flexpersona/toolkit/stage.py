@@ -34,7 +34,7 @@ from ..errors import StageError
 from .levers import LEVERS, RULES, choose_lever, lifestyle_flags, strategic_quadrants
 from .model import TargetingModel
 from .targeting import TargetingResult, fit_targeting, qini_area, qini_curve
-from .uncertainty import cohort_kw, persona_kw
+from .uncertainty import cohort_kw, indexed, persona_kw
 
 log = logging.getLogger(__name__)
 
@@ -176,6 +176,7 @@ def build_toolkit(
     f = _households_by_persona(features, personas)
     quadrants = strategic_quadrants(explain)
     joint = replicates is not None and not replicates.empty
+    replicates = indexed(replicates)  # indexed once for the cohort's and the personas' measures
     cohort = cohort_kw(f, placebo, replicates, seed=tk.seed) if joint else {}
     crossfit = (persona_kw(f, personas, placebo, replicates, seed=tk.seed).set_index("persona_id")
                 if joint and personas is not None and "persona_id_wa" in personas.columns else None)
