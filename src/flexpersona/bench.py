@@ -52,7 +52,7 @@ GROUP BY ALL
 class Measurement:
     seconds: float
     #: peak resident memory of the whole process tree [MB]: the larger of the root's VmHWM and the largest sum of
-    #: VmRSS over the root and its descendants (Spark's JVM, joblib workers) seen by polling every 50 ms
+    #: VmRSS over the root and its descendants (Spark's JVM, any worker process) seen by polling every 50 ms
     peak_rss_mb: float
     returncode: int
     #: sum over every process of the tree of its own VmHWM [MB]: an upper bound (their peaks need not coincide)
