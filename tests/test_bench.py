@@ -1,6 +1,11 @@
 """The benchmark's floor query runs on the simulator's London Datastore layout (not a timing test)."""
 
+import json
+import shutil
+import sys
+
 import duckdb
+import pytest
 
 from flexpersona.bench import FLOOR_SQL
 from flexpersona.simulate import simulate_trial, write_trial
@@ -14,3 +19,76 @@ def test_floor_query_reads_the_datastore_layout(tmp_path):
     n_values = sum(r[-1] for r in rows)
     assert n_values == int(trial.readings["kwh"].notna().sum())
     assert {r[0] for r in rows} == set(trial.readings["household_id"])
+
+
+def test_run_commands_carry_the_engine(tmp_path):
+    """The timed runs (complete run, re-run, re-run from the store) get ``--engine``; the master only for Spark."""
+    from flexpersona.bench import run_commands
+
+    (tmp_path / "LCL-June2015v2_0.csv").write_text("")
+    run, store = run_commands(["fp"], tmp_path, tmp_path / "run", engine="spark", spark_master="local[1]")
+    for cmd in (run, store):
+        assert cmd[:2] == ["fp", "run"]
+        assert cmd[cmd.index("--engine") + 1] == "spark"
+        assert cmd[cmd.index("--spark-master") + 1] == "local[1]"
+    assert str(tmp_path / "LCL-June2015v2_0.csv") in run
+    assert store[store.index("--from") + 1] == "features" and "--force" in store
+    run, store = run_commands(["fp"], tmp_path, tmp_path / "run", spark_master="local[1]")
+    assert run[run.index("--engine") + 1] == "duckdb" and "--spark-master" not in run + store
+
+
+def test_bench_cli_passes_the_engine(monkeypatch):
+    """``flexpersona bench --engine spark`` hands the engine to the benchmark and says that the floor is DuckDB."""
+    from click.testing import CliRunner
+
+    import flexpersona.bench
+    from flexpersona.cli import main
+
+    seen = {}
+    m = {"seconds": 1.0, "peak_rss_mb": 100.0, "returncode": 0, "peak_rss_hwm_sum_mb": 100.0}
+
+    def fake(out, **kw):
+        seen.update(kw)
+        return {"households": 20, "csv_gb": 0.04, "generate_seconds": 0.1, "engine": kw["engine"],
+                "spark_master": kw["spark_master"], "floor": m, "run": m, "ratio_run_to_floor": 1.0,
+                "rerun_unchanged": m, "rerun_from_store": m}
+
+    monkeypatch.setattr(flexpersona.bench, "run_benchmark", fake)
+    res = CliRunner().invoke(main, ["bench", "--engine", "spark", "--spark-master", "local[2]", "--scale", "0.001"])
+    assert res.exit_code == 0, res.output
+    assert seen["engine"] == "spark" and seen["spark_master"] == "local[2]" and seen["scale"] == 0.001
+    assert "engine of the runs: spark (local[2]); the floor is DuckDB" in res.output
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_peak_rss_counts_child_processes():
+    """A run's peak RSS includes its children (Spark's JVM is one): a child holding ~300 MB is counted."""
+    from flexpersona.bench import _measure
+
+    child = "import time; b = bytearray(300 * 2**20); time.sleep(1.5)"
+    parent = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {child!r}], check=True)"
+    m = _measure([sys.executable, "-c", parent])
+    assert m.returncode == 0
+    assert m.peak_rss_mb > 300
+    assert m.peak_rss_hwm_sum_mb >= m.peak_rss_mb
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_bench_runs_on_spark(tmp_path):
+    """``flexpersona bench --engine spark`` at the smallest scale (20 households; minutes: Spark's per-query cost)."""
+    pytest.importorskip("pyspark")
+    if shutil.which("java") is None:
+        pytest.skip("needs Java")
+    from click.testing import CliRunner
+
+    from flexpersona.cli import main
+
+    res = CliRunner().invoke(main, ["bench", "--engine", "spark", "--scale", "0.001", "--out", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    r = json.loads((tmp_path / "bench-0.001-spark.json").read_text())
+    assert r["engine"] == "spark" and r["floor_engine"] == "duckdb"
+    assert all(r[k]["returncode"] == 0 for k in ("floor", "run", "rerun_unchanged", "rerun_from_store"))
+    info = json.loads((tmp_path / "run-0.001" / "features_info.json").read_text())
+    assert info["engine"] == "spark"  # the feature stage of the timed runs ran on Spark
+    assert r["run"]["peak_rss_mb"] > r["floor"]["peak_rss_mb"]  # the JVM counts

@@ -4,24 +4,27 @@ In one process tree it
 
 1. generates a trial in the London Datastore layout with the simulator (5,567 households, Dec 2011 – Feb 2014,
    times ``scale``), unless it is already there;
-2. times (a) the *floor*: DuckDB ``read_csv`` of the files plus one group-by of the seed aggregation, and
-   (b) a complete ``flexpersona run`` — each in its own child process, whose peak RSS is read from
-   ``/proc`` (VmHWM);
+2. times (a) the *floor*: DuckDB ``read_csv`` of the files plus one group-by of the seed aggregation (always
+   DuckDB), and (b) a complete ``flexpersona run`` on the chosen feature engine (``--engine duckdb|spark``) —
+   each in its own child process tree, whose peak RSS is read from ``/proc`` (see :func:`_measure`);
 3. times (c) a re-run with unchanged inputs (every stage re-used) and (d) a re-run of the analysis stages from
-   the store (``--from features --force``).
+   the store (``--from features --force``), on the same engine.
 
-It prints the ratio b/a, the peak RSS of each and the re-run times, and writes them to ``bench.json``.
+It prints the ratio b/a, the peak RSS of each and the re-run times, and writes them to ``bench-S.json``.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from .config import Config
 
 log = logging.getLogger(__name__)
 
@@ -48,30 +51,71 @@ GROUP BY ALL
 @dataclass
 class Measurement:
     seconds: float
+    #: peak resident memory of the whole process tree [MB]: the larger of the root's VmHWM and the largest sum of
+    #: VmRSS over the root and its descendants (Spark's JVM, any worker process) seen by polling every 50 ms
     peak_rss_mb: float
     returncode: int
+    #: sum over every process of the tree of its own VmHWM [MB]: an upper bound (their peaks need not coincide)
+    peak_rss_hwm_sum_mb: float = 0.0
+
+
+def _status_kb(pid: int) -> tuple[int, int]:
+    """``(VmRSS, VmHWM)`` of ``pid`` [kB]; zeros when it is gone or has no address space."""
+    rss = hwm = 0
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                rss = int(line.split()[1])
+            elif line.startswith("VmHWM:"):
+                hwm = int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return rss, hwm
+
+
+def _tree(root: int) -> list[int]:
+    """``root`` and its descendants, from the parent ids in ``/proc/*/stat``."""
+    children: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = Path(entry.path, "stat").read_text()
+            ppid = int(stat[stat.rindex(")") + 2:].split()[1])  # after "(comm)": state, ppid
+        except (OSError, ValueError, IndexError):
+            continue
+        children.setdefault(ppid, []).append(int(entry.name))
+    out, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, ()))
+    return out
 
 
 def _measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
-    """Run ``cmd`` in a child process; wall time and peak RSS [MB].
+    """Run ``cmd`` in a child process; wall time and peak RSS of its process tree [MB].
 
-    Peak RSS is the child's ``VmHWM`` (high-water mark of its own address space, reset at ``exec``), polled
-    from ``/proc`` until it exits. ``wait4``'s ``ru_maxrss`` would include the parent's size at ``fork``.
+    Polled from ``/proc`` every 50 ms until it exits: the root's ``VmHWM`` (high-water mark of its own address
+    space, reset at ``exec``; ``wait4``'s ``ru_maxrss`` would include the parent's size at ``fork``), the sum of
+    ``VmRSS`` over the tree (a JVM started by PySpark is a child of the run, with its own address space; a
+    sampled sum can miss a peak shorter than the poll) and each process's own ``VmHWM`` (summed: an upper bound).
     """
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, env=env)
     peak_kb = 0
-    status_file = Path(f"/proc/{proc.pid}/status")
+    hwm: dict[int, int] = {}
     while proc.poll() is None:
-        try:
-            for line in status_file.read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    peak_kb = max(peak_kb, int(line.split()[1]))
-        except (OSError, ValueError):
-            pass
+        total = 0
+        for pid in _tree(proc.pid) if sys.platform.startswith("linux") else [proc.pid]:
+            rss, high = _status_kb(pid)
+            total += rss
+            hwm[pid] = max(hwm.get(pid, 0), high)
+        peak_kb = max(peak_kb, total, hwm.get(proc.pid, 0))
         time.sleep(0.05)
     elapsed = time.perf_counter() - t0
-    return Measurement(round(elapsed, 2), round(peak_kb / 1024, 1), proc.returncode)
+    return Measurement(round(elapsed, 2), round(peak_kb / 1024, 1), proc.returncode,
+                       round(sum(hwm.values()) / 1024, 1))
 
 
 def generate(data_dir: Path, scale: float, seed: int = 1) -> Path:
@@ -94,12 +138,22 @@ def generate(data_dir: Path, scale: float, seed: int = 1) -> Path:
     return data_dir
 
 
-def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_data: bool = True) -> dict:
-    """Generate (if needed) and measure; returns the figures printed by ``flexpersona bench``."""
-    out = Path(out)
-    data_dir = out / f"data-{scale:g}"
+def run_commands(exe: list[str], data_dir: Path, run_dir: Path, *, engine: str = "duckdb",
+                 spark_master: str | None = None) -> tuple[list[str], list[str]]:
+    """The timed command lines: the complete run (also the re-run) and the re-run from the store, on ``engine``."""
+    pieces = sorted(str(p) for p in data_dir.glob("LCL-June2015v2_*.csv"))
+    households = data_dir / "households.csv"
+    args = [*pieces, "--out", str(run_dir), "--tariff", str(data_dir / "Tariffs.csv")]
+    if households.exists():
+        args += ["--households", str(households)]
+    engine_args = ["--engine", engine] + (["--spark-master", spark_master] if engine == "spark" and spark_master else [])
+    return ([*exe, "run", *args, *engine_args],
+            [*exe, "run", "--out", str(run_dir), "--from", "features", "--force", *engine_args])
+
+
+def _generate_in_child(data_dir: Path, scale: float, seed: int) -> float:
+    """Generate the trial in a child process (the simulator's memory must not count as the parent's); seconds."""
     t0 = time.perf_counter()
-    # In a child process: the simulator's memory must not count as the parent's.
     gen = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; "
                           "from flexpersona.bench import generate; "
                           "generate(Path(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]))",
@@ -107,7 +161,19 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
     if gen.returncode != 0:
         msg = "generating the benchmark trial failed; see the error above"
         raise RuntimeError(msg)
-    gen_seconds = round(time.perf_counter() - t0, 1)
+    return round(time.perf_counter() - t0, 1)
+
+
+def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_data: bool = True,
+                  engine: str = "duckdb", spark_master: str | None = None) -> dict:
+    """Generate (if needed) and measure; returns the figures printed by ``flexpersona bench``.
+
+    ``engine`` (and ``spark_master``) choose the feature stage's engine of the timed runs; the floor is always
+    DuckDB's ``read_csv`` + group-by.
+    """
+    out = Path(out)
+    data_dir = out / f"data-{scale:g}"
+    gen_seconds = _generate_in_child(data_dir, scale, seed)
     pieces = sorted(str(p) for p in data_dir.glob("LCL-June2015v2_*.csv"))
     csv_bytes = sum(Path(p).stat().st_size for p in pieces)
     py = sys.executable
@@ -125,17 +191,16 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
         import shutil
 
         shutil.rmtree(run_dir)
-    exe = [py, "-m", "flexpersona"]
-    households = data_dir / "households.csv"
-    tariff = data_dir / "Tariffs.csv"
-    args = [*pieces, "--out", str(run_dir), "--tariff", str(tariff)]
-    if households.exists():
-        args += ["--households", str(households)]
-    full = _measure([*exe, "run", *args])
-    rerun = _measure([*exe, "run", *args])
-    rerun_store = _measure([*exe, "run", "--out", str(run_dir), "--from", "features", "--force"])
+    run_cmd, store_cmd = run_commands([py, "-m", "flexpersona"], data_dir, run_dir, engine=engine,
+                                      spark_master=spark_master)
+    full = _measure(run_cmd)
+    rerun = _measure(run_cmd)
+    rerun_store = _measure(store_cmd)
     result = {
         "scale": scale,
+        "engine": engine,
+        "spark_master": (spark_master or Config().features.spark_master) if engine == "spark" else None,
+        "floor_engine": "duckdb",
         "csv_gb": round(csv_bytes / 1e9, 3),
         "generate_seconds": gen_seconds,
         "floor": asdict(floor),
@@ -149,5 +214,6 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
     if run_dir.joinpath("manifest.json").exists():
         manifest = json.loads(run_dir.joinpath("manifest.json").read_text())
         result["stage_seconds"] = {k: v.get("seconds") for k, v in manifest.get("stages", {}).items()}
-    (out / f"bench-{scale:g}.json").write_text(json.dumps(result, indent=2))
+    name = f"bench-{scale:g}" + ("" if engine == "duckdb" else f"-{engine}")
+    (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     return result
