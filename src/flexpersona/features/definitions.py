@@ -60,7 +60,7 @@ temperature minus its mean over the reference days of the cell, registered from 
 
 from __future__ import annotations
 
-from .calendar import CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
+from .calendar import CATEGORIES, CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
 
 # -- exact sums ------------------------------------------------------------------------------------------
 #: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
@@ -352,13 +352,18 @@ SELECT hid, day, cat, lvl, event_id, SUM(yu) AS sy, SUM({fixed_short("yhat")}) A
 FROM trh GROUP BY hid, day, cat, lvl, event_id
 """
 
+#: Category codes of the fetched tables: the position of the category in :data:`CATEGORIES` (a SMALLINT).
+CAT_CODE = "CASE a.cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(CATEGORIES)) + " END"
+
+# Fetched for numpy in the shape it needs (issue 14, memory): integer keys (``hid`` is the household's
+# position, ``cat`` the category's code of :data:`CAT_CODE`), no strings, 32 bytes a row.
 DAY_AGG = f"""
-SELECT h.household_id AS household_id, h.grp AS grp, a.day AS day, a.cat AS cat, a.lvl AS lvl,
-  {unfixed("a.sy")} AS sy, {unfixed("a.syh")} AS syh, a.n AS n
+SELECT CAST(a.hid AS INTEGER) AS hid, CAST(a.day AS INTEGER) AS day, CAST({CAT_CODE} AS SMALLINT) AS cat,
+  CAST(a.lvl AS SMALLINT) AS lvl, {unfixed("a.sy")} AS sy, {unfixed("a.syh")} AS syh, CAST(a.n AS INTEGER) AS n
 FROM (
-  SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, CAST(SUM(n) AS BIGINT) AS n
+  SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, SUM(n) AS n
   FROM tagg GROUP BY hid, day, cat, lvl
-) a JOIN hh h ON h.hid = a.hid
+) a
 ORDER BY a.hid, a.day, a.cat, a.lvl
 """
 
@@ -381,7 +386,7 @@ JOIN kt k ON k.hcell = m.hcell"""
 # Influence of reference day d on Σŷ of a category: Σ_{reference half-hours of d} (y − B_h)·K/n, where
 # K = Σ_{trial half-hours of the category in the cell} C(t)/B_C. Σ over days is 0; the bootstrap reweights it.
 REF_INFLUENCE = (
-    "SELECT h.household_id AS household_id, a.day AS day, "
+    "SELECT CAST(a.hid AS INTEGER) AS hid, CAST(a.day AS INTEGER) AS day, "
     + ", ".join(f"a.e_{c} AS e_{c}" for c in INTERVAL_CATS)
     + "\nFROM (\n  SELECT d.hid AS hid, d.day AS day,\n  "
     + ",\n  ".join(f"{fixed_sum(f'(d.kwh - m.b) * m.k_{c} / m.n', short=True)} AS e_{c}" for c in INTERVAL_CATS)
@@ -390,7 +395,7 @@ REF_INFLUENCE = (
   JOIN rk m ON m.hcell = d.hcell
   WHERE d.ref = 1
   GROUP BY d.hid, d.day
-) a JOIN hh h ON h.hid = a.hid
+) a
 ORDER BY a.hid, a.day"""
 )
 
