@@ -79,7 +79,7 @@ class DayArrays:
     day: np.ndarray  # per trial day: days since 1970-01-01
     y: dict[str, np.ndarray]
     yhat: dict[str, np.ndarray]
-    n: dict[str, np.ndarray]
+    n: dict[str, np.ndarray]  # half-hour counts (int16 when small, see _counts)
     ref_wkend: np.ndarray  # per reference day
     ref_period: np.ndarray  # per reference day
     e: dict[str, np.ndarray]
@@ -112,6 +112,7 @@ def day_arrays(
     a: dict[str, dict[str, np.ndarray]] = {"sy": {}, "syh": {}, "n": {}}
     for code, c in enumerate(CATEGORIES):
         d = _dense(day_agg, cat == code, tdays, ["sy", "syh", "n"], H)
+        d["n"] = _counts(d["n"])
         for k in a:
             a[k][c] = d[k]
     e = _dense(ref_influence, None, rdays, [f"e_{c}" for c in INTERVAL_CATS], H)
@@ -132,6 +133,12 @@ def day_arrays(
         e={c: e[f"e_{c}"] for c in INTERVAL_CATS},
         ref_in_trial=ref_in_trial,
     )
+
+
+def _counts(n: np.ndarray) -> np.ndarray:
+    """Half-hour counts (whole numbers) as ``int16`` when they are small (a day has 48; memory, issue 14): every
+    use adds them in floating point or to each other (at most 13 categories), so the values are the same."""
+    return n.astype(np.int16) if n.max(initial=0) <= 1024 else n
 
 
 def _dense(df: pd.DataFrame, sel: np.ndarray | None, days: np.ndarray, cols: list[str], H: int
@@ -198,7 +205,8 @@ def make_weights(arr: DayArrays, *, replicates: int, block_days: int, seed: int)
 
 
 def _sum_cats(d: dict[str, np.ndarray], cats: tuple[str, ...], mask: np.ndarray | None) -> np.ndarray:
-    out = sum((d[c] for c in cats), start=np.zeros_like(next(iter(d.values()))))
+    # in float64 whatever the dtype of the parts (counts are int16)
+    out = sum((d[c] for c in cats), start=np.zeros(next(iter(d.values())).shape))
     if mask is not None:
         out = out * mask[None, :]
     return out
