@@ -82,14 +82,13 @@ def reference_passes(
     for name, sql in q.REUSED:
         (engine.table if engine.cache_reused else engine.view)(name, sql)
     engine.table("tagg", q.TAGG)
-    engine.table("kt", q.KT)
-    engine.drop(*(n for n in ("trh", "bsel", "tbeta", "ctl_t") if n not in keep))
     out["day_agg"] = engine.fetch(q.DAY_AGG)
     if events:
         out["event_agg"] = engine.fetch(q.EVENT_AGG)
     engine.drop("tagg")
+    # the trial's K sums straight into the reference cells (no table of their own: memory, issue 14)
     engine.table("rk", q.RK)
-    engine.drop("kt", "ref_m")
+    engine.drop("ref_m", *(n for n in ("trh", "bsel", "tbeta", "ctl_t") if n not in keep))
     out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
     engine.drop("rk")
     return out

@@ -44,8 +44,9 @@ Relations, in order (every scan of the readings is named; everything else reads 
   ``C`` and ``B_C``), treatment households against all controls.
 - ``tagg`` (scan 5): per household x trial day x category x cell level x event: Σy, Σŷ, n; ``day_agg`` and
   ``event_agg`` (treatment households) are read from it.
-- ``kt`` (scan 6, High/Low/rebound/placebo half-hours only): per household and level-1 cell, ``Σ k`` over the
-  trial half-hours of each interval category; ``rk`` joins it to ``ref_m``.
+- ``rk`` (scan 6, High/Low/rebound/placebo half-hours only): per household and level-1 cell, ``Σ k`` over the
+  trial half-hours of each interval category (:data:`KT`; one sum serves the cell's one High category) joined
+  to ``ref_m``.
 - ``ref_influence`` (scan 7, reference half-hours): per household x reference day x category, the linearised
   influence of that day's reference readings on Σŷ, used by the bootstrap.
 
@@ -60,7 +61,7 @@ temperature minus its mean over the reference days of the cell, registered from 
 
 from __future__ import annotations
 
-from .calendar import CELL_KEYS, CLASS_COLUMNS, INTERVAL_CATS
+from .calendar import CATEGORIES, CELL_KEYS, CLASS_COLUMNS, HIGH_CATS, INTERVAL_CATS
 
 # -- exact sums ------------------------------------------------------------------------------------------
 #: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
@@ -352,45 +353,68 @@ SELECT hid, day, cat, lvl, event_id, SUM(yu) AS sy, SUM({fixed_short("yhat")}) A
 FROM trh GROUP BY hid, day, cat, lvl, event_id
 """
 
+#: Category codes of the fetched tables: the position of the category in :data:`CATEGORIES` (a SMALLINT).
+CAT_CODE = "CASE a.cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(CATEGORIES)) + " END"
+
+# Fetched for numpy in the shape it needs (issue 14, memory): integer keys (``hid`` is the household's
+# position, ``cat`` the category's code of :data:`CAT_CODE`), no strings, 32 bytes a row.
 DAY_AGG = f"""
-SELECT h.household_id AS household_id, h.grp AS grp, a.day AS day, a.cat AS cat, a.lvl AS lvl,
-  {unfixed("a.sy")} AS sy, {unfixed("a.syh")} AS syh, a.n AS n
+SELECT CAST(a.hid AS INTEGER) AS hid, CAST(a.day AS INTEGER) AS day, CAST({CAT_CODE} AS SMALLINT) AS cat,
+  CAST(a.lvl AS SMALLINT) AS lvl, {unfixed("a.sy")} AS sy, {unfixed("a.syh")} AS syh, CAST(a.n AS INTEGER) AS n
 FROM (
-  SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, CAST(SUM(n) AS BIGINT) AS n
+  SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, SUM(n) AS n
   FROM tagg GROUP BY hid, day, cat, lvl
-) a JOIN hh h ON h.hid = a.hid
+) a
 ORDER BY a.hid, a.day, a.cat, a.lvl
 """
 
+#: The ``K`` sums of :data:`KT`: High (whichever High category the cell has), then the other interval categories.
+K_SUMS = ("high", *(c for c in INTERVAL_CATS if c not in HIGH_CATS))
+#: Code of a High category: its position in :data:`HIGH_CATS` (NULL for any other category).
+HIGH_CODE = "CASE cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(HIGH_CATS)) + " END"
+
+# A High half-hour's category is a function of its slot (time of day, inside the system peak or not;
+# :func:`flexpersona.features.calendar._categories`), and a level-1 cell has one slot: so a cell has at most one
+# High category, ``hc``, and one High ``K`` sum serves all eight (5 sums a cell instead of 12: memory, issue 14).
 KT = (
-    "SELECT hcell,\n  "
-    + ",\n  ".join(f"{unfixed(f'SUM(CASE WHEN cat = {c!r} THEN kq END)')} AS k_{c}" for c in INTERVAL_CATS)
-    + f"\nFROM (SELECT hcell, cat, {fixed_short('k')} AS kq FROM trh WHERE lvl = 1 AND cat <> 'normal') x"
+    "SELECT hcell, MIN(hc) AS hc,\n  "
+    + ",\n  ".join(
+        f"{unfixed(f'SUM(CASE WHEN {cond} THEN kq END)')} AS k_{c}"
+        for c, cond in (("high", "hc IS NOT NULL"), *((c, f"cat = {c!r}") for c in K_SUMS[1:])))
+    + f"\nFROM (SELECT hcell, cat, {HIGH_CODE} AS hc, {fixed_short('k')} AS kq FROM trh WHERE lvl = 1 AND cat <> 'normal') x"
     + "\nGROUP BY hcell"
 )
 
-#: Reference cells with their trial ``K`` sums (one join for the influence pass).
+#: Reference cells with their trial ``K`` sums (one join for the influence pass); ``KT`` is not kept on its own.
 RK = (
-    "SELECT m.hcell AS hcell, m.b AS b, m.n AS n, "
-    + ", ".join(f"k.k_{c} AS k_{c}" for c in INTERVAL_CATS)
-    + """
+    "SELECT m.hcell AS hcell, m.b AS b, m.n AS n, k.hc AS hc, "
+    + ", ".join(f"k.k_{c} AS k_{c}" for c in K_SUMS)
+    + f"""
 FROM ref_m m
-JOIN kt k ON k.hcell = m.hcell"""
+JOIN ({KT}) k ON k.hcell = m.hcell"""
 )
+
+
+def _influence(c: str) -> str:
+    # a High category's influence: from the cells whose High category it is
+    if c in HIGH_CATS:
+        return f"CASE WHEN m.hc = {HIGH_CATS.index(c)} THEN (d.kwh - m.b) * m.k_high / m.n END"
+    return f"(d.kwh - m.b) * m.k_{c} / m.n"
+
 
 # Influence of reference day d on Σŷ of a category: Σ_{reference half-hours of d} (y − B_h)·K/n, where
 # K = Σ_{trial half-hours of the category in the cell} C(t)/B_C. Σ over days is 0; the bootstrap reweights it.
 REF_INFLUENCE = (
-    "SELECT h.household_id AS household_id, a.day AS day, "
+    "SELECT CAST(a.hid AS INTEGER) AS hid, CAST(a.day AS INTEGER) AS day, "
     + ", ".join(f"a.e_{c} AS e_{c}" for c in INTERVAL_CATS)
     + "\nFROM (\n  SELECT d.hid AS hid, d.day AS day,\n  "
-    + ",\n  ".join(f"{fixed_sum(f'(d.kwh - m.b) * m.k_{c} / m.n', short=True)} AS e_{c}" for c in INTERVAL_CATS)
+    + ",\n  ".join(f"{fixed_sum(_influence(c), short=True)} AS e_{c}" for c in INTERVAL_CATS)
     + """
   FROM rd d
   JOIN rk m ON m.hcell = d.hcell
   WHERE d.ref = 1
   GROUP BY d.hid, d.day
-) a JOIN hh h ON h.hid = a.hid
+) a
 ORDER BY a.hid, a.day"""
 )
 
@@ -464,8 +488,8 @@ def trial_view(*, no_control: bool = False, temperature: bool = False) -> str:
     if not no_control:
         return TR
     return TR_TEMPERATURE if temperature else TR_NO_CONTROL
-#: Reused by two queries (``tagg``, ``kt``): a view on DuckDB, a cached table on Spark.
+#: Reused by two queries (``tagg``, ``rk``): a view on DuckDB, a cached table on Spark.
 REUSED = (("trh", TRH),)
-#: Materialised after ``trh``, in order: ``tagg`` and ``kt`` (then ``day_agg`` and ``event_agg`` are fetched),
-#: ``rk`` (then ``ref_influence``).
-TABLES_AFTER_TRH = (("tagg", TAGG), ("kt", KT), ("rk", RK))
+#: Materialised after ``trh``, in order: ``tagg`` (then ``day_agg`` and ``event_agg`` are fetched), ``rk`` (then
+#: ``ref_influence``).
+TABLES_AFTER_TRH = (("tagg", TAGG), ("rk", RK))

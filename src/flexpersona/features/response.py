@@ -79,7 +79,7 @@ class DayArrays:
     day: np.ndarray  # per trial day: days since 1970-01-01
     y: dict[str, np.ndarray]
     yhat: dict[str, np.ndarray]
-    n: dict[str, np.ndarray]
+    n: dict[str, np.ndarray]  # half-hour counts (int16 when small, see _counts)
     ref_wkend: np.ndarray  # per reference day
     ref_period: np.ndarray  # per reference day
     e: dict[str, np.ndarray]
@@ -94,38 +94,28 @@ def day_arrays(
     *,
     within_trial: bool,
 ) -> DayArrays:
-    """Pivot the engine's aggregates to dense household x day arrays (missing = 0)."""
+    """Pivot the engine's aggregates to dense household x day arrays (missing = 0).
+
+    ``day_agg`` (``hid``, ``day``, ``cat`` = code of :data:`CATEGORIES`, ``sy``, ``syh``, ``n``) and
+    ``ref_influence`` (``hid``, ``day``, ``e_*``) are keyed by the household's position in ``households``
+    (:data:`~flexpersona.features.definitions.DAY_AGG`, :data:`~flexpersona.features.definitions.REF_INFLUENCE`);
+    rows of one cell are added in the order of the table.
+    """
     hh = households.reset_index(drop=True)
-    pos = pd.Series(np.arange(len(hh)), index=hh["household_id"].to_numpy())
     cols = ["day", "wkend", "period"]
     tcal = calendar.loc[calendar["is_trial"] == 1, cols].drop_duplicates("day").sort_values("day")
     tdays = tcal["day"].to_numpy()
     rcal = calendar.loc[calendar["ref"] == 1, cols].drop_duplicates("day").sort_values("day")
     rdays = rcal["day"].to_numpy()
-    H, D, Dr = len(hh), len(tdays), len(rdays)
-
-    def dense(df: pd.DataFrame, days: np.ndarray, cols: list[str], width: int) -> dict[str, np.ndarray]:
-        out = {c: np.zeros((H, width)) for c in cols}
-        if len(df) == 0:
-            return out
-        rows = pos.reindex(df["household_id"].to_numpy()).to_numpy()
-        cidx = np.searchsorted(days, df["day"].to_numpy())
-        ok = ~np.isnan(rows.astype(float)) & (cidx < width)
-        ok[ok] &= days[cidx[ok]] == df["day"].to_numpy()[ok]
-        r, cc = rows[ok].astype(np.int64), cidx[ok]
-        for c in cols:
-            v = pd.to_numeric(df[c], errors="coerce").to_numpy(dtype=float)[ok]
-            np.add.at(out[c], (r, cc), np.nan_to_num(v))
-        return out
-
-    long = day_agg
+    H = len(hh)
+    cat = day_agg["cat"].to_numpy()
     a: dict[str, dict[str, np.ndarray]] = {"sy": {}, "syh": {}, "n": {}}
-    for c in CATEGORIES:
-        part = long[long["cat"] == c]
-        d = dense(part, tdays, ["sy", "syh", "n"], D)
+    for code, c in enumerate(CATEGORIES):
+        d = _dense(day_agg, cat == code, tdays, ["sy", "syh", "n"], H)
+        d["n"] = _counts(d["n"])
         for k in a:
             a[k][c] = d[k]
-    e = dense(ref_influence, rdays, [f"e_{c}" for c in INTERVAL_CATS], Dr)
+    e = _dense(ref_influence, None, rdays, [f"e_{c}" for c in INTERVAL_CATS], H)
     ref_in_trial = None
     if within_trial:
         ref_in_trial = np.searchsorted(tdays, rdays)
@@ -143,6 +133,35 @@ def day_arrays(
         e={c: e[f"e_{c}"] for c in INTERVAL_CATS},
         ref_in_trial=ref_in_trial,
     )
+
+
+def _counts(n: np.ndarray) -> np.ndarray:
+    """Half-hour counts (whole numbers) as ``int16`` when they are small (a day has 48; memory, issue 14): every
+    use adds them in floating point or to each other (at most 13 categories), so the values are the same."""
+    return n.astype(np.int16) if n.max(initial=0) <= 1024 else n
+
+
+def _dense(df: pd.DataFrame, sel: np.ndarray | None, days: np.ndarray, cols: list[str], H: int
+           ) -> dict[str, np.ndarray]:
+    """``(H, len(days))`` arrays of ``cols`` summed over the rows ``sel`` of ``df`` (all: None) by ``hid`` and
+    ``day`` (rows of other households or days are skipped)."""
+    width = len(days)
+    out = {c: np.zeros((H, width)) for c in cols}
+    rows = df["hid"].to_numpy()
+    if sel is not None:
+        rows = rows[sel]
+    if len(rows) == 0:
+        return out
+    day = df["day"].to_numpy() if sel is None else df["day"].to_numpy()[sel]
+    cidx = np.searchsorted(days, day)
+    ok = (rows >= 0) & (rows < H) & (cidx < width)
+    ok[ok] &= days[cidx[ok]] == day[ok]
+    r, cc = rows[ok].astype(np.int64), cidx[ok]
+    for c in cols:
+        v = df[c].to_numpy(dtype=float)
+        v = (v if sel is None else v[sel])[ok]
+        np.add.at(out[c], (r, cc), np.nan_to_num(v))
+    return out
 
 
 def day_adjustment(arr: DayArrays, *, shrink: float) -> tuple[DayArrays, np.ndarray]:
@@ -186,7 +205,8 @@ def make_weights(arr: DayArrays, *, replicates: int, block_days: int, seed: int)
 
 
 def _sum_cats(d: dict[str, np.ndarray], cats: tuple[str, ...], mask: np.ndarray | None) -> np.ndarray:
-    out = sum((d[c] for c in cats), start=np.zeros_like(next(iter(d.values()))))
+    # in float64 whatever the dtype of the parts (counts are int16)
+    out = sum((d[c] for c in cats), start=np.zeros(next(iter(d.values())).shape))
     if mask is not None:
         out = out * mask[None, :]
     return out

@@ -253,7 +253,7 @@ def _reference_comparison(
     other = None
     comp = raw.get("comparison")
     if comp is not None:
-        arr = day_arrays(comp["day_agg"], comp["ref_influence"], hh, comp["calendar"].table,
+        arr = day_arrays(comp.pop("day_agg"), comp.pop("ref_influence"), hh, comp["calendar"].table,
                          within_trial=comp["within_trial"])
         if f.day_adjustment == "same_day":
             arr, _ = day_adjustment(arr, shrink=f.day_adjustment_shrink)
@@ -272,15 +272,18 @@ def _reference_comparison(
     }
 
 
-def _cell_levels(day_agg: pd.DataFrame, coverage: pd.DataFrame) -> dict[str, int]:
+def _cell_levels(day_agg: pd.DataFrame, hh: pd.DataFrame, coverage: pd.DataFrame) -> dict[str, int]:
     """Trial half-hours per group by the reference cell level used (and without any reference)."""
     names = {1: "period", 2: "season", 3: "all_months"}
+    groups, code = np.unique(hh["grp"].to_numpy().astype(str), return_inverse=True)
+    g = code[day_agg["hid"].to_numpy()]
+    n = day_agg["n"].to_numpy(dtype=np.int64)
     out: dict[str, int] = {}
-    for (g, lv), n in day_agg.groupby(["grp", "lvl"])["n"].sum().items():
-        out[f"{g}_{names.get(int(lv), lv)}"] = int(n)
-    for g, n in coverage.groupby("grp")["n_trial"].sum().items():
-        used = int(day_agg.loc[day_agg["grp"] == g, "n"].sum())
-        out[f"{g}_no_reference"] = int(n) - used
+    for (gi, lv), s in pd.Series(n).groupby([g, day_agg["lvl"].to_numpy()]).sum().items():
+        out[f"{groups[gi]}_{names.get(int(lv), lv)}"] = int(s)
+    for gname, nt in coverage.groupby("grp")["n_trial"].sum().items():
+        used = int(n[g == np.flatnonzero(groups == gname)[0]].sum()) if (groups == gname).any() else 0
+        out[f"{gname}_no_reference"] = int(nt) - used
     return out
 
 
@@ -462,7 +465,9 @@ def _responses(raw: dict[str, Any], hh: pd.DataFrame, config: Config, info: dict
     Returns the per-household table, the cohort responses, the kept replicates and the per-event sums.
     """
     f, cal, choice = config.features, raw["calendar"], raw["choice"]
-    arr = day_arrays(raw["day_agg"], raw["ref_influence"], hh, cal.table,
+    levels = _cell_levels(raw["day_agg"], hh, raw["coverage"])
+    # each engine table is released once it is pivoted, each pivot once it is estimated (memory, issue 14)
+    arr = day_arrays(raw.pop("day_agg"), raw.pop("ref_influence"), hh, cal.table,
                      within_trial=choice["reference"] == "within_trial")
     event_agg = raw["event_agg"]
     if f.day_adjustment == "same_day":
@@ -476,10 +481,11 @@ def _responses(raw: dict[str, Any], hh: pd.DataFrame, config: Config, info: dict
         info["day_adjustment"] = {"method": "none"}
     weights = make_weights(arr, replicates=f.bootstrap_replicates, block_days=f.bootstrap_block_days, seed=f.seed)
     per, cohort, reps = estimate_responses(arr, weights)
+    del arr, weights
     info["cohort_response"] = cohort
     info.update(_reference_comparison(raw, hh, cohort, choice["reference"], config, has_events=len(cal.events) > 0))
     info["households_all_zero_trial"] = per.loc[per["all_zero_trial"], "household_id"].astype(str).tolist()
-    info["reference_cell_levels"] = _cell_levels(raw["day_agg"], raw["coverage"])
+    info["reference_cell_levels"] = levels
     return per, cohort, reps, event_agg
 
 
