@@ -35,7 +35,10 @@ def bench_cmd(scale, out, seed, engine, spark_master):
     click.echo(f"(a) floor  DuckDB read_csv + group-by : {r['floor']['seconds']:8.1f} s  peak RSS {r['floor']['peak_rss_mb']:7.0f} MB")
     click.echo(f"(b) complete flexpersona run          : {r['run']['seconds']:8.1f} s  peak RSS {r['run']['peak_rss_mb']:7.0f} MB")
     click.echo(f"    ratio b/a                         : {r['ratio_run_to_floor']}")
+    if r.get("stage_seconds_run"):
+        click.echo("    stages: " + ", ".join(f"{k} {v} s" for k, v in r["stage_seconds_run"].items()))
     click.echo(f"(c) re-run, inputs unchanged          : {r['rerun_unchanged']['seconds']:8.1f} s")
     click.echo(f"(d) re-run from the store (features→) : {r['rerun_from_store']['seconds']:8.1f} s  peak RSS {r['rerun_from_store']['peak_rss_mb']:7.0f} MB")
+    click.echo(f"    ratio d/a                         : {r.get('ratio_rerun_from_store_to_floor')}")
     if r.get("stage_seconds"):
         click.echo("    stages: " + ", ".join(f"{k} {v} s" for k, v in r["stage_seconds"].items()))
