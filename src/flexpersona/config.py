@@ -207,9 +207,9 @@ class ToolkitConfig:
     cv_repeats: int = 5
     #: ... into this many folds; each household is predicted by the models that did not see its fold.
     cv_folds: int = 5
-    #: Threads fitting the targeting fold models (-1 = every core); results do not depend on it: every fold
-    #: model has its own seed.
-    n_jobs: int = 1
+    #: Threads fitting the targeting fold models (-1 = every core, the default); results do not depend on it:
+    #: every fold model has its own seed (full LCL size: the toolkit stage 11.1 s on 1 thread, 8.0 s on 2).
+    n_jobs: int = -1
     #: Fewer treatment households than this: no targeting model (too few to fit and validate).
     min_training_households: int = 20
 
