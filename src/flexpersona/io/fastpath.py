@@ -164,7 +164,7 @@ class _Stream:
     """One streaming ingest: batches of files with the same layout and columns, each one Parquet file."""
 
     def __init__(self, con, workdir: Path, readings, config: Config, progress: bool = False):
-        self.con, self.workdir, self.config, self.progress = con, workdir, config, progress
+        self.con, self.workdir, self.config = con, workdir, config
         self.cap = float(config.data.kwh_cap)
         self.shift = " - INTERVAL 30 MINUTE" if config.data.timestamp_marks == "end" else ""
         self.files = [{"file_idx": i, "file": src.name, "layout": kind} for i, (src, _, kind) in enumerate(readings)]

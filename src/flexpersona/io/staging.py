@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..config import Config
 from ..errors import InputError
+from ..progress import bar as progress_bar
 from . import result as res
 from .dates import ISO, DateFormat, infer_datetime_format
 from .lines import LineScan, record_offsets, scan_lines
@@ -217,8 +218,6 @@ def read_staged(con: duckdb.DuckDBPyConnection, workdir: Path, readings: list[tu
     InputError
         Structural problems: a missing column, undecodable bytes, no rows at all, timestamps in no known format.
     """
-    from tqdm.auto import tqdm
-
     t0 = time.perf_counter()
     workdir.mkdir(parents=True, exist_ok=True)
     con.execute(staging_ddl("staged"))
@@ -226,7 +225,8 @@ def read_staged(con: duckdb.DuckDBPyConnection, workdir: Path, readings: list[tu
     problems: list[RowProblem] = []
     scans: dict[int, LineScan] = {}
     cols_of: dict[int, Columns] = {}
-    for idx, (src, header, kind) in enumerate(tqdm(readings, desc="reading", unit="file", disable=not progress)):
+    files_bar = progress_bar("ingest", len(readings), enabled=progress)  # one unit a file
+    for idx, (src, header, kind) in enumerate(readings):
         cols = cols_of[idx] = specs[kind].locate(header, src.name)
         files.append({"file_idx": idx, "file": src.name, "layout": kind})
         params: dict[str, Any] = {}
@@ -248,6 +248,8 @@ def read_staged(con: duckdb.DuckDBPyConnection, workdir: Path, readings: list[tu
                 raise _file_error(src.name, *bad[0])
             problems += shape_problems([(idx, line, types, text) for _, line, types, _, text in rows], scans, cols_of)
             problems += blank_problems(idx, scans[idx].blank_lines or ())
+        files_bar.advance(1.0)
+    files_bar.close()
     files_df = pd.DataFrame(files)
     logger.info("ingest step stage files: %.2f s", time.perf_counter() - t0)
     formats = _infer_formats(con, files, has_problems=bool(problems))
