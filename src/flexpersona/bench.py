@@ -147,10 +147,15 @@ def generate(data_dir: Path, scale: float, seed: int = 1) -> Path:
     return data_dir
 
 
+def _pieces(data_dir: Path) -> list[str]:
+    """The trial's readings files (London Datastore layout pieces)."""
+    return sorted(str(p) for p in data_dir.glob("LCL-June2015v2_*.csv"))
+
+
 def run_commands(exe: list[str], data_dir: Path, run_dir: Path, *, engine: str = "duckdb",
                  spark_master: str | None = None) -> tuple[list[str], list[str]]:
     """The timed command lines: the complete run (also the re-run) and the re-run from the store, on ``engine``."""
-    pieces = sorted(str(p) for p in data_dir.glob("LCL-June2015v2_*.csv"))
+    pieces = _pieces(data_dir)
     households = data_dir / "households.csv"
     args = [*pieces, "--out", str(run_dir), "--tariff", str(data_dir / "Tariffs.csv")]
     if households.exists():
@@ -183,7 +188,7 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
     out = Path(out)
     data_dir = out / f"data-{scale:g}"
     gen_seconds = _generate_in_child(data_dir, scale, seed)
-    pieces = sorted(str(p) for p in data_dir.glob("LCL-June2015v2_*.csv"))
+    pieces = _pieces(data_dir)
     csv_bytes = sum(Path(p).stat().st_size for p in pieces)
     py = sys.executable
     floor_script = (

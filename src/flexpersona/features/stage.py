@@ -275,15 +275,12 @@ def _reference_comparison(
 def _cell_levels(day_agg: pd.DataFrame, hh: pd.DataFrame, coverage: pd.DataFrame) -> dict[str, int]:
     """Trial half-hours per group by the reference cell level used (and without any reference)."""
     names = {1: "period", 2: "season", 3: "all_months"}
-    groups, code = np.unique(hh["grp"].to_numpy().astype(str), return_inverse=True)
-    g = code[day_agg["hid"].to_numpy()]
-    n = day_agg["n"].to_numpy(dtype=np.int64)
-    out: dict[str, int] = {}
-    for (gi, lv), s in pd.Series(n).groupby([g, day_agg["lvl"].to_numpy()]).sum().items():
-        out[f"{groups[gi]}_{names.get(int(lv), lv)}"] = int(s)
-    for gname, nt in coverage.groupby("grp")["n_trial"].sum().items():
-        used = int(n[g == np.flatnonzero(groups == gname)[0]].sum()) if (groups == gname).any() else 0
-        out[f"{gname}_no_reference"] = int(nt) - used
+    grp = hh["grp"].to_numpy().astype(str)[day_agg["hid"].to_numpy()]  # day_agg's hid: position in hh
+    sums = day_agg["n"].astype(np.int64).groupby([grp, day_agg["lvl"].to_numpy()]).sum()
+    out = {f"{g}_{names.get(int(lv), lv)}": int(s) for (g, lv), s in sums.items()}
+    used = sums.groupby(level=0).sum()
+    for g, nt in coverage.groupby("grp")["n_trial"].sum().items():
+        out[f"{g}_no_reference"] = int(nt) - int(used.get(g, 0))
     return out
 
 

@@ -2,7 +2,7 @@
 skip a figure whose files were drawn from the very same figure by the very same drawing code.
 
 The key is a SHA-256 over the plotly figure's JSON (keys sorted), the PNG resolution, the matplotlib version and default
-font file, and the source of this package's drawing modules; it is written into the SVG's metadata
+font file, and the source of this package's modules; it is written into the SVG's metadata
 (``<dc:identifier>``) and read back from the first bytes of the file. Any change of the figure's data or
 layout, of the drawing code or of matplotlib gives a new key and the figure is drawn again.
 
@@ -35,14 +35,15 @@ _HEAD_BYTES = 4096
 
 @functools.cache
 def _code_digest() -> str:
-    """Digest of what draws a figure besides the figure itself: this package's drawing modules, matplotlib's
-    version and the font file matplotlib resolves for its default family."""
+    """Digest of what draws a figure besides the figure itself: this package's modules (all of them, so that a
+    new drawing module is never missed), matplotlib's version and the font file matplotlib resolves for its
+    default family."""
     from matplotlib import font_manager
 
     h = hashlib.sha256()
-    here = Path(__file__).parent
-    for name in ("render.py", "convert.py", "cache.py"):
-        h.update((here / name).read_bytes())
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode())
+        h.update(path.read_bytes())
     h.update(matplotlib.__version__.encode())
     h.update(str(font_manager.findfont(font_manager.FontProperties())).encode())
     return h.hexdigest()
