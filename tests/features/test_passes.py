@@ -53,7 +53,7 @@ def test_pass1_tables_equal_the_direct_sums(source):
     eng = DuckDBEngine(threads=1)
     try:
         eng.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
-        eng.register("readings_raw", readings)
+        eng.readings(readings)
         eng.register("cal", cal)
         eng.view("rd", q.RD)
         for name, sql in q.PASS1:
@@ -111,3 +111,23 @@ def test_one_duckdb_thread_turns_off_dynamic_join_filters(threads, filters_off):
         eng.close()
     assert ("join_filter_pushdown" in disabled) is filters_off
     assert "join_order" in disabled
+
+
+def test_a_reading_off_the_half_hour_joins_no_calendar_row():
+    """The readings join the calendar on the integer half-hour key ``hts``: a timestamp that is not the start of a
+    half-hour has none (as with the former join on ``ts``), whatever its value."""
+    readings, hh = _readings()
+    odd = pd.DataFrame({"household_id": ["H0", "H1"], "ts": [pd.Timestamp("2012-03-01 00:15"), pd.Timestamp("2013-05-02 17:00:01")],
+                        "kwh": [99.0, 77.0]})
+    cal = build_calendar(_tariff(), Config(), reference="baseline", lifestyle_source="halfhourly").table
+    tables = []
+    for r in (readings, pd.concat([readings, odd], ignore_index=True)):
+        eng = DuckDBEngine(threads=1)
+        eng.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
+        eng.readings(r)
+        eng.register("cal", cal)
+        eng.view("rd", q.RD)
+        tables.append(eng.fetch("SELECT hid, day, SUM(ku) AS s, COUNT(*) AS n FROM rd GROUP BY hid, day ORDER BY hid, day"))
+        eng.close()
+    pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+    assert (cal["hts"].diff().dropna() == 1).all()

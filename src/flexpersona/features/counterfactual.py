@@ -34,6 +34,39 @@ logger = logging.getLogger(__name__)
 COMPARED_MEASURES = ("high", "low", "rebound", "spill", "normal", "normal_free", "pseudo")
 
 
+def _reference_tables(
+    engine: Engine, calendar: pd.DataFrame, *, no_control: bool, tdev: pd.DataFrame | None, reuse: tuple[str, ...]
+) -> bool:
+    """``cal`` and ``rd`` of ``calendar``, then ``ref_m``, ``bsel`` (and ``ctl_t``, ``tbeta``); returns whether the
+    temperature variant is used."""
+    temperature = no_control and tdev is not None
+    engine.register("cal", calendar)
+    engine.view("rd", q.RD)
+    if temperature:
+        engine.register("tdev", tdev)
+    for name, sql in q.reference_tables(no_control=no_control, temperature=temperature):
+        if name not in reuse:
+            engine.table(name, sql)
+    engine.drop("ref_s", "ref_a", "ctl_m", "ctl_s", "ctl_a")
+    return temperature
+
+
+def _trial_views(engine: Engine, *, no_control: bool, temperature: bool) -> None:
+    engine.view("tr", q.trial_view(no_control=no_control, temperature=temperature))
+    for name, sql in q.REUSED:
+        (engine.table if engine.cache_reused else engine.view)(name, sql)
+
+
+def _influence(engine: Engine, keep: tuple[str, ...]) -> pd.DataFrame:
+    """``ref_influence`` (after ``trh``): the trial's K sums straight into the reference cells (``rk``: no table of
+    their own, memory, issue 14), then per household x reference day."""
+    engine.table("rk", q.RK)
+    engine.drop("ref_m", *(n for n in ("trh", "bsel", "tbeta", "ctl_t") if n not in keep))
+    out = engine.fetch(q.REF_INFLUENCE)
+    engine.drop("rk")
+    return out
+
+
 def reference_passes(
     engine: Engine,
     calendar: pd.DataFrame,
@@ -41,8 +74,6 @@ def reference_passes(
     no_control: bool = False,
     tdev: pd.DataFrame | None = None,
     events: bool = True,
-    keep: tuple[str, ...] = (),
-    reuse: tuple[str, ...] = (),
 ) -> dict[str, pd.DataFrame]:
     """Run the passes that depend on the reference (scans 3-7 of :mod:`.definitions`) on ``calendar``.
 
@@ -59,9 +90,6 @@ def reference_passes(
         ``ts``, ``tdev`` [°C] (no control group only): the temperature deviation of every trial half-hour.
     events
         Also fetch ``event_agg`` (per household x event sums).
-    keep, reuse
-        Tables to keep for a later call / made by an earlier call (only ``ctl_t``, the control-group sum per
-        half-hour, does not depend on the reference).
 
     Returns
     -------
@@ -69,29 +97,47 @@ def reference_passes(
         ``day_agg``, ``ref_influence`` and (with ``events``) ``event_agg``.
     """
     out: dict[str, pd.DataFrame] = {}
-    temperature = no_control and tdev is not None
-    engine.register("cal", calendar)
-    engine.view("rd", q.RD)
-    if temperature:
-        engine.register("tdev", tdev)
-    for name, sql in q.reference_tables(no_control=no_control, temperature=temperature):
-        if name not in reuse:
-            engine.table(name, sql)
-    engine.drop("ref_s", "ref_a", "ctl_m", "ctl_s", "ctl_a")
-    engine.view("tr", q.trial_view(no_control=no_control, temperature=temperature))
-    for name, sql in q.REUSED:
-        (engine.table if engine.cache_reused else engine.view)(name, sql)
+    temperature = _reference_tables(engine, calendar, no_control=no_control, tdev=tdev, reuse=())
+    _trial_views(engine, no_control=no_control, temperature=temperature)
     engine.table("tagg", q.TAGG)
     out["day_agg"] = engine.fetch(q.DAY_AGG)
     if events:
         out["event_agg"] = engine.fetch(q.EVENT_AGG)
     engine.drop("tagg")
-    # the trial's K sums straight into the reference cells (no table of their own: memory, issue 14)
-    engine.table("rk", q.RK)
-    engine.drop("ref_m", *(n for n in ("trh", "bsel", "tbeta", "ctl_t") if n not in keep))
-    out["ref_influence"] = engine.fetch(q.REF_INFLUENCE)
-    engine.drop("rk")
+    out["ref_influence"] = _influence(engine, keep=())
     return out
+
+
+def reference_pair(
+    engine: Engine, calendar: pd.DataFrame, other: pd.DataFrame
+) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
+    """:func:`reference_passes` of the run's reference (``calendar``, with ``event_agg``) and of the comparison
+    (``other``) with a control group, the trial's sums of both from one scan (:data:`~.definitions.TAGG_PAIR`).
+
+    The comparison's ``ref_m`` and ``bsel`` are made first and kept aside (``*_2``); both sides' tables are bit for
+    bit those of two calls of :func:`reference_passes` (full LCL size: one scan of the trial readings instead of
+    two, about 6 s; issue 14).
+    """
+    second = q.SECOND
+    _reference_tables(engine, other, no_control=False, tdev=None, reuse=())
+    for name in ("ref_m", "bsel"):
+        engine.rename(name, name + second)
+    _reference_tables(engine, calendar, no_control=False, tdev=None, reuse=("ctl_t",))
+    engine.table("tagg_pair", q.TAGG_PAIR)
+    first = {"day_agg": engine.fetch(q.day_agg_sql(q.PAIR_SIDES[1])),
+             "event_agg": engine.fetch(q.event_agg_sql(q.PAIR_SIDES[1]))}
+    other_out = {"day_agg": engine.fetch(q.day_agg_sql(q.PAIR_SIDES[2]))}
+    engine.drop("tagg_pair")
+    _trial_views(engine, no_control=False, temperature=False)
+    first["ref_influence"] = _influence(engine, keep=("ctl_t",))
+    # the comparison's influence: its calendar (``ref``) and its kept tables under their own names
+    engine.register("cal", other)
+    engine.view("rd", q.RD)
+    for name in ("ref_m", "bsel"):
+        engine.rename(name + second, name)
+    _trial_views(engine, no_control=False, temperature=False)
+    other_out["ref_influence"] = _influence(engine, keep=())
+    return first, other_out
 
 
 def alternative_reference(reference: str, reference_days: str) -> tuple[str, str]:

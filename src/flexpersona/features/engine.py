@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import ConfigError
+from . import definitions as q
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Engine(Protocol):
     def table(self, name: str, sql: str) -> None: ...
     def fetch(self, sql: str) -> pd.DataFrame: ...
     def drop(self, *names: str) -> None: ...
+    def rename(self, name: str, new: str) -> None: ...
     def close(self) -> None: ...
 
 
@@ -115,11 +117,14 @@ class DuckDBEngine:
         self.con.unregister("_arrow_in")
 
     def readings(self, source: Any) -> None:
-        """``readings_raw``: a Parquet glob, or an in-memory pandas DataFrame / Arrow table read in place."""
+        """``readings_raw``: a Parquet glob, or an in-memory pandas DataFrame / Arrow table read in place, with
+        the half-hour key ``hts`` (:func:`~flexpersona.features.definitions.half_hour_index`)."""
         if isinstance(source, str):
-            self.con.read_parquet(source).create_view("readings_raw", replace=True)
+            self.con.read_parquet(source).create_view("readings_src", replace=True)
         else:
-            self.con.register("readings_raw", source)
+            self.con.register("readings_src", source)
+        hts = q.half_hour_index("epoch_us(CAST(ts AS TIMESTAMP))")
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW readings_raw AS SELECT *, {hts} AS hts FROM readings_src")
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
@@ -142,6 +147,11 @@ class DuckDBEngine:
         for name in names:
             if name in tables:
                 self.con.execute(f"DROP TABLE {name}")
+
+    def rename(self, name: str, new: str) -> None:
+        """Give a materialised table another name (a table of that name is dropped first)."""
+        self.drop(new)
+        self.con.execute(f"ALTER TABLE {name} RENAME TO {new}")
 
     def close(self) -> None:
         self.con.close()
@@ -184,12 +194,14 @@ class SparkEngine:
 
     def readings(self, source: Any) -> None:
         if not isinstance(source, str):  # in-memory tables are small by nature: Spark gets a copy
-            self.spark.createDataFrame(_to_arrow(source)).createOrReplaceTempView("readings_raw")
-            return
-        path = Path(source)
-        # a folder of Parquet parts reads without Spark's glob probing
-        target = str(path.parent) if path.name == "*.parquet" else source
-        self.spark.read.parquet(target).createOrReplaceTempView("readings_raw")
+            df = self.spark.createDataFrame(_to_arrow(source))
+        else:
+            path = Path(source)
+            # a folder of Parquet parts reads without Spark's glob probing
+            df = self.spark.read.parquet(str(path.parent) if path.name == "*.parquet" else source)
+        df.createOrReplaceTempView("readings_src")
+        hts = q.half_hour_index("unix_micros(CAST(ts AS TIMESTAMP))")
+        self.view("readings_raw", f"SELECT *, {hts} AS hts FROM readings_src")
 
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)
@@ -211,6 +223,14 @@ class SparkEngine:
             df = self._cached.pop(name, None)
             if df is not None:
                 df.unpersist()
+
+    def rename(self, name: str, new: str) -> None:
+        """Give a cached table another name (a cached table of that name is released first)."""
+        self.drop(new)
+        df = self._cached.pop(name)
+        df.createOrReplaceTempView(new)
+        self.spark.catalog.dropTempView(name)
+        self._cached[new] = df
 
     def close(self) -> None:
         for df in self._cached.values():

@@ -19,7 +19,7 @@ from . import definitions as q
 SQL_SECONDS: dict[str, float] = {
     "hday": 2.3, "hcls": 2.0, "coverage": 0.05, "household_means": 0.1, "seed_daily": 0.05, "daily_stats": 0.05,
     "cells": 0.01, "ref_m": 1.4, "ref_s": 0.3, "ref_a": 0.2, "ctl_m": 0.01, "ctl_s": 0.01, "ctl_a": 0.01,
-    "ctl_t": 1.0, "bsel": 0.4, "tbeta": 0.4, "tagg": 3.3, "day_agg": 0.45, "event_agg": 0.05,
+    "ctl_t": 1.0, "bsel": 0.4, "tbeta": 0.4, "tagg": 3.3, "tagg_pair": 3.6, "day_agg": 0.45, "event_agg": 0.05,
     "rk": 3.0, "ref_influence": 3.0,
 }  # fmt: skip
 # (``rk`` now sums K over the trial half-hours itself, the former ``kt`` table: 0.9 × ``tagg`` at full size)
@@ -35,7 +35,8 @@ OTHER_SECONDS = 0.05
 def _fetch_names() -> dict[str, str]:
     return {q.COVERAGE: "coverage", q.HOUSEHOLD_MEANS: "household_means", q.SEED_DAILY: "seed_daily",
             q.DAILY_STATS: "daily_stats", q.DAY_AGG: "day_agg", q.EVENT_AGG: "event_agg",
-            q.REF_INFLUENCE: "ref_influence"}
+            q.REF_INFLUENCE: "ref_influence", q.day_agg_sql(q.PAIR_SIDES[1]): "day_agg",
+            q.day_agg_sql(q.PAIR_SIDES[2]): "day_agg", q.event_agg_sql(q.PAIR_SIDES[1]): "event_agg"}
 
 
 def planned_seconds(config: Config, *, no_control: bool) -> float:
@@ -44,8 +45,11 @@ def planned_seconds(config: Config, *, no_control: bool) -> float:
     pass1 = sum(w(n, 0.0) for n in ("hday", "hcls", "coverage", "household_means", "seed_daily", "daily_stats"))
     tables = [n for n, _ in q.reference_tables(no_control=no_control)] + [n for n, _ in q.TABLES_AFTER_TRH]
     ref = sum(w(n, OTHER_SECONDS) for n in (*tables, "day_agg", "event_agg", "ref_influence"))
-    # the comparison reuses the control sums (ctl_t) and fetches no events
+    # the comparison reuses the control sums (ctl_t) and fetches no events; with a control group both references'
+    # trial sums come from one scan (tagg_pair instead of two tagg)
     comparison = ref - w("ctl_t", 0.0) * (not no_control) - w("event_agg", 0.0)
+    if config.features.compare_references and not no_control:
+        comparison += w("tagg_pair", 0.0) - 2 * w("tagg", 0.0)
     return pass1 + ref + comparison * bool(config.features.compare_references) + sum(STEP_SECONDS.values())
 
 

@@ -226,17 +226,22 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config, 
     tdev = nocontrol.temperature_deviation(cal.table, weather) if weather is not None else None
     if no_control:
         out["weather"] = nocontrol.weather_info(weather, tdev, int((cal.table["is_trial"] == 1).sum()))
-    compare = config.features.compare_references
-    keep = ("ctl_t",) if compare and not no_control else ()
-    out.update(cf.reference_passes(engine, cal.table, no_control=no_control, tdev=tdev, keep=keep))
-    if compare:
+    if config.features.compare_references:
         alt_ref, alt_days = cf.alternative_reference(choice["reference"], config.features.reference_days)
         cal2 = build_calendar(tariff, config, reference=alt_ref, lifestyle_source=life_source, reference_days=alt_days)
-        tdev2 = nocontrol.temperature_deviation(cal2.table, weather) if weather is not None else None
+        if no_control:
+            out.update(cf.reference_passes(engine, cal.table, no_control=True, tdev=tdev))
+            tdev2 = nocontrol.temperature_deviation(cal2.table, weather) if weather is not None else None
+            other = cf.reference_passes(engine, cal2.table, no_control=True, tdev=tdev2, events=False)
+        else:  # one scan of the trial readings for both references
+            first, other = cf.reference_pair(engine, cal.table, cal2.table)
+            out.update(first)
         out["comparison"] = {
             "label": cf.reference_label(alt_ref, alt_days), "calendar": cal2, "within_trial": alt_ref == "within_trial",
-            **cf.reference_passes(engine, cal2.table, no_control=no_control, tdev=tdev2, events=False, reuse=keep),
+            **other,
         }  # fmt: skip
+    else:
+        out.update(cf.reference_passes(engine, cal.table, no_control=no_control, tdev=tdev))
     out["coverage"] = coverage
     out["calendar"] = cal
     out["choice"] = choice
