@@ -14,7 +14,9 @@ within-trial ``event_free`` reference) — and reports both cohort responses sid
 (``info["reference_comparison"]``) and the **spillover** (``info["spillover"]``): the response of the Normal
 half-hours of event days (category ``spill``) against the ``event_free`` reference, i.e. Normal-hour use on
 event days relative to non-event days (control-adjusted when there is a control group), with its day-block
-bootstrap interval. The cost is the reference-dependent passes run a second time (4 scans of 7).
+bootstrap interval. The cost is the reference-dependent passes run a second time, except the trial's sums: with a
+control group both references' come from one scan (:func:`reference_pair`), so 3 more scans of the readings
+(``ref_m``, ``rk``, ``ref_influence``), not 4.
 """
 
 from __future__ import annotations

@@ -44,7 +44,8 @@ Relations, in order (every scan of the readings is named; everything else reads 
   B.1) and ``k = C(t) / B_C``. Control households are pseudo-treated against the other controls (leave-one-out
   ``C`` and ``B_C``), treatment households against all controls.
 - ``tagg`` (scan 5): per household x trial day x category x cell level x event: Σy, Σŷ, n; ``day_agg`` and
-  ``event_agg`` (treatment households) are read from it.
+  ``event_agg`` (treatment households) are read from it. When two references are compared (with a control
+  group), :data:`TAGG_PAIR` makes both references' ``tagg`` in one scan.
 - ``rk`` (scan 6, High/Low/rebound/placebo half-hours only): per household and level-1 cell, ``Σ k`` over the
   trial half-hours of each interval category (:data:`KT`; one sum serves the cell's one High category) joined
   to ``ref_m``.
