@@ -8,7 +8,7 @@ the same SQL runs unchanged on DuckDB and Spark.
 
 Columns of the calendar
 -----------------------
-``ts`` (GMT start of the half-hour), ``hts`` (half-hours since 1970-01-01: the readings' join key), ``is_base``/``is_trial`` (0/1), ``day`` (days since 1970-01-01),
+``ts`` (GMT start of the half-hour), ``is_base``/``is_trial`` (0/1), ``day`` (days since 1970-01-01),
 ``slot`` (0..47), ``wkend`` (1 = Saturday, Sunday, or bank holiday when configured), ``month`` (1..12),
 ``period`` (the reference cell's period: the month, or the season, by ``features.reference_period``),
 ``season`` (1 DJF, 2 MAM, 3 JJA, 4 SON), ``band`` (trial year: High/Normal/Low; baseline: null), ``price``
@@ -160,7 +160,7 @@ def build_calendar(
     info["system_peak_hours"] = [float(pk_lo), float(pk_hi)]
     info["high_halfhours_in_system_peak"] = int((is_t & (band == HIGH) & in_peak).sum())
     cols = [
-        "ts", "hts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
+        "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
         "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
     ]  # fmt: skip
     return TariffCalendar(table=cal[cols], events=events, info=info)
@@ -185,8 +185,6 @@ def _half_hours(tariff: pd.DataFrame, config: Config, info: dict[str, Any]) -> p
     cal = pd.concat([base, trial], ignore_index=True)
     ts = cal["ts"]
     cal["day"] = ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).astype("int64")
-    # the readings' join key (definitions.half_hour_index): half-hours since the epoch
-    cal["hts"] = ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(minutes=30)).astype("int64")
     cal["slot"] = (ts.dt.hour * 2 + ts.dt.minute // 30).astype("int64")
     wk = (ts.dt.day_of_week >= 5).to_numpy()
     if d.bank_holidays_as_weekend:

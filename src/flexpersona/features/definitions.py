@@ -18,8 +18,7 @@ order-free anyway. Every fetched result is ordered by its keys (the numpy that f
 
 Tables the queries expect
 -------------------------
-``readings_raw`` (``household_id``, ``ts``, ``kwh`` and ``hts`` = :func:`half_hour_index` of ``ts``, added by the
-engine), ``hh`` (``household_id``, ``grp``, ``hid`` = the
+``readings_raw`` (``household_id``, ``ts``, ``kwh``), ``hh`` (``household_id``, ``grp``, ``hid`` = the
 household's position 0..H-1) and ``cal``.
 
 Columns named ``ku``, ``sk``, ``tot``, ``night_min``, ``s``, ``sb``, ``yu``, ``sy``, ``syh`` of the relations
@@ -107,23 +106,6 @@ def fixed_sum(expr: str, *, short: bool = False) -> str:
     return unfixed(f"SUM({fixed_short(expr) if short else fixed(expr)})")
 
 
-# -- the half-hour key of a reading ------------------------------------------------------------------------
-#: Microseconds in a half-hour.
-HALF_HOUR_US = 1_800_000_000
-
-
-def half_hour_index(epoch_us: str) -> str:
-    """SQL of ``hts``, the half-hours since 1970-01-01 of a reading's ``ts`` (``BIGINT``; NULL unless ``ts`` is
-    the start of a half-hour, so that such a reading joins no calendar row, as with a join on ``ts``).
-
-    ``epoch_us`` is the engine's expression of ``ts`` in microseconds since the epoch (the one dialect-specific
-    piece, supplied by the engine's ``readings`` view). The readings join the calendar on this integer key:
-    DuckDB builds a perfect hash of the calendar's dense range of keys instead of hashing timestamps (full LCL
-    size: about 15% less per scan of the readings; issue 14).
-    """
-    return f"CASE WHEN {epoch_us} % {HALF_HOUR_US} = 0 THEN CAST({epoch_us} / {HALF_HOUR_US} AS BIGINT) END"
-
-
 # -- conditional means: name -> condition over rd --------------------------------------------------------
 #: Seed (METHODS A) subsets of the baseline and trial years; means are Σ kWh / n over the subset.
 SEED_MEANS: dict[str, str] = {
@@ -187,14 +169,14 @@ def _cond_sums(defs: dict[str, str]) -> str:
 # reading in fixed point, ``kwh`` the same value in kWh (NaN is missing, like NULL).
 RD = f"""
 SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell, c.cls AS cls,
-  c.ts AS ts, c.hts AS hts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
+  c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
   c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
   c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
   {fixed("CAST(r.kwh AS DOUBLE)")} AS ku, ROUND(CAST(r.kwh AS DOUBLE) * {SCALE}) / {SCALE} AS kwh
 FROM readings_raw r
 JOIN hh h ON r.household_id = h.household_id
-JOIN cal c ON r.hts = c.hts
+JOIN cal c ON r.ts = c.ts
 WHERE r.kwh IS NOT NULL AND NOT isnan(r.kwh)
 """
 
@@ -263,7 +245,7 @@ FROM {src} r JOIN hh h ON h.hid = r.hid WHERE h.grp = 'control' GROUP BY {", ".j
 
 
 CTL_T = """
-SELECT hts, SUM(ku) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY hts
+SELECT ts, SUM(ku) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
 """
 
 
@@ -313,7 +295,7 @@ SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat,
   d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, {C_T} AS c_t
 FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
-JOIN ctl_t t ON t.hts = d.hts
+JOIN ctl_t t ON t.ts = d.ts
 WHERE d.is_trial = 1
 """
 
@@ -477,7 +459,7 @@ FROM (
     SELECT d.hid AS hid, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.ku AS yu,
       {C_T} AS c_t
     FROM rd d
-    JOIN ctl_t t ON t.hts = d.hts
+    JOIN ctl_t t ON t.ts = d.ts
     WHERE d.is_trial = 1
   ) d
   LEFT JOIN bsel b ON b.hcell = d.hcell

@@ -19,7 +19,6 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import ConfigError
-from . import definitions as q
 
 logger = logging.getLogger(__name__)
 
@@ -117,14 +116,11 @@ class DuckDBEngine:
         self.con.unregister("_arrow_in")
 
     def readings(self, source: Any) -> None:
-        """``readings_raw``: a Parquet glob, or an in-memory pandas DataFrame / Arrow table read in place, with
-        the half-hour key ``hts`` (:func:`~flexpersona.features.definitions.half_hour_index`)."""
+        """``readings_raw``: a Parquet glob, or an in-memory pandas DataFrame / Arrow table read in place."""
         if isinstance(source, str):
-            self.con.read_parquet(source).create_view("readings_src", replace=True)
+            self.con.read_parquet(source).create_view("readings_raw", replace=True)
         else:
-            self.con.register("readings_src", source)
-        hts = q.half_hour_index("epoch_us(CAST(ts AS TIMESTAMP))")
-        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW readings_raw AS SELECT *, {hts} AS hts FROM readings_src")
+            self.con.register("readings_raw", source)
 
     def view(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS {sql}")
@@ -194,14 +190,12 @@ class SparkEngine:
 
     def readings(self, source: Any) -> None:
         if not isinstance(source, str):  # in-memory tables are small by nature: Spark gets a copy
-            df = self.spark.createDataFrame(_to_arrow(source))
-        else:
-            path = Path(source)
-            # a folder of Parquet parts reads without Spark's glob probing
-            df = self.spark.read.parquet(str(path.parent) if path.name == "*.parquet" else source)
-        df.createOrReplaceTempView("readings_src")
-        hts = q.half_hour_index("unix_micros(CAST(ts AS TIMESTAMP))")
-        self.view("readings_raw", f"SELECT *, {hts} AS hts FROM readings_src")
+            self.spark.createDataFrame(_to_arrow(source)).createOrReplaceTempView("readings_raw")
+            return
+        path = Path(source)
+        # a folder of Parquet parts reads without Spark's glob probing
+        target = str(path.parent) if path.name == "*.parquet" else source
+        self.spark.read.parquet(target).createOrReplaceTempView("readings_raw")
 
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)
