@@ -348,9 +348,10 @@ WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 """
 
 # Per household x trial day x category x cell level x event: one pass over the trial readings feeds both
-# ``day_agg`` and ``event_agg`` (Σy and Σŷ in fixed point).
+# ``day_agg`` and ``event_agg`` (Σy and Σŷ in fixed point, short sums as integer-valued DOUBLEs like
+# :func:`fixed_short`: exact, and about 10% faster than ``HUGEINT`` sums at full LCL size).
 TAGG = f"""
-SELECT hid, day, cat, lvl, event_id, SUM(yu) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(*) AS n
+SELECT hid, day, cat, lvl, event_id, SUM(CAST(yu AS DOUBLE)) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(*) AS n
 FROM trh GROUP BY hid, day, cat, lvl, event_id
 """
 
@@ -450,8 +451,8 @@ EVENT_AGG = event_agg_sql()
 SECOND = "_2"
 TAGG_PAIR = f"""
 SELECT hid, day, cat, lvl, lvl_2, event_id,
-  SUM(CASE WHEN yhat IS NOT NULL THEN yu END) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(yhat) AS n,
-  SUM(CASE WHEN yhat_2 IS NOT NULL THEN yu END) AS sy_2, SUM({fixed_short("yhat_2")}) AS syh_2, COUNT(yhat_2) AS n_2
+  SUM(CASE WHEN yhat IS NOT NULL THEN CAST(yu AS DOUBLE) END) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(yhat) AS n,
+  SUM(CASE WHEN yhat_2 IS NOT NULL THEN CAST(yu AS DOUBLE) END) AS sy_2, SUM({fixed_short("yhat_2")}) AS syh_2, COUNT(yhat_2) AS n_2
 FROM (
   SELECT d.hid AS hid, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.yu AS yu, b.lvl AS lvl, p.lvl AS lvl_2,
     b.bh * d.c_t / NULLIF(b.b_c, 0) AS yhat, p.bh * d.c_t / NULLIF(p.b_c, 0) AS yhat_2
