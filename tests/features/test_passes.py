@@ -130,3 +130,42 @@ def test_a_reading_off_the_half_hour_joins_no_calendar_row():
         tables.append(eng.fetch("SELECT hid, day, SUM(ku) AS s, COUNT(*) AS n FROM rd GROUP BY hid, day ORDER BY hid, day"))
         eng.close()
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
+
+
+def test_fallback_levels_of_the_reference_equal_the_direct_means():
+    """``bsel``: a household's B_h of a trial cell is its baseline mean of the month cell, else of the season cell
+    (level 2), else of the slot x day type over all months (level 3), with the integer keys of the roll-ups."""
+    readings, hh = _readings(seed=7)
+    ts = readings["ts"]
+    base = ts.dt.year == 2012
+    gone = ((readings["household_id"] == "H0") & base & (ts.dt.month == 3)) | (
+        (readings["household_id"] == "H1") & base & ts.dt.month.isin([3, 4, 5]))
+    readings = readings[~gone].reset_index(drop=True)
+    cal = build_calendar(_tariff(), Config(), reference="baseline", lifestyle_source="halfhourly").table
+    eng = DuckDBEngine(threads=2)
+    hid = hh.assign(hid=np.arange(len(hh), dtype="int64"))
+    eng.register("hh", hid)
+    eng.readings(readings)
+    eng.register("cal", cal)
+    eng.view("rd", q.RD)
+    for name, sql in q.reference_tables():
+        eng.table(name, sql)
+    bsel = eng.fetch("SELECT hcell, bh, lvl FROM bsel ORDER BY hcell")
+    eng.close()
+    r = readings.dropna(subset=["kwh"]).merge(cal, on="ts").merge(hid, on="household_id")
+    r = r[r["ref"] == 1]
+    trial_cells = cal.loc[cal["is_trial"] == 1, ["cell", "slot", "wkend", "month", "season"]].drop_duplicates()
+    levels = {1: ["slot", "wkend", "month"], 2: ["slot", "wkend", "season"], 3: ["slot", "wkend"]}
+    means = {k: r.groupby(["hid", *cols])["kwh"].mean() for k, cols in levels.items()}
+    seen = set()
+    for row in bsel.itertuples():
+        h, cell = divmod(row.hcell, CELL_KEYS)
+        c = trial_cells[trial_cells["cell"] == cell].iloc[0]
+        for k, cols in levels.items():
+            key = (h, *(int(c[col]) for col in cols))
+            if key in means[k].index:
+                assert row.lvl == k
+                assert row.bh == pytest.approx(means[k][key], rel=1e-9)
+                seen.add(k)
+                break
+    assert seen == {1, 2, 3}

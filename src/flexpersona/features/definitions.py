@@ -34,7 +34,8 @@ Relations, in order (every scan of the readings is named; everything else reads 
   them; ``hday_l``/``hcls_l`` add the ``life`` flag of the lifestyle source (:func:`with_life`).
 - ``ref_m`` (scan 3): reference mean kWh ``B_h`` per household and cell (slot x day type x reference period
   (month or season, ``features.reference_period``)) over ``ref = 1`` half-hours, with the number of readings
-  ``n``; ``ref_s``/``ref_a`` (season / all months) are its sums rolled up.
+  ``n``; ``ref_s``/``ref_a`` (season / all months, keyed ``hs``/``ha`` on the integer cells ``scell``/``acell``)
+  are its sums rolled up.
 - ``ctl_m``/``ctl_s``/``ctl_a``: sums ``sb`` and counts ``nc`` of the controls' ``B_h`` per cell.
 - ``ctl_t`` (scan 4): control-group sum ``s`` and count ``n`` of kWh per trial half-hour.
 - ``bsel``: per household x trial cell, ``B_h`` of the finest cell level with a reference (``lvl`` 1
@@ -222,25 +223,36 @@ SELECT hcell, MIN(hid) AS hid, MIN(cell) AS cell, {unfixed("SUM(ku)")} / COUNT(*
 FROM rd WHERE ref = 1 GROUP BY hcell
 """
 
+# The coarser cells of the fallback levels as integer keys, like ``cell``: slot x day type x season (``scell``,
+# 0..SEASON_KEYS-1) and slot x day type (``acell``, 0..ALL_KEYS-1; ``scell % ALL_KEYS``). A household's cell of a
+# level is ``hid · keys + cell`` (one integer to group and join on; full LCL size: the roll-ups 2.2 s -> 0.6 s).
+SEASON_KEYS, ALL_KEYS = 384, 96
+SCELL = "slot + 48 * wkend + 96 * (season - 1)"
+ACELL = "slot + 48 * wkend"
+
 #: The reference cells of the calendar with their attributes.
-CELLS = """
-SELECT DISTINCT cell, slot, wkend, period, season FROM cal
+CELLS = f"""
+SELECT DISTINCT cell, slot, wkend, period, season, {SCELL} AS scell FROM cal
+"""
+
+# coarser cells as exact sums of the reference-period cells (the season is a function of the period): per
+# household x season cell, then per household x all-months cell from those
+REF_S = f"""
+SELECT MIN(m.hid) AS hid, m.hid * {SEASON_KEYS} + c.scell AS hs, MIN(c.scell) AS scell,
+  {unfixed("SUM(m.sk)")} / SUM(m.n) AS b, CAST(SUM(m.n) AS BIGINT) AS n, SUM(m.sk) AS sk
+FROM ref_m m JOIN cells c ON c.cell = m.cell GROUP BY m.hid * {SEASON_KEYS} + c.scell
+"""
+REF_A = f"""
+SELECT MIN(s.hid) AS hid, s.hid * {ALL_KEYS} + s.scell % {ALL_KEYS} AS ha, MIN(s.scell % {ALL_KEYS}) AS acell,
+  {unfixed("SUM(s.sk)")} / SUM(s.n) AS b, CAST(SUM(s.n) AS BIGINT) AS n
+FROM ref_s s GROUP BY s.hid * {ALL_KEYS} + s.scell % {ALL_KEYS}
 """
 
 
-def _ref_up(keys: tuple[str, ...]) -> str:
-    # coarser cells as sums of the reference-period cells (the season is a function of the period)
+def _ctl(src: str, key: str) -> str:
     return f"""
-SELECT m.hid AS hid, {", ".join(f"c.{k} AS {k}" for k in keys)}, {unfixed("SUM(m.sk)")} / SUM(m.n) AS b,
-  CAST(SUM(m.n) AS BIGINT) AS n
-FROM ref_m m JOIN cells c ON c.cell = m.cell GROUP BY m.hid, {", ".join(f"c.{k}" for k in keys)}
-"""
-
-
-def _ctl(src: str, keys: tuple[str, ...]) -> str:
-    return f"""
-SELECT {", ".join(f"r.{k} AS {k}" for k in keys)}, SUM({fixed("r.b")}) AS sb, COUNT(*) AS nc
-FROM {src} r JOIN hh h ON h.hid = r.hid WHERE h.grp = 'control' GROUP BY {", ".join(f"r.{k}" for k in keys)}
+SELECT r.{key} AS {key}, SUM({fixed("r.b")}) AS sb, COUNT(*) AS nc
+FROM {src} r JOIN hh h ON h.hid = r.hid WHERE h.grp = 'control' GROUP BY r.{key}
 """
 
 
@@ -265,8 +277,8 @@ def bsel_sql(*, no_control: bool = False) -> str:
     CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc"""
         ctl_joins = """
   LEFT JOIN ctl_m cm ON cm.cell = c.cell
-  LEFT JOIN ctl_s cs ON cs.slot = c.slot AND cs.wkend = c.wkend AND cs.season = c.season
-  LEFT JOIN ctl_a ca ON ca.slot = c.slot AND ca.wkend = c.wkend"""
+  LEFT JOIN ctl_s cs ON cs.scell = c.scell
+  LEFT JOIN ctl_a ca ON ca.acell = c.acell"""
     return f"""
 SELECT hcell, bh, lvl,
   {b_c} AS b_c
@@ -275,10 +287,10 @@ FROM (
     COALESCE(m.b, s.b, a.b) AS bh,
     CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl{ctl_cols}
   FROM hh h
-  CROSS JOIN (SELECT DISTINCT slot, wkend, season, cell FROM cal WHERE is_trial = 1) c
+  CROSS JOIN (SELECT DISTINCT cell, {SCELL} AS scell, {ACELL} AS acell FROM cal WHERE is_trial = 1) c
   LEFT JOIN ref_m m ON m.hcell = h.hid * {CELL_KEYS} + c.cell
-  LEFT JOIN ref_s s ON s.hid = h.hid AND s.slot = c.slot AND s.wkend = c.wkend AND s.season = c.season
-  LEFT JOIN ref_a a ON a.hid = h.hid AND a.slot = c.slot AND a.wkend = c.wkend{ctl_joins}
+  LEFT JOIN ref_s s ON s.hs = h.hid * {SEASON_KEYS} + c.scell
+  LEFT JOIN ref_a a ON a.ha = h.hid * {ALL_KEYS} + c.acell{ctl_joins}
 ) cells
 WHERE bh IS NOT NULL
 """
@@ -512,11 +524,11 @@ PASS1 = (("hday", HDAY), ("hcls", HCLS))
 TABLES = (
     ("cells", CELLS),
     ("ref_m", REF_M),
-    ("ref_s", _ref_up(("slot", "wkend", "season"))),
-    ("ref_a", _ref_up(("slot", "wkend"))),
-    ("ctl_m", _ctl("ref_m", ("cell",))),
-    ("ctl_s", _ctl("ref_s", ("slot", "wkend", "season"))),
-    ("ctl_a", _ctl("ref_a", ("slot", "wkend"))),
+    ("ref_s", REF_S),
+    ("ref_a", REF_A),
+    ("ctl_m", _ctl("ref_m", "cell")),
+    ("ctl_s", _ctl("ref_s", "scell")),
+    ("ctl_a", _ctl("ref_a", "acell")),
     ("ctl_t", CTL_T),
     ("bsel", BSEL),
 )
