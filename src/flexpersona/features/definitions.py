@@ -352,9 +352,15 @@ FROM (
 WHERE beta IS NOT NULL
 """
 
-TRH = """
+def yhat(bh: str, c_t: str, b_c: str) -> str:
+    """SQL of the counterfactual ``ŷ = B_h · C(t) / B_C`` (NULL when ``B_C`` is 0 or missing): the one formula of
+    :data:`TRH` and :data:`TAGG_PAIR`."""
+    return f"{bh} * {c_t} / NULLIF({b_c}, 0)"
+
+
+TRH = f"""
 SELECT hid, grp, hcell, day, cat, event_id, yu, bh, lvl,
-  bh * c_t / NULLIF(b_c, 0) AS yhat, c_t / NULLIF(b_c, 0) AS k
+  {yhat("bh", "c_t", "b_c")} AS yhat, c_t / NULLIF(b_c, 0) AS k
 FROM tr
 WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 """
@@ -370,8 +376,6 @@ FROM trh GROUP BY hid, day, cat, lvl, event_id
 #: Category codes of the fetched tables: the position of the category in :data:`CATEGORIES` (a SMALLINT).
 CAT_CODE = "CASE a.cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(CATEGORIES)) + " END"
 
-# Fetched for numpy in the shape it needs (issue 14, memory): integer keys (``hid`` is the household's
-# position, ``cat`` the category's code of :data:`CAT_CODE`), no strings, 32 bytes a row.
 def day_agg_sql(source: str = "tagg") -> str:
     """Fetched for numpy in the shape it needs (issue 14, memory): per household x trial day x category x cell
     level, Σy, Σŷ and n of ``source`` (``tagg``, or one side of ``tagg_pair``: :data:`PAIR_SIDES`), with integer keys
@@ -467,7 +471,7 @@ SELECT hid, day, cat, lvl, lvl_2, event_id,
   SUM(CASE WHEN yhat_2 IS NOT NULL THEN CAST(yu AS DOUBLE) END) AS sy_2, SUM({fixed_short("yhat_2")}) AS syh_2, COUNT(yhat_2) AS n_2
 FROM (
   SELECT d.hid AS hid, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.yu AS yu, b.lvl AS lvl, p.lvl AS lvl_2,
-    b.bh * d.c_t / NULLIF(b.b_c, 0) AS yhat, p.bh * d.c_t / NULLIF(p.b_c, 0) AS yhat_2
+    {yhat("b.bh", "d.c_t", "b.b_c")} AS yhat, {yhat("p.bh", "d.c_t", "p.b_c")} AS yhat_2
   FROM (
     SELECT d.hid AS hid, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.ku AS yu,
       {C_T} AS c_t

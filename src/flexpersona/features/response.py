@@ -146,18 +146,18 @@ def _dense(df: pd.DataFrame, sel: np.ndarray | None, days: np.ndarray, cols: lis
     """``(H, len(days))`` arrays of ``cols`` summed over the rows ``sel`` of ``df`` (all: None) by ``hid`` and
     ``day`` (rows of other households or days are skipped)."""
     width = len(days)
-    out = {c: np.zeros((H, width)) for c in cols}
     rows = df["hid"].to_numpy()
     if sel is not None:
         rows = rows[sel]
     if len(rows) == 0:
-        return out
+        return {c: np.zeros((H, width)) for c in cols}
     day = df["day"].to_numpy() if sel is None else df["day"].to_numpy()[sel]
     cidx = np.searchsorted(days, day)
     ok = (rows >= 0) & (rows < H) & (cidx < width)
     ok[ok] &= days[cidx[ok]] == day[ok]
     # flat cell index; bincount adds the rows in order as np.add.at does (the same sums, bit for bit), ~10x faster
     flat = rows[ok].astype(np.int64) * width + cidx[ok]
+    out = {}
     for c in cols:
         v = df[c].to_numpy(dtype=float)
         v = (v if sel is None else v[sel])[ok]
