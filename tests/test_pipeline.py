@@ -42,7 +42,8 @@ def fake_stages(monkeypatch):
 
 def test_select_stages():
     assert pipeline.select_stages() == list(pipeline.STAGES)
-    assert pipeline.select_stages("features", "personas") == ["features", "personas"]
+    assert pipeline.select_stages("features", "personas") == ["features", "eda", "personas"]
+    assert pipeline.select_stages("personas", "explain") == ["personas", "explain"]
     with pytest.raises(StageError, match="comes after"):
         pipeline.select_stages("report", "features")
     with pytest.raises(StageError, match="unknown stage"):
@@ -119,7 +120,7 @@ def test_failed_stage_leaves_manifest_of_finished_stages(tmp_path, fake_stages, 
     with pytest.raises(StageError, match="planted failure"):
         pipeline.run([data], out)
     manifest = json.loads((out / "manifest.json").read_text())
-    assert set(manifest["stages"]) == {"ingest", "features"}
+    assert set(manifest["stages"]) == {"ingest", "features", "eda"}  # the stages before the failed one
     assert manifest["inputs"]["inputs"] == [str(data.resolve())]
 
 

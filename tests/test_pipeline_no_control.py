@@ -21,7 +21,7 @@ def test_every_stage_runs_without_a_control_group(tmp_path):
     cfg = Config().replace(features={"bootstrap_replicates": 40}, personas={"bootstrap_resamples": 10},
                            toolkit={"bootstrap_replicates": 100})
     res = run([tmp_path / "in"], tmp_path / "run", config=cfg)
-    assert res.ran == ["ingest", "features", "personas", "explain", "toolkit", "eda", "report"]
+    assert res.ran == ["ingest", "features", "eda", "personas", "explain", "toolkit", "report"]
     man = json.loads((tmp_path / "run" / "manifest.json").read_text())
     cf = man["counterfactual"]
     assert cf["method"] == "no_control" and cf["reason"] == "the input holds no control households"

@@ -25,6 +25,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from .config import Config
+from .pipeline import STAGES
 
 log = logging.getLogger(__name__)
 
@@ -119,12 +120,16 @@ def _measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
 
 
 def _stage_seconds(run_dir: Path) -> dict[str, float]:
-    """Seconds of each stage of the last run in ``run_dir`` (its manifest), in the pipeline's order."""
+    """Seconds of each stage of the last run in ``run_dir`` (its manifest), in the pipeline's order, and
+    ``figures waited``: the seconds the run waited at its end for figures drawn by worker processes."""
     path = run_dir / "manifest.json"
     if not path.exists():
         return {}
-    stages = json.loads(path.read_text()).get("stages", {})
-    return {k: v.get("seconds") for k, v in stages.items()}
+    manifest = json.loads(path.read_text())
+    out = {k: manifest["stages"][k].get("seconds") for k in STAGES if k in manifest.get("stages", {})}
+    if manifest.get("figures"):
+        out["figures waited"] = manifest["figures"]["seconds_waited"]
+    return out
 
 
 def generate(data_dir: Path, scale: float, seed: int = 1) -> Path:

@@ -96,7 +96,7 @@ RETIRED = {
 #: (``data.strict`` changes only whether an ingest with rejected rows fails; the pipeline's ingest stage hashes
 #: it itself.)
 NOT_IN_HASH = {("data", "duckdb_memory_limit"), ("data", "duckdb_threads"), ("data", "ingest_threads"),
-               ("data", "strict"), ("toolkit", "n_jobs")}
+               ("data", "strict"), ("toolkit", "n_jobs"), ("report", "figure_jobs")}
 
 
 @dataclass(frozen=True)
@@ -218,6 +218,9 @@ class ToolkitConfig:
 class ReportConfig:
     title: str = "flexpersona report"
     correlation: str = "spearman"  # spearman | pearson
+    #: Processes drawing the PNG/SVG figures while the run goes on (-1 = every core, the default; 0 = drawn in
+    #: the run's own process, one after the other). The files do not depend on it.
+    figure_jobs: int = -1
 
 
 @dataclass(frozen=True)

@@ -26,12 +26,13 @@ from typing import Any
 from ._version import __version__
 from .config import Config
 from .errors import StageError
+from .plotting.pool import drawing_pool
 from .runfolder import RunFolder
 from .store import Store, file_fingerprint, read_json, write_json
 
 log = logging.getLogger(__name__)
 
-STAGES: tuple[str, ...] = ("ingest", "features", "personas", "explain", "toolkit", "eda", "report")
+STAGES: tuple[str, ...] = ("ingest", "features", "eda", "personas", "explain", "toolkit", "report")
 
 
 @dataclass
@@ -341,35 +342,47 @@ def run(
     ran: list[str] = []
     reused: list[str] = []
     t_all = time.perf_counter()
-    for name in select_stages(start, stop):
-        stage = STAGE_DEFS[name]
-        digest = _stage_hash(stage, ctx)
-        prev = stages_state.get(name, {})
-        outputs_exist = all(ctx.file(w).exists() for w in stage.writes)
-        if not force and prev.get("hash") == digest and outputs_exist:
-            log.info("stage %s: unchanged, re-used", name)
-            _progress_line(ctx, f"{name:<9} re-used (inputs and config unchanged)")
-            reused.append(name)
-            continue
-        log.info("stage %s: running", name)
-        t0 = time.perf_counter()
-        counts = stage.func(ctx)
-        elapsed = time.perf_counter() - t0
-        _progress_line(ctx, f"{name:<9} {elapsed:6.1f} s   (run so far {time.perf_counter() - t_all:6.1f} s)")
-        # Hash again after running: the stage's own reads may have been written by itself (ingest).
-        stages_state[name] = {
-            "hash": _stage_hash(stage, ctx),
-            "seconds": round(elapsed, 3),
-            "counts": counts,
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        }
-        ran.append(name)
-        # Written after every stage, so that a later failure still leaves an honest record.
-        manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
-        write_json(manifest, manifest_path)
+    # figures are drawn by worker processes while the stages go on; every file is written before the manifest
+    with drawing_pool(config.report.figure_jobs) as pool:
+        for name in select_stages(start, stop):
+            _one_stage(ctx, name, stages_state, ran, reused, force=force, t_all=t_all)
+        pool.wait()
     manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
-    write_json(manifest, manifest_path)
+    if pool.drawn:
+        manifest["figures"] = {"drawn": pool.drawn, "processes": pool.workers, "seconds_waited": round(pool.waited, 3)}
+        _progress_line(ctx, f"{'figures':<9} {pool.waited:6.1f} s   waited for {pool.drawn} figures drawn in "
+                            f"{pool.workers or 1} process(es) (run so far {time.perf_counter() - t_all:6.1f} s)")
+    write_json(manifest, ctx.run_dir / "manifest.json")
     return RunResult(run_dir=run_dir, ran=ran, reused=reused, manifest=manifest)
+
+
+def _one_stage(ctx: RunContext, name: str, stages_state: dict[str, Any], ran: list[str], reused: list[str], *,
+              force: bool, t_all: float) -> None:
+    """Run (or re-use) one stage; its record goes into ``stages_state`` and the manifest is written."""
+    stage = STAGE_DEFS[name]
+    digest = _stage_hash(stage, ctx)
+    prev = stages_state.get(name, {})
+    outputs_exist = all(ctx.file(w).exists() for w in stage.writes)
+    if not force and prev.get("hash") == digest and outputs_exist:
+        log.info("stage %s: unchanged, re-used", name)
+        _progress_line(ctx, f"{name:<9} re-used (inputs and config unchanged)")
+        reused.append(name)
+        return
+    log.info("stage %s: running", name)
+    t0 = time.perf_counter()
+    counts = stage.func(ctx)
+    elapsed = time.perf_counter() - t0
+    _progress_line(ctx, f"{name:<9} {elapsed:6.1f} s   (run so far {time.perf_counter() - t_all:6.1f} s)")
+    # Hash again after running: the stage's own reads may have been written by itself (ingest).
+    stages_state[name] = {
+        "hash": _stage_hash(stage, ctx),
+        "seconds": round(elapsed, 3),
+        "counts": counts,
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    ran.append(name)
+    # Written after every stage, so that a later failure still leaves an honest record.
+    write_json(_manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all), ctx.run_dir / "manifest.json")
 
 
 def _progress_line(ctx: RunContext, text: str) -> None:

@@ -47,7 +47,7 @@ def _overrides(engine, spark_master, reference, method, population, reference_da
     return sections
 
 
-STAGE_CHOICE = click.Choice(["ingest", "features", "personas", "explain", "toolkit", "eda", "report"])
+STAGE_CHOICE = click.Choice(["ingest", "features", "eda", "personas", "explain", "toolkit", "report"])
 
 
 @main.command("run")
@@ -78,7 +78,7 @@ STAGE_CHOICE = click.Choice(["ingest", "features", "personas", "explain", "toolk
 @handle_errors
 def run_cmd(inputs, out, config_file, layout, column_map, tariff, households, survey, daily, weather, start, stop,
             force, engine, spark_master, reference, reference_days, no_control, method, population, strict):
-    """Run every stage (ingest → features → personas → explain → toolkit → eda → report).
+    """Run every stage (ingest → features → eda → personas → explain → toolkit → report).
 
     \b
     Example (the real London data fragments):

@@ -5,14 +5,17 @@
   browser-free redraw of a plotly figure with matplotlib;
 - :mod:`~flexpersona.plotting.convert`: plotly colours, colour scales and trace data in matplotlib's terms;
 - :mod:`~flexpersona.plotting.html`: :func:`figure_html` (a figure's ``<div>``), :func:`plotlyjs_source`
-  (plotly.js, inlined once per page), :func:`empty_figure`.
+  (plotly.js, inlined once per page), :func:`empty_figure`;
+- :mod:`~flexpersona.plotting.pool`: :func:`drawing_pool`, a block in which :func:`save_figure` draws in worker
+  processes (the pipeline's run is one).
 """
 
 from .convert import COLORWAY, mpl_color
 from .html import PLOTLY_CONFIG, empty_figure, figure_html, plotlyjs_source
+from .pool import drawing_pool
 from .render import save_figure, to_matplotlib
 
 __all__ = [
-    "COLORWAY", "PLOTLY_CONFIG", "empty_figure", "figure_html", "mpl_color", "plotlyjs_source", "save_figure",
+    "COLORWAY", "PLOTLY_CONFIG", "drawing_pool", "empty_figure", "figure_html", "mpl_color", "plotlyjs_source", "save_figure",
     "to_matplotlib",
 ]

@@ -45,6 +45,7 @@ from .convert import (
     strip_html,
     trace_values,
 )
+from .pool import active_pool
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +65,36 @@ def save_figure(fig: go.Figure, stem: str | Path, *, dpi: int = 110) -> list[Pat
     Returns
     -------
     list of Path
-        The PNG and the SVG written (atomically).
+        The PNG and the SVG written (atomically); inside a :func:`~flexpersona.plotting.pool.drawing_pool`
+        block, to be written by a worker process by the time the block ends.
 
     Notes
     -----
     A figure is drawn once: the SVG carries the figure's key (:func:`~flexpersona.plotting.cache.figure_key`:
     its JSON, ``dpi`` and the drawing code), and when both files exist and the SVG carries this figure's key
-    they are kept as they are (a re-run of a stage whose figures did not change draws nothing).
+    they are kept as they are (a re-run of a stage whose figures did not change draws nothing); a figure already
+    handed to the active pool for the same files is not handed over again.
     """
     stem = Path(stem)
     png, svg = stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")
     key = figure_key(fig, dpi)
-    if png.exists() and saved_key(svg) == key:
+    pool = active_pool()
+    if pool is not None and pool.pending_key(stem) == key:
+        return [png, svg]  # being drawn from this very figure
+    if png.exists() and saved_key(svg) == key and (pool is None or pool.pending_key(stem) is None):
         return [png, svg]  # drawn before from this very figure by this very code: the same bytes
+    if pool is not None:
+        pool.submit(_draw, fig, stem, dpi, key)
+    else:
+        _draw(fig, stem, dpi, key)
+    return [png, svg]
+
+
+def _draw(fig: go.Figure, stem: Path, dpi: int, key: str) -> None:
+    """Draw ``fig`` as ``<stem>.png`` and ``<stem>.svg`` (the SVG carrying ``key``); in this process or a
+    :mod:`~flexpersona.plotting.pool` worker."""
+    png, svg = stem.with_name(f"{stem.name}.png"), stem.with_name(f"{stem.name}.svg")
     mfig = to_matplotlib(fig)
-    out = []
     for fmt, target in (("png", png), ("svg", svg)):
         with atomic_path(target) as tmp:
             # metadata=None-Date and a fixed hash salt keep the SVG byte-stable between runs.
@@ -92,8 +108,6 @@ def save_figure(fig: go.Figure, stem: str | Path, *, dpi: int = 110) -> list[Pat
         # drawn once, at the PNG's layout.
         with matplotlib.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
             mfig.set_layout_engine(None)
-        out.append(target)
-    return out
 
 
 def to_matplotlib(fig: go.Figure | dict[str, Any]) -> Figure:

@@ -26,6 +26,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from ..config import Config
 from ..plotting import figure_html, plotlyjs_source, save_figure
+from ..plotting.pool import active_pool
 from ..store import atomic_path
 from .blocks import Section
 from .first_screen import first_screen_cards
@@ -106,8 +107,11 @@ def write_report(run_dir: str | Path, config: Config | None = None) -> Path:
     fig_dir = t.run_dir / "figures"
     fig_html: dict[str, str] = {}
     for name, fig in figs.items():
-        if name.startswith("eda_") and (fig_dir / f"{name}.png").exists() and (fig_dir / f"{name}.svg").exists():
-            pass  # the eda stage saved it already
+        pool = active_pool()
+        if name.startswith("eda_") and (
+                (pool is not None and pool.pending_key(fig_dir / name) is not None)
+                or ((fig_dir / f"{name}.png").exists() and (fig_dir / f"{name}.svg").exists())):
+            pass  # the eda stage saved it already (or its drawing is under way)
         else:
             save_figure(fig, fig_dir / name)
         fig_html[name] = figure_html(fig, div_id=f"fig-{name}")
