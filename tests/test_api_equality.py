@@ -3,9 +3,9 @@
 Twice, on files on disk: a simulated trial written in the UK Data Service layout (readings, households, tariff,
 survey) and real Low Carbon London fragments of ``../shared/data/lcl`` (:data:`REAL_READINGS`, with the real
 households file and ``Tariffs.xlsx``). One side reads them with ``fp.read_*`` and calls
-``compute_features`` → ``build_personas`` → ``explain_personas`` → ``build_toolkit`` in memory; the other runs
+``compute_features`` → ``explore`` → ``build_personas`` → ``explain_personas`` → ``build_toolkit`` in memory; the other runs
 ``flexpersona run --to toolkit`` (the CLI) on the same files with the same TOML config. Every artifact of the
-four results (tables, JSON documents, the toolkit's Markdown) must equal what the run folder holds, numbers to
+five results (tables, JSON documents, the toolkit's Markdown) must equal what the run folder holds, numbers to
 1e-9 (absolute), and every table the run wrote must have been compared.
 """
 
@@ -49,7 +49,7 @@ outer_folds = 3
 [toolkit]
 cv_repeats = 2
 """
-#: Artifacts a run to the toolkit writes that the four API results do not produce (ingest and run records).
+#: Artifacts a run to the toolkit writes that the five API results do not produce (ingest and run records).
 RUN_ONLY = {"ingest", "ledger", "manifest"}
 #: Keys of the JSON documents that measure the machine, not the data (wall-clock seconds).
 CLOCK_KEYS = {"timings_s"}
@@ -160,12 +160,13 @@ def _config_file(tmp: Path) -> Path:
 
 def in_memory(readings: pd.DataFrame, households: pd.DataFrame, tariff: pd.DataFrame, survey: pd.DataFrame | None,
               config: fp.Config) -> list[Any]:
-    """Every stage through the API, in memory: the four results."""
+    """Every stage through the API, in memory: the five results."""
     feats = fp.compute_features(readings, households, tariff, config)
     personas = fp.build_personas(feats, config)
     explain = fp.explain_personas(personas, feats, households, survey, config)
     toolkit = fp.build_toolkit(feats, personas, explain, config=config, households=households)
-    return [feats, personas, explain, toolkit]
+    eda = fp.explore(feats.features, config, lifestyle=feats.lifestyle)
+    return [feats, eda, personas, explain, toolkit]
 
 
 def flexpersona_run(args: list[str], out: Path, config_file: Path) -> Path:
@@ -193,7 +194,7 @@ def test_simulated_trial_in_memory_equals_the_run(tmp_path):
 
     run = flexpersona_run([str(data)], tmp_path / "run", cfg_file)
     diffs = compare_with_run(results, run, tmp_path)
-    assert {"features", "events", "lifestyle", "placebo", "prior", "personas", "persona_profiles",
+    assert {"features", "events", "lifestyle", "placebo", "prior", "eda_summary", "personas", "persona_profiles",
             "explain/tests", "explain/survey_coverage", "targets", "qini", "toolkit"} <= set(diffs)
     assert max(diffs.values()) <= ATOL
 

@@ -65,7 +65,7 @@ def test_one_high_k_sum_gives_the_per_category_influence(passes):
     """``ref_influence`` equals, bit for bit, the influence with a ``K`` sum per category (12 a cell)."""
     eng, cal, out = passes
     eng.register("cal", cal.table)
-    eng.view("rd", q.RD)
+    cf.readings_view(eng)
     for name, sql in q.reference_tables():
         eng.table(name, sql)
     eng.view("tr", q.trial_view())

@@ -9,6 +9,7 @@ import pytest
 from flexpersona.config import Config
 from flexpersona.features import definitions as q
 from flexpersona.features.calendar import CELL_KEYS, build_calendar
+from flexpersona.features.counterfactual import readings_view
 from flexpersona.features.engine import DuckDBEngine
 
 
@@ -55,7 +56,7 @@ def test_pass1_tables_equal_the_direct_sums(source):
         eng.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
         eng.readings(readings)
         eng.register("cal", cal)
-        eng.view("rd", q.RD)
+        readings_view(eng)
         for name, sql in q.PASS1:
             eng.table(name, sql)
         eng.view("hday_l", q.with_life("hday", source))
@@ -126,7 +127,7 @@ def test_a_reading_off_the_half_hour_joins_no_calendar_row():
         eng.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
         eng.readings(r)
         eng.register("cal", cal)
-        eng.view("rd", q.RD)
+        readings_view(eng)
         tables.append(eng.fetch("SELECT hid, day, SUM(ku) AS s, COUNT(*) AS n FROM rd GROUP BY hid, day ORDER BY hid, day"))
         eng.close()
     pd.testing.assert_frame_equal(tables[0], tables[1], check_exact=True)
@@ -147,7 +148,7 @@ def test_fallback_levels_of_the_reference_equal_the_direct_means():
     eng.register("hh", hid)
     eng.readings(readings)
     eng.register("cal", cal)
-    eng.view("rd", q.RD)
+    readings_view(eng)
     for name, sql in q.reference_tables():
         eng.table(name, sql)
     bsel = eng.fetch("SELECT hcell, bh, lvl FROM bsel ORDER BY hcell")

@@ -29,3 +29,10 @@ class EdaResult:
     figures: dict[str, go.Figure] = field(default_factory=dict)
     captions: dict[str, str] = field(default_factory=dict)
     summary: dict[str, Any] = field(default_factory=dict)
+
+    def artifacts(self) -> dict[str, Any]:
+        """What the stage writes into a run folder by artifact name (:mod:`flexpersona.runfolder`): the summary
+        document ``eda_summary`` (the summary, the table and figure names in order, the saved figures' names and
+        the captions); the tables and figures go beside it (:func:`~flexpersona.eda.save_eda`)."""
+        return {"eda_summary": {**self.summary, "tables": list(self.tables), "figures": list(self.figures),
+                                "figures_saved": [f"eda_{name}" for name in self.figures], "captions": self.captions}}

@@ -106,14 +106,11 @@ def save_eda(result: EdaResult, run_dir: str | Path) -> list[Path]:
     # the figures themselves, so that the report shows exactly this stage's exploration (load_eda)
     written += [write_text(fig.to_json(), run / "eda" / "figures" / f"{name}.json")
                 for name, fig in result.figures.items()]
-    result.summary["tables"] = list(result.tables)
-    result.summary["figures"] = list(result.figures)
-    saved: list[str] = []
     for name, fig in result.figures.items():
         written += save_figure(fig, run / "figures" / f"eda_{name}")
-        saved.append(f"eda_{name}")
-    result.summary["figures_saved"] = saved
-    written.append(write_json({**result.summary, "captions": result.captions}, run / "eda" / "summary.json"))
+    doc = result.artifacts()["eda_summary"]
+    result.summary.update({k: doc[k] for k in ("tables", "figures", "figures_saved")})
+    written.append(write_json(doc, run / "eda" / "summary.json"))
     logger.info("eda: wrote %d files under %s", len(written), run)
     return written
 

@@ -160,7 +160,7 @@ def build_calendar(
     info["system_peak_hours"] = [float(pk_lo), float(pk_hi)]
     info["high_halfhours_in_system_peak"] = int((is_t & (band == HIGH) & in_peak).sum())
     cols = [
-        "ts", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
+        "ts", "t", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
         "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
     ]  # fmt: skip
     return TariffCalendar(table=cal[cols], events=events, info=info)
@@ -185,6 +185,8 @@ def _half_hours(tariff: pd.DataFrame, config: Config, info: dict[str, Any]) -> p
     cal = pd.concat([base, trial], ignore_index=True)
     ts = cal["ts"]
     cal["day"] = ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(days=1)).astype("int64")
+    # integer key of the half-hour (its number since 1970): the same in every calendar of a run
+    cal["t"] = ((ts - pd.Timestamp("1970-01-01")) // pd.Timedelta(minutes=30)).astype("int64")
     cal["slot"] = (ts.dt.hour * 2 + ts.dt.minute // 30).astype("int64")
     wk = (ts.dt.day_of_week >= 5).to_numpy()
     if d.bank_holidays_as_weekend:

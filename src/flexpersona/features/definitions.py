@@ -168,17 +168,24 @@ def _cond_sums(defs: dict[str, str]) -> str:
 # -- relations -------------------------------------------------------------------------------------------
 # ``hcell``: integer key of household x reference cell (``hh.hid`` is the household's position). ``ku``: the
 # reading in fixed point, ``kwh`` the same value in kWh (NaN is missing, like NULL).
-RD = f"""
-SELECT h.grp AS grp, h.hid AS hid, h.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell, c.cls AS cls,
-  c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
-  c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
-  c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
-  c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
-  {fixed("CAST(r.kwh AS DOUBLE)")} AS ku, ROUND(CAST(r.kwh AS DOUBLE) * {SCALE}) / {SCALE} AS kwh
+RDK = f"""
+SELECT h.hid AS hid, c.t AS t, {fixed("CAST(r.kwh AS DOUBLE)")} AS ku
 FROM readings_raw r
 JOIN hh h ON r.household_id = h.household_id
 JOIN cal c ON r.ts = c.ts
 WHERE r.kwh IS NOT NULL AND NOT isnan(r.kwh)
+"""
+
+RD = f"""
+SELECT h.grp AS grp, r.hid AS hid, r.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell, c.cls AS cls,
+  c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
+  c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
+  c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
+  c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
+  r.ku AS ku, CAST(r.ku AS DOUBLE) / {SCALE} AS kwh
+FROM rdk r
+JOIN hh h ON r.hid = h.hid
+JOIN cal c ON r.t = c.t
 """
 
 # Pass 1 (independent of the reference and the lifestyle source): per household x day, and per household x

@@ -23,6 +23,8 @@ from ..errors import ConfigError
 logger = logging.getLogger(__name__)
 
 ENGINES = ("duckdb", "spark")
+#: Parquet codec of the relations an engine spills (the keyed readings: read ~10 times, written once).
+SPILL_CODEC = "zstd"
 
 
 class Engine(Protocol):
@@ -34,6 +36,7 @@ class Engine(Protocol):
     def readings(self, source: Any) -> None: ...
     def view(self, name: str, sql: str) -> None: ...
     def table(self, name: str, sql: str) -> None: ...
+    def spill(self, name: str, sql: str) -> None: ...
     def fetch(self, sql: str) -> pd.DataFrame: ...
     def drop(self, *names: str) -> None: ...
     def rename(self, name: str, new: str) -> None: ...
@@ -87,6 +90,7 @@ class DuckDBEngine:
         self.con.execute("SET enable_progress_bar = false")
         # joins and aggregations larger than the memory limit spill here (removed on close)
         self._tmp = tempfile.TemporaryDirectory(prefix="flexpersona-duckdb-")
+        self._spilled: set[str] = set()
         self.con.execute("SET temp_directory = $d", {"d": self._tmp.name})
         self.con.execute("SET threads = $n", {"n": int(threads or os.cpu_count() or 1)})
         # no result here depends on row order (every sum is an exact integer sum and every fetch has an ORDER BY):
@@ -129,6 +133,18 @@ class DuckDBEngine:
         t = time.perf_counter()
         self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}")
         logger.debug("duckdb table %s: %.2f s, peak RSS %d MB", name, time.perf_counter() - t, _peak_mb())
+
+    def spill(self, name: str, sql: str) -> None:
+        """A large relation written once as Parquet in the scratch folder and read by every later query (a second
+        call with the same name keeps the first)."""
+        if name in self._spilled:
+            return
+        self._spilled.add(name)
+        t = time.perf_counter()
+        path = Path(self._tmp.name) / f"{name}.parquet"
+        self.con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION {SPILL_CODEC}, ROW_GROUP_SIZE 1000000)")
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT * FROM read_parquet('{path}')")
+        logger.debug("duckdb spill %s: %.2f s, peak RSS %d MB", name, time.perf_counter() - t, _peak_mb())
 
     def fetch(self, sql: str) -> pd.DataFrame:
         t = time.perf_counter()
@@ -184,6 +200,8 @@ class SparkEngine:
             )
         self.spark.conf.set("spark.sql.session.timeZone", "UTC")
         self._cached: dict[str, Any] = {}
+        self._scratch: tempfile.TemporaryDirectory | None = None
+        self._spilled: set[str] = set()
 
     def register(self, name: str, df: pd.DataFrame) -> None:
         self.spark.createDataFrame(_to_arrow(df)).createOrReplaceTempView(name)
@@ -208,6 +226,18 @@ class SparkEngine:
             old.unpersist()
         self._cached[name] = df
 
+    def spill(self, name: str, sql: str) -> None:
+        """A large relation written once as Parquet in a scratch folder and read by every later query (a second
+        call with the same name keeps the first)."""
+        if name in self._spilled:
+            return
+        self._spilled.add(name)
+        if self._scratch is None:
+            self._scratch = tempfile.TemporaryDirectory(prefix="flexpersona-spark-")
+        path = str(Path(self._scratch.name) / name)
+        self.spark.sql(sql).write.mode("overwrite").parquet(path)
+        self.spark.read.parquet(path).createOrReplaceTempView(name)
+
     def fetch(self, sql: str) -> pd.DataFrame:
         return _from_arrow(self.spark.sql(sql).toArrow())
 
@@ -230,6 +260,10 @@ class SparkEngine:
         for df in self._cached.values():
             df.unpersist()
         self._cached.clear()
+        if self._scratch is not None:
+            self._scratch.cleanup()
+            self._scratch = None
+        self._spilled.clear()
 
 
 def make_engine(config: Config) -> Engine:

@@ -25,6 +25,7 @@ from ..config import Config
 from ..errors import StageError
 from . import definitions as q
 from .calendar import build_calendar
+from .counterfactual import readings_view
 from .engine import make_engine
 from .lifestyle import LIFESTYLE_COLUMNS, lifestyle_from_daily, lifestyle_from_halfhourly
 
@@ -121,7 +122,7 @@ def pretrial_features(
         hh = pd.DataFrame({"household_id": sorted(set(household_ids))}).assign(grp=BOOK)
         engine.register("hh", hh.assign(hid=np.arange(len(hh), dtype="int64")))
         engine.register("cal", cal)
-        engine.view("rd", q.RD)
+        readings_view(engine)
         for name, sql in q.PASS1:
             engine.table(name, sql)
         engine.view("hday_l", q.with_life("hday", lifestyle_source))

@@ -198,7 +198,7 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config, 
     tariff = store.read("tariff")
     cal0 = build_calendar(tariff, config, reference="baseline", lifestyle_source="halfhourly")
     engine.register("cal", cal0.table)
-    engine.view("rd", q.RD)
+    cf.readings_view(engine)
     # pass 1: per household x day and per household x class of half-hours (any reference)
     for name, sql in q.PASS1:
         engine.table(name, sql)
