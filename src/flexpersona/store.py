@@ -176,6 +176,7 @@ class Store:
           ledger.parquet            one row per input household (quality ledger)
           issues.parquet            row-level quality records (code, household_id, file, line, count, detail)
           ingest.json               inputs with fingerprints, layouts, row accounting, date formats
+          cache/rdk-<key>.parquet   the features stage's keyed readings (re-used while their key holds)
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -198,6 +199,16 @@ class Store:
 
     def table_path(self, name: str) -> Path:
         return self.path / f"{name}.parquet"
+
+    def cache_path(self, name: str, key: str) -> Path | None:
+        """Where a relation derived from the store is kept between runs: ``STORE/cache/<name>-<key>.parquet``
+        (``key`` says what it was derived from); files of ``name`` with another key are removed."""
+        folder = self.path / "cache"
+        target = folder / f"{name}-{key}.parquet"
+        for old in folder.glob(f"{name}-*.parquet") if folder.is_dir() else ():
+            if old != target:
+                old.unlink(missing_ok=True)
+        return target
 
     def has(self, name: str) -> bool:
         if name == "readings":
@@ -264,6 +275,10 @@ class MemoryStore:
 
     def has(self, name: str) -> bool:
         return name == "readings" or name in self.tables
+
+    def cache_path(self, name: str, key: str) -> Path | None:
+        """None: in-memory tables keep nothing between calls."""
+        return None
 
     def read(self, name: str) -> pd.DataFrame:
         if name not in self.tables:

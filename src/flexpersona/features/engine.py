@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import ConfigError
+from ..store import atomic_path
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ class Engine(Protocol):
     def readings(self, source: Any) -> None: ...
     def view(self, name: str, sql: str) -> None: ...
     def table(self, name: str, sql: str) -> None: ...
-    def spill(self, name: str, sql: str) -> None: ...
+    def spill(self, name: str, sql: str, path: Path | None = None) -> None: ...
     def fetch(self, sql: str) -> pd.DataFrame: ...
     def drop(self, *names: str) -> None: ...
     def rename(self, name: str, new: str) -> None: ...
@@ -59,6 +60,11 @@ def _label(sql: str) -> str:
 
 def _to_arrow(df: pd.DataFrame | pa.Table) -> pa.Table:
     return df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
+
+
+def _sql_text(path: Path) -> str:
+    """A path inside a single-quoted SQL string."""
+    return str(path).replace("'", "''")
 
 
 def _from_arrow(table: pa.Table) -> pd.DataFrame:
@@ -134,17 +140,24 @@ class DuckDBEngine:
         self.con.execute(f"CREATE OR REPLACE TEMPORARY TABLE {name} AS {sql}")
         logger.debug("duckdb table %s: %.2f s, peak RSS %d MB", name, time.perf_counter() - t, _peak_mb())
 
-    def spill(self, name: str, sql: str) -> None:
-        """A large relation written once as Parquet in the scratch folder and read by every later query (a second
-        call with the same name keeps the first)."""
+    def spill(self, name: str, sql: str, path: Path | None = None) -> None:
+        """A large relation written once as Parquet and read by every later query (a second call with the same
+        name keeps the first): at ``path`` when given (kept there: an existing file is read, not written again;
+        its name must say what it was made from), else in the scratch folder."""
         if name in self._spilled:
             return
         self._spilled.add(name)
         t = time.perf_counter()
-        path = Path(self._tmp.name) / f"{name}.parquet"
-        self.con.execute(f"COPY ({sql}) TO '{path}' (FORMAT parquet, COMPRESSION {SPILL_CODEC}, ROW_GROUP_SIZE 1000000)")
-        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-        logger.debug("duckdb spill %s: %.2f s, peak RSS %d MB", name, time.perf_counter() - t, _peak_mb())
+        target = Path(path) if path is not None else Path(self._tmp.name) / f"{name}.parquet"
+        written = not target.exists()
+        if written:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(target) as tmp:
+                self.con.execute(f"COPY ({sql}) TO '{_sql_text(tmp)}' "
+                                 f"(FORMAT parquet, COMPRESSION {SPILL_CODEC}, ROW_GROUP_SIZE 1000000)")
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT * FROM read_parquet('{_sql_text(target)}')")
+        logger.debug("duckdb spill %s (%s): %.2f s, peak RSS %d MB", name, "written" if written else "re-used",
+                     time.perf_counter() - t, _peak_mb())
 
     def fetch(self, sql: str) -> pd.DataFrame:
         t = time.perf_counter()
@@ -226,9 +239,10 @@ class SparkEngine:
             old.unpersist()
         self._cached[name] = df
 
-    def spill(self, name: str, sql: str) -> None:
+    def spill(self, name: str, sql: str, path: Path | None = None) -> None:
         """A large relation written once as Parquet in a scratch folder and read by every later query (a second
-        call with the same name keeps the first)."""
+        call with the same name keeps the first). ``path`` is not used: on a cluster the scratch folder would
+        be the cluster's, not the store's."""
         if name in self._spilled:
             return
         self._spilled.add(name)

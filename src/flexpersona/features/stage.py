@@ -198,7 +198,7 @@ def _run_engine(engine: Engine, store: Store, hh: pd.DataFrame, config: Config, 
     tariff = store.read("tariff")
     cal0 = build_calendar(tariff, config, reference="baseline", lifestyle_source="halfhourly")
     engine.register("cal", cal0.table)
-    cf.readings_view(engine)
+    cf.readings_view(engine, cf.keyed_readings_path(store, hh, cal0.table))
     # pass 1: per household x day and per household x class of half-hours (any reference)
     for name, sql in q.PASS1:
         engine.table(name, sql)
