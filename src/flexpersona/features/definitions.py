@@ -42,7 +42,7 @@ Relations, in order (every scan of the readings is named; everything else reads 
   ``n``; ``ref_s``/``ref_a`` (season / all months, keyed ``hs``/``ha`` on the integer cells ``scell``/``acell``)
   are its sums rolled up.
 - ``ctl_m``/``ctl_s``/``ctl_a``: sums ``sb`` and counts ``nc`` of the controls' ``B_h`` per cell.
-- ``ctl_t`` (scan 4): control-group sum ``s`` and count ``n`` of kWh per trial half-hour.
+- ``ctl_t`` (scan 4): control-group sum ``s`` and count ``n`` of kWh per trial half-hour ``t``.
 - ``bsel``: per household x trial cell, ``B_h`` of the finest cell level with a reference (``lvl`` 1
   reference period, 2 season, 3 all months) and ``B_C`` (leave-one-out for control households).
 - ``tr``/``trh`` (views): every trial reading with its counterfactual ``yhat = B_h · C(t) / B_C`` (METHODS
@@ -183,7 +183,7 @@ WHERE r.kwh IS NOT NULL AND NOT isnan(r.kwh)
 
 RD = f"""
 SELECT h.grp AS grp, r.hid AS hid, r.hid * {CELL_KEYS} + c.cell AS hcell, c.cell AS cell, c.cls AS cls,
-  c.ts AS ts, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
+  c.ts AS ts, c.t AS t, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
   c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
   c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
@@ -269,7 +269,7 @@ FROM {src} r JOIN hh h ON h.hid = r.hid WHERE h.grp = 'control' GROUP BY r.{key}
 
 
 CTL_T = """
-SELECT ts, SUM(ku) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY ts
+SELECT t, SUM(ku) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'control' GROUP BY t
 """
 
 
@@ -319,7 +319,7 @@ SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat,
   d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, {C_T} AS c_t
 FROM rd d
 JOIN bsel b ON b.hcell = d.hcell
-JOIN ctl_t t ON t.ts = d.ts
+JOIN ctl_t t ON t.t = d.t
 WHERE d.is_trial = 1
 """
 
@@ -488,7 +488,7 @@ FROM (
     SELECT d.hid AS hid, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.ku AS yu,
       {C_T} AS c_t
     FROM rd d
-    JOIN ctl_t t ON t.ts = d.ts
+    JOIN ctl_t t ON t.t = d.t
     WHERE d.is_trial = 1
   ) d
   LEFT JOIN bsel b ON b.hcell = d.hcell
