@@ -92,3 +92,17 @@ def test_bench_runs_on_spark(tmp_path):
     info = json.loads((tmp_path / "run-0.001" / "features_info.json").read_text())
     assert info["engine"] == "spark"  # the feature stage of the timed runs ran on Spark
     assert r["run"]["peak_rss_mb"] > r["floor"]["peak_rss_mb"]  # the JVM counts
+
+
+def test_stage_seconds_are_those_the_last_run_ran(tmp_path):
+    """(d) re-runs features → report: the ingest kept from (b) in the manifest is not one of its stages."""
+    from flexpersona.bench import _stage_seconds
+
+    stages = {k: {"seconds": s} for k, s in [("ingest", 11.0), ("features", 9.0), ("report", 1.0)]}
+    manifest = {"stages": stages, "last_run": {"ran": ["features", "report"], "reused": []},
+                "figures": {"seconds_waited": 0.5}}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert _stage_seconds(tmp_path) == {"features": 9.0, "report": 1.0, "figures waited": 0.5}
+    manifest["last_run"]["ran"] = ["ingest", "features", "report"]
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    assert list(_stage_seconds(tmp_path)) == ["ingest", "features", "report", "figures waited"]

@@ -120,13 +120,15 @@ def _measure(cmd: list[str], env: dict[str, str] | None = None) -> Measurement:
 
 
 def _stage_seconds(run_dir: Path) -> dict[str, float]:
-    """Seconds of each stage of the last run in ``run_dir`` (its manifest), in the pipeline's order, and
-    ``figures waited``: the seconds the run waited at its end for figures drawn by worker processes."""
+    """Seconds of each stage the last run in ``run_dir`` ran (its manifest's ``last_run``; a stage kept from an
+    earlier run is left out), in the pipeline's order, and ``figures waited``: the seconds the run waited at its
+    end for figures drawn by worker processes."""
     path = run_dir / "manifest.json"
     if not path.exists():
         return {}
     manifest = json.loads(path.read_text())
-    out = {k: manifest["stages"][k].get("seconds") for k in STAGES if k in manifest.get("stages", {})}
+    ran = set(manifest.get("last_run", {}).get("ran", STAGES))
+    out = {k: manifest["stages"][k].get("seconds") for k in STAGES if k in manifest.get("stages", {}) and k in ran}
     if manifest.get("figures"):
         out["figures waited"] = manifest["figures"]["seconds_waited"]
     return out
