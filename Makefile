@@ -19,7 +19,8 @@ demo: install
 
 test: install
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -q
+	# two worker processes, one test file each at a time (module fixtures built once)
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 bench: install
 	$(BIN)/flexpersona bench --scale 0.1
