@@ -346,13 +346,12 @@ def run(
     with drawing_pool(config.report.figure_jobs) as pool:
         for name in select_stages(start, stop):
             _one_stage(ctx, name, stages_state, ran, reused, force=force, t_all=t_all)
-        pool.wait()
     manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
     if pool.drawn:
         manifest["figures"] = {"drawn": pool.drawn, "processes": pool.workers, "seconds_waited": round(pool.waited, 3)}
         _progress_line(ctx, f"{'figures':<9} {pool.waited:6.1f} s   waited for {pool.drawn} figures drawn in "
                             f"{pool.workers or 1} process(es) (run so far {time.perf_counter() - t_all:6.1f} s)")
-    write_json(manifest, ctx.run_dir / "manifest.json")
+    write_json(manifest, manifest_path)
     return RunResult(run_dir=run_dir, ran=ran, reused=reused, manifest=manifest)
 
 

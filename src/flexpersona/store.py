@@ -133,6 +133,11 @@ def _json_default(o: Any) -> Any:
     return str(o)
 
 
+def sql_path(path: str | Path) -> str:
+    """``path`` for a single-quoted SQL string literal (DuckDB ``COPY ... TO '...'``, ``read_parquet('...')``)."""
+    return str(path).replace("'", "''")
+
+
 def file_fingerprint(path: str | Path, *, chunk: int = 1 << 20) -> str:
     """Content fingerprint of a file: size plus BLAKE2b of its first and last MiB and its size.
 

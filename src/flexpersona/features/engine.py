@@ -19,7 +19,7 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import ConfigError
-from ..store import atomic_path
+from ..store import atomic_path, sql_path
 
 logger = logging.getLogger(__name__)
 
@@ -60,11 +60,6 @@ def _label(sql: str) -> str:
 
 def _to_arrow(df: pd.DataFrame | pa.Table) -> pa.Table:
     return df if isinstance(df, pa.Table) else pa.Table.from_pandas(df, preserve_index=False)
-
-
-def _sql_text(path: Path) -> str:
-    """A path inside a single-quoted SQL string."""
-    return str(path).replace("'", "''")
 
 
 def _from_arrow(table: pa.Table) -> pd.DataFrame:
@@ -153,9 +148,9 @@ class DuckDBEngine:
         if written:
             target.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(target) as tmp:
-                self.con.execute(f"COPY ({sql}) TO '{_sql_text(tmp)}' "
+                self.con.execute(f"COPY ({sql}) TO '{sql_path(tmp)}' "
                                  f"(FORMAT parquet, COMPRESSION {SPILL_CODEC}, ROW_GROUP_SIZE 1000000)")
-        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT * FROM read_parquet('{_sql_text(target)}')")
+        self.con.execute(f"CREATE OR REPLACE TEMPORARY VIEW {name} AS SELECT * FROM read_parquet('{sql_path(target)}')")
         logger.debug("duckdb spill %s (%s): %.2f s, peak RSS %d MB", name, "written" if written else "re-used",
                      time.perf_counter() - t, _peak_mb())
 

@@ -49,6 +49,7 @@ import pandas as pd
 
 from ..config import Config
 from ..progress import bar as progress_bar
+from ..store import sql_path
 from . import datastore, kaggle
 from . import result as res
 from .households import GROUP_LABELS
@@ -107,10 +108,6 @@ def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
         if first.strip() and (len(fields) <= ts_col or not _ISO_START.match(fields[ts_col])):
             return False
     return True
-
-
-def _q(path: Path | str) -> str:
-    return str(path).replace("'", "''")
 
 
 def _strs(values) -> str:
@@ -241,7 +238,7 @@ class _Stream:
             con.execute(f"""
                 COPY (SELECT {id_sql(hid)} AS household_id, c{cols.timestamp}{self.shift} AS ts,
                              CASE WHEN isnan({val}) THEN NULL ELSE {val} END AS kwh FROM {src} {where})
-                TO '{_q(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+                TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """, {"files": paths})
         except duckdb.Error as exc:
             logger.info("%s files: %s; the general ingest path runs", kind, str(exc).splitlines()[0])
@@ -321,7 +318,7 @@ class _Stream:
         con = self.con
         code = reason_code_sql("household_id", "ts", "kwh", "false", self.cap)
         scans = " UNION ALL ".join(
-            f"SELECT {b} AS batch, '{kind}' AS layout, household_id, ts, kwh FROM read_parquet('{_q(self.parts[b])}')"
+            f"SELECT {b} AS batch, '{kind}' AS layout, household_id, ts, kwh FROM read_parquet('{sql_path(self.parts[b])}')"
             for b, ((kind, _), _) in enumerate(self.batches))
         con.execute(f"""
             CREATE TABLE pstat AS
@@ -391,7 +388,7 @@ class _Stream:
         and the raw household, group and Acorn texts."""
         cols = self.cols[i]
         v = f"c{cols.value}"
-        rel = self._csv(cols, False, path=f"'{_q(self.paths[i])}'", skip_bad_rows=True)
+        rel = self._csv(cols, False, path=f"'{sql_path(self.paths[i])}'", skip_bad_rows=True)
         raw = ", ".join(f"{e} AS {n}" for e, n in zip([f"c{cols.household}", *self._attr_cols(cols)],
                                                       ("hh_raw", "g_raw", "a_raw", "ag_raw"), strict=True))
         inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{cols.household}')} AS household_id, {raw}, "
@@ -511,9 +508,9 @@ class _Stream:
             path = self.parts[b]
             new = path.with_suffix(".rewritten")
             con.execute(f"""
-                COPY (SELECT household_id, ts, kwh FROM read_parquet('{_q(path)}')
+                COPY (SELECT household_id, ts, kwh FROM read_parquet('{sql_path(path)}')
                       WHERE {code} = 0 AND household_id NOT IN (SELECT hh FROM dup_hh))
-                TO '{_q(new)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+                TO '{sql_path(new)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """)
             new.replace(path)
         extra = self.workdir / "extra.parquet"
@@ -526,8 +523,8 @@ class _Stream:
                         SELECT hh AS household_id, ts, {MERGED_KWH_SQL} AS kwh FROM dupsrc GROUP BY hh, ts
                         UNION ALL SELECT hh, ts, kwh FROM recovered ANTI JOIN dup_hh USING (hh))
                       ORDER BY household_id, ts)
-                TO '{_q(extra)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+                TO '{sql_path(extra)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """)
             self.parts.append(extra)
         self.parts = [p for p in self.parts
-                      if con.execute(f"SELECT count(*) FROM read_parquet('{_q(p)}')").fetchall()[0][0]]
+                      if con.execute(f"SELECT count(*) FROM read_parquet('{sql_path(p)}')").fetchall()[0][0]]

@@ -28,7 +28,7 @@ import pandas as pd
 from .. import quality
 from ..config import Config
 from ..errors import ConfigError, InputError, QualityIssue
-from ..store import Store, atomic_path, file_fingerprint
+from ..store import Store, atomic_path, file_fingerprint, sql_path
 from . import fastpath, generic, kaggle
 from . import result as res
 from .detect import detect_kind, layout_specs
@@ -488,7 +488,7 @@ def _write_daily(store: Store, files: list[SourceFile], config: Config, tmpdir: 
             except duckdb.Error as exc:
                 raise input_error_from_duckdb(src.name, exc) from None
         with atomic_path(store.table_path("daily")) as tmp:
-            target = str(tmp).replace("'", "''")
+            target = sql_path(tmp)
             con.execute(f"""
                 COPY (SELECT household_id, day, kwh_sum, n_readings, kwh_mean, kwh_max, kwh_min, kwh_std
                       FROM daily_raw WHERE household_id IS NOT NULL AND day IS NOT NULL

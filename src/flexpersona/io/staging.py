@@ -21,6 +21,7 @@ import pandas as pd
 from ..config import Config
 from ..errors import InputError
 from ..progress import bar as progress_bar
+from ..store import sql_path
 from . import result as res
 from .dates import ISO, DateFormat, infer_datetime_format
 from .lines import LineScan, record_offsets, scan_lines
@@ -265,7 +266,7 @@ def read_staged(con: duckdb.DuckDBPyConnection, workdir: Path, readings: list[tu
     target = workdir / "staged.parquet"
     con.execute(f"""
         COPY (SELECT hh AS household_id, ts, kwh FROM final ORDER BY hh, ts)
-        TO '{str(target).replace("'", "''")}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
+        TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
     """)
     households = _households(con)
     rejected = con.execute(rejected_rows_sql("parsed")).df()

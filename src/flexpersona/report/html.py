@@ -106,8 +106,8 @@ def write_report(run_dir: str | Path, config: Config | None = None) -> Path:
     sections, figs, facts = build_report(t, config)
     fig_dir = t.run_dir / "figures"
     fig_html: dict[str, str] = {}
+    pool = active_pool()
     for name, fig in figs.items():
-        pool = active_pool()
         if name.startswith("eda_") and (
                 (pool is not None and pool.pending_key(fig_dir / name) is not None)
                 or ((fig_dir / f"{name}.png").exists() and (fig_dir / f"{name}.svg").exists())):
