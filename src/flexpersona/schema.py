@@ -6,7 +6,8 @@ Tables
 ------
 readings
     ``household_id`` (str), ``ts`` (timestamp, naive, GMT, start of the half-hour), ``kwh`` (float64, kWh in
-    the half-hour; missing stays missing, never zero).
+    the half-hour; missing stays missing, never zero). The store's readings files also say where each reading
+    came from (:data:`SOURCE_COLUMNS`); readers select the three canonical columns.
 households
     ``household_id`` (str), ``group`` (``treatment`` | ``control``), ``acorn`` (str, nullable),
     ``acorn_grouped`` (str, nullable).
@@ -45,6 +46,14 @@ READINGS_SCHEMA = pa.schema(
         pa.field("kwh", pa.float64()),
     ]
 )
+
+#: Where each ingested reading came from, written by the ingest after the canonical columns of its readings files
+#: (name -> DuckDB type): the file's index in the ingest (``ingest.json``'s files) and the group and Acorn texts
+#: of the reading's line, trimmed -- the text columns that the ingest's files have
+#: (:func:`flexpersona.io.spec.source_columns`; NULL for a file without it, and all NULL for a half-hour merged
+#: from duplicate rows). The ingest counts the group labels from them instead of reading the text twice.
+SOURCE_COLUMNS = {"file_idx": "INTEGER", "source_group": "VARCHAR", "source_acorn": "VARCHAR",
+                  "source_acorn_grouped": "VARCHAR"}
 
 HOUSEHOLDS_SCHEMA = pa.schema(
     [

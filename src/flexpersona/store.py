@@ -173,7 +173,8 @@ class Store:
     Layout (all tables in the canonical schema of :mod:`flexpersona.schema`)::
 
         STORE/
-          readings/part-*.parquet   household_id, ts, kwh (one row per household x half-hour; no order)
+          readings/part-*.parquet   household_id, ts, kwh (one row per household x half-hour; no order), then
+                                    where each came from (schema.SOURCE_COLUMNS: file_idx, source_group, ...)
           households.parquet        household_id, group, acorn, acorn_grouped
           tariff.parquet            ts, band, price
           survey.parquet            household_id, Q01.. (strings; may be absent)

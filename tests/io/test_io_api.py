@@ -21,7 +21,7 @@ real = pytest.mark.skipif(not DATA.is_dir(), reason="shared LCL data absent")
 def store_readings(store: Path) -> pd.DataFrame:
     con = duckdb.connect()
     try:
-        return con.execute("SELECT * FROM read_parquet($g) ORDER BY household_id, ts",
+        return con.execute("SELECT household_id, ts, kwh FROM read_parquet($g) ORDER BY household_id, ts",
                            {"g": Store(store).readings_glob}).df()
     finally:
         con.close()

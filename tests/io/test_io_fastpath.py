@@ -274,7 +274,8 @@ class _CountingConnection:
 
 
 def test_clean_files_are_parsed_once_labels_and_acorn_included(tmp_path):
-    """Issue 14: the typed pass is the only pass over the text; group labels and Acorn are counted on the way."""
+    """Issue 14: the typed pass is the only pass over the text; it writes each reading's file, group label and
+    Acorn texts (``SOURCE_COLUMNS``), from which the labels and Acorn are counted."""
     a = ACORN_HEADER + acorn_rows("MAC1", "Std", "2013-01-01", ["0.1"] * 3000, "ACORN-E", "Affluent")  # whole chunks
     a += acorn_rows("MAC2", "ToU", "2013-01-01", ["0.4", "Null"], "ACORN-Q", "Adversity")
     b = ACORN_HEADER + acorn_rows("MAC2", "ToU", "2013-01-01 01:00", ["0.5"], "ACORN-Q", "Adversity")
@@ -291,6 +292,11 @@ def test_clean_files_are_parsed_once_labels_and_acorn_included(tmp_path):
     hh = out.households.set_index("household_id")
     assert [list(g) for g in hh["grps"]] == [["Std"], ["ToU"], ["ToU"]]
     assert hh["acorn"].tolist() == ["ACORN-E", "ACORN-Q", None]
+    sources = duckdb.connect().execute(
+        "SELECT file_idx, household_id, source_group, source_acorn, source_acorn_grouped, count(*) AS n "
+        "FROM read_parquet($p) GROUP BY ALL ORDER BY ALL", {"p": [str(p) for p in out.parts]}).fetchall()
+    assert sources == [(0, "MAC1", "Std", "ACORN-E", "Affluent", 3000), (0, "MAC2", "ToU", "ACORN-Q", "Adversity", 2),
+                       (1, "MAC2", "ToU", "ACORN-Q", "Adversity", 1), (1, "MAC3", "treatment", None, None, 3)]
 
 
 def test_labels_of_rows_the_typed_reader_cannot_cast_come_from_the_text(tmp_path, monkeypatch):

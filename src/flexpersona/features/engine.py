@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from ..config import Config
 from ..errors import ConfigError
+from ..schema import READINGS_SCHEMA
 from ..store import atomic_path, sql_path
 
 logger = logging.getLogger(__name__)
@@ -121,9 +122,10 @@ class DuckDBEngine:
         self.con.unregister("_arrow_in")
 
     def readings(self, source: Any) -> None:
-        """``readings_raw``: a Parquet glob, or an in-memory pandas DataFrame / Arrow table read in place."""
+        """``readings_raw``: a Parquet glob (its canonical columns), or an in-memory pandas DataFrame / Arrow table
+        read in place."""
         if isinstance(source, str):
-            self.con.read_parquet(source).create_view("readings_raw", replace=True)
+            self.con.read_parquet(source).select(*READINGS_SCHEMA.names).create_view("readings_raw", replace=True)
         else:
             self.con.register("readings_raw", source)
 
@@ -221,7 +223,7 @@ class SparkEngine:
         path = Path(source)
         # a folder of Parquet parts reads without Spark's glob probing
         target = str(path.parent) if path.name == "*.parquet" else source
-        self.spark.read.parquet(target).createOrReplaceTempView("readings_raw")
+        self.spark.read.parquet(target).select(*READINGS_SCHEMA.names).createOrReplaceTempView("readings_raw")
 
     def view(self, name: str, sql: str) -> None:
         self.spark.sql(sql).createOrReplaceTempView(name)

@@ -16,12 +16,12 @@ Everything else is computed without parsing the text again:
 * blank lines, which DuckDB skips, are found by comparing each batch's physical lines
   (:func:`~flexpersona.io.lines.scan_lines`, one streamed count of line breaks) with the rows DuckDB saw, and
   located only when they differ;
-* group labels (``stdorToU``) and Acorn are counted per file x household while the typed pass streams
-  (:class:`~flexpersona.io.labeltap.LabelTap`, a filter that sees every row written; rows the typed reader
-  could not cast add theirs from the text re-read), which also says which files hold which household: the
-  text is parsed once;
-* row accounting and ledger counts come from one ``GROUP BY`` over the Parquet (:meth:`_Stream._stats`),
-  rejected rows (negative, above the cap, off the half-hour grid, no household id) found by their values;
+* the typed pass also writes where each reading came from (:data:`~flexpersona.schema.SOURCE_COLUMNS`: the
+  file's index, the group label (``stdorToU``) and Acorn texts), so the text is parsed once;
+* row accounting, ledger counts, the group labels and Acorn per file x household, and which files hold which
+  household come from one ``GROUP BY`` over the Parquet (:meth:`_Stream._stats`; rows the typed reader could
+  not cast add theirs from the text re-read), rejected rows (negative, above the cap, off the half-hour grid,
+  no household id) found by their values;
 * duplicate (household, ts) detection uses a bitmap of the half-hours seen per household
   (:func:`~flexpersona.io.staging.duplicate_households_sql`), and only the files holding affected households
   are read again, with line numbers, to merge them value by value; the Parquet is rewritten only when it holds
@@ -49,11 +49,11 @@ import pandas as pd
 
 from ..config import Config
 from ..progress import bar as progress_bar
+from ..schema import READINGS_SCHEMA, SOURCE_COLUMNS
 from ..store import sql_path
 from . import datastore, kaggle
 from . import result as res
 from .households import GROUP_LABELS
-from .labeltap import LabelTap
 from .lines import LineScan, record_offsets, scan_lines
 from .rejects import (
     SHAPE_ERRORS,
@@ -66,7 +66,7 @@ from .rejects import (
     reason_sql,
 )
 from .sources import SourceFile, duckdb_paths, read_csv_sql
-from .spec import Columns, LayoutSpec
+from .spec import Columns, LayoutSpec, source_columns
 from .staging import (
     MERGED_KWH_SQL,
     dupinfo_sql,
@@ -90,9 +90,9 @@ NULL_TOKENS = ("Null", "NULL", "null", " Null ", " Null", "Null ", " ", "  ", "N
 _ISO_START = re.compile(r"^\d{4}-\d{2}-\d{2}[ T]\d{1,2}:\d{2}")
 _LABEL = {"treatment": "ToU", "control": "Std"}
 #: Seconds of each step at 1/10 of the London trial (1.1 GB of CSV, 2 threads; issue 14): the progress bar's
-#: weights (the typed pass is shared by its batches by their number of files). The typed pass now also counts
-#: the group labels and Acorn, measured as 5.7 s when they were a pass of their own: its weight holds both.
-STEP_SECONDS = {"stream": 14.2 + 5.7, "stats": 1.3, "rest": 1.5}
+#: weights (the typed pass is shared by its batches by their number of files).
+STEP_SECONDS = {"stream": 14.2, "stats": 1.3, "rest": 1.5}
+
 
 
 def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
@@ -157,6 +157,12 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
     return out
 
 
+#: SQL of the source texts of a row read again as text (``g_raw``, ``a_raw``, ``ag_raw``), trimmed as the typed pass
+#: writes them.
+_SOURCE_TEXTS = ", ".join(f"{id_sql(raw)} AS {name}"
+                          for raw, name in zip(("g_raw", "a_raw", "ag_raw"), list(SOURCE_COLUMNS)[1:], strict=True))
+
+
 class _Stream:
     """One streaming ingest: batches of files with the same layout and columns, each one Parquet file."""
 
@@ -173,13 +179,15 @@ class _Stream:
         for i, (_, _, kind) in enumerate(readings):
             batches.setdefault((kind, self.cols[i]), []).append(i)
         self.batches = list(batches.items())
+        #: where each reading came from: the source columns of these files
+        self.src_cols = source_columns(self.cols)
+        #: the columns of every readings Parquet file this ingest writes, in order
+        self.part_cols = ", ".join((*READINGS_SCHEMA.names, *self.src_cols))
         self.bar = progress_bar("ingest", sum(STEP_SECONDS.values()), enabled=progress)
         self.parts: list[Path] = []
         self.batch_of: dict[int, int] = {}
         self.scans: dict[int, LineScan] = {}
         self.problems: list[RowProblem] = []
-        #: ``(file_idx, household, group, acorn, acorn_grouped)`` raw texts -> rows, from the typed pass
-        self.label_counts: dict[tuple, int] = {}
         self.acorn_sets: dict[tuple[int, str], set[tuple[str | None, str | None]]] = {}
 
     def _lap(self, t0: float, step: str) -> None:
@@ -203,11 +211,10 @@ class _Stream:
                     return None
             self.scans = counting.result()
         self.problems += shape_problems(shapes, self.scans, dict(enumerate(self.cols)))
-        self._lap(t0, "stream files to Parquet (group labels and Acorn counted on the way), count lines")
-        if not self._labels(self.label_counts.items()):
-            return None
+        self._lap(t0, "stream files to Parquet, count lines")
         with self.bar.step(STEP_SECONDS["stats"], con):
-            ok = self._stats() and self._blank_lines()
+            ok = self._stats() and self._labels(con.execute(
+                "SELECT file_idx, hh, g, a, ag, sum(n) FROM pstat GROUP BY ALL").fetchall()) and self._blank_lines()
         if not ok:
             return None
         self._lap(t0, "Parquet statistics")
@@ -230,26 +237,20 @@ class _Stream:
         src = self._csv(cols, True, rejects=(f"rej_{b}", f"rejscan_{b}"))
         target = self.workdir / f"b{b}.parquet"
         hid, val = f"c{cols.household}", f"c{cols.value}"
-        tap = LabelTap("file_index", hid, *self._attr_cols(cols)) if cols.attributes else None
-        where = f"WHERE {tap.sql}" if tap else ""
-        if tap:
-            tap.register(con)
+        file_idx = f"[{', '.join(map(str, idxs))}][CAST(file_index AS BIGINT) + 1]"
+        texts = "".join(f", {id_sql(e) if e != 'NULL' else 'CAST(NULL AS VARCHAR)'} AS {name}"
+                        for e, name in zip(self._attr_cols(cols), list(SOURCE_COLUMNS)[1:], strict=True)
+                        if name in self.src_cols)
         try:
             con.execute(f"""
                 COPY (SELECT {id_sql(hid)} AS household_id, c{cols.timestamp}{self.shift} AS ts,
-                             CASE WHEN isnan({val}) THEN NULL ELSE {val} END AS kwh FROM {src} {where})
+                             CASE WHEN isnan({val}) THEN NULL ELSE {val} END AS kwh,
+                             CAST({file_idx} AS INTEGER) AS file_idx{texts} FROM {src})
                 TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """, {"files": paths})
         except duckdb.Error as exc:
             logger.info("%s files: %s; the general ingest path runs", kind, str(exc).splitlines()[0])
             return False
-        finally:
-            if tap:
-                tap.unregister(con)
-        if tap:
-            for (k, *texts), n in tap.counts.items():
-                key = (idxs[k], *texts)
-                self.label_counts[key] = self.label_counts.get(key, 0) + n
         by_path = dict(zip(paths, idxs, strict=True))
         cast: dict[int, int] = {}
         for path, line, types, columns, text in reader_rejects(con, f"rej_{b}", f"rejscan_{b}"):
@@ -268,20 +269,20 @@ class _Stream:
             self.batch_of[i] = b
         return True
 
-    # -- group labels and Acorn per file x household ----------------------------------------------------------
+    # -- group labels and Acorn per file x household (from the statistics of the Parquet) ---------------------
     @staticmethod
     def _attr_cols(cols: Columns) -> list[str]:
         """SQL of the group, Acorn and Acorn-grouped columns of a file (``NULL`` where it has none)."""
         return [f"c{c}" if c is not None else "NULL" for c in (cols.group, cols.acorn, cols.acorn_grouped)]
 
     def _labels(self, rows) -> bool:
-        """Group labels (``labels``) and Acorn values (kept for :meth:`_acorns`) from ``((file_idx, household,
-        group, acorn, acorn_grouped), rows)`` of raw texts; False for an unknown group label."""
+        """Group labels (``labels``) and Acorn values (kept for :meth:`_acorns`) from ``(file_idx, household,
+        group, acorn, acorn_grouped, rows)`` texts; False for an unknown group label."""
         def text(raw: str | None) -> str | None:
             return (raw.strip(" ") or None) if raw is not None else None
 
         out: dict[tuple[int, str | None, str | None], int] = {}
-        for (i, raw_hh, raw_g, raw_a, raw_ag), n in rows:
+        for i, raw_hh, raw_g, raw_a, raw_ag, n in rows:
             hh, g = text(raw_hh), text(raw_g)
             label = None
             if g is not None:
@@ -318,11 +319,13 @@ class _Stream:
         con = self.con
         code = reason_code_sql("household_id", "ts", "kwh", "false", self.cap)
         scans = " UNION ALL ".join(
-            f"SELECT {b} AS batch, '{kind}' AS layout, household_id, ts, kwh FROM read_parquet('{sql_path(self.parts[b])}')"
+            f"SELECT {b} AS batch, '{kind}' AS layout, {self.part_cols} FROM read_parquet('{sql_path(self.parts[b])}')"
             for b, ((kind, _), _) in enumerate(self.batches))
+        # per file x household x label texts too: the group labels, Acorn and which files hold which household
         con.execute(f"""
             CREATE TABLE pstat AS
-            SELECT batch, layout, household_id AS hh, year(ts) AS y, {code} AS r, count(*) AS n,
+            SELECT batch, layout, file_idx, household_id AS hh, {self._text("source_group")} AS g,
+                   {self._text("source_acorn")} AS a, {self._text("source_acorn_grouped")} AS ag, year(ts) AS y, {code} AS r, count(*) AS n,
                    count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
             FROM ({scans}) GROUP BY ALL
         """)
@@ -333,18 +336,11 @@ class _Stream:
         if bad[0] or (bad[1] is not None and bad[1] < 1900):
             logger.info("a timestamp that is not ISO (or is read as year %s); the general ingest path runs", bad[1])
             return False
-        # the label tap saw every row the typed pass wrote
-        batches = [b for b, ((_, cols), _) in enumerate(self.batches) if cols.attributes]
-        if batches:
-            n_labels, n_par = con.execute(f"""
-                SELECT (SELECT coalesce(sum(n), 0) FROM labels),
-                       (SELECT coalesce(sum(n), 0) FROM pstat WHERE batch IN ({', '.join(map(str, batches))}))
-            """).fetchall()[0]
-            if int(n_labels) != int(n_par):  # pragma: no cover - a safety net
-                logger.warning("the label tap saw %s rows, the Parquet holds %s; the general path runs", n_labels,
-                               n_par)
-                return False
         return True
+
+    def _text(self, name: str) -> str:
+        """A source text column of the Parquet (NULL when no file has it)."""
+        return name if name in self.src_cols else "CAST(NULL AS VARCHAR)"
 
     def _blank_lines(self) -> bool:
         """Blank lines: each batch's physical lines against the rows DuckDB saw; located only where they differ."""
@@ -370,17 +366,13 @@ class _Stream:
         return True
 
     def _files_of(self, hh_sql: str) -> list[int]:
-        """Files holding any household of ``hh_sql`` (from the labels, else every file of those batches)."""
+        """Files holding any household of ``hh_sql`` (rows in the Parquet, or rows the typed reader could not cast)."""
         con = self.con
-        labelled = {r[0] for r in con.execute("SELECT DISTINCT file_idx FROM labels").fetchall()}
         null_too = bool(con.execute(f"SELECT count(*) FROM ({hh_sql}) t(h) WHERE h IS NULL").fetchall()[0][0])
         match = f"hh IN ({hh_sql})" + (" OR hh IS NULL" if null_too else "")
-        found = {r[0] for r in con.execute(f"SELECT DISTINCT file_idx FROM labels WHERE {match}").fetchall()}
-        batches = {r[0] for r in con.execute(f"SELECT DISTINCT batch FROM pstat WHERE {match}").fetchall()}
-        for i, b in self.batch_of.items():
-            if b in batches and i not in labelled:
-                found.add(i)
-        return sorted(found)
+        return sorted(r[0] for r in con.execute(
+            f"SELECT file_idx FROM pstat WHERE {match} UNION SELECT file_idx FROM reread WHERE castfail AND ({match})"
+        ).fetchall())
 
     # -- text re-reads with line numbers ----------------------------------------------------------------------
     def _reread_sql(self, i: int) -> str:
@@ -417,19 +409,17 @@ class _Stream:
         if {k: int(v) for k, v in expect.items()} != {k: int(v) for k, v in got.items()}:  # pragma: no cover
             logger.warning("cast rejects %s and text re-read %s differ; the general ingest path runs", expect, got)
             return False
-        # rows the typed reader could not cast were not seen by the label tap: their labels come from the text
-        attributed = {i for b, ((_, cols), idxs) in enumerate(self.batches) if cols.attributes for i in idxs}
-        cast_labels = con.execute(
-            "SELECT file_idx, hh_raw, g_raw, a_raw, ag_raw, count(*) FROM reread WHERE castfail GROUP BY ALL"
-        ).fetchall()
-        if not self._labels([(tuple(r[:5]), r[5]) for r in cast_labels if r[0] in attributed]):
+        # rows the typed reader could not cast are not in the Parquet: their labels come from the text
+        if not self._labels(con.execute(
+                "SELECT file_idx, hh_raw, g_raw, a_raw, ag_raw, count(*) FROM reread WHERE castfail GROUP BY ALL"
+        ).fetchall()):
             return False
         con.execute(f"""
             CREATE TABLE parsed AS SELECT file_idx, line, layout, hh, kwh, ts, {reason_sql('r')} AS reason
             FROM reread WHERE r <> 0
         """)
-        con.execute("CREATE TABLE recovered AS SELECT file_idx, line, layout, hh, ts, kwh FROM reread "
-                    "WHERE r = 0 AND castfail")
+        con.execute(f"CREATE TABLE recovered AS SELECT file_idx, line, layout, hh, ts, kwh, {_SOURCE_TEXTS} "
+                    "FROM reread WHERE r = 0 AND castfail")
         return True
 
     def _duplicate_households(self) -> list[str]:
@@ -454,11 +444,12 @@ class _Stream:
         if dup_hh:
             con.executemany("INSERT INTO dup_hh VALUES (?)", [[h] for h in dup_hh])
         con.execute("CREATE TABLE dupsrc (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, ts TIMESTAMP, "
-                    "kwh DOUBLE)")
+                    "kwh DOUBLE, source_group VARCHAR, source_acorn VARCHAR, source_acorn_grouped VARCHAR)")
         if dup_hh:
             for i in self._files_of("SELECT hh FROM dup_hh"):
                 con.execute(f"""
-                    INSERT INTO dupsrc SELECT file_idx, line, layout, hh, ts, kwh FROM ({self._reread_sql(i)})
+                    INSERT INTO dupsrc SELECT file_idx, line, layout, hh, ts, kwh, {_SOURCE_TEXTS}
+                    FROM ({self._reread_sql(i)})
                     WHERE r = 0 AND hh IN (SELECT hh FROM dup_hh)
                 """)
         con.execute(f"CREATE TABLE dupinfo AS {dupinfo_sql('dupsrc', self.layouts)} HAVING count(*) > 1")
@@ -508,7 +499,7 @@ class _Stream:
             path = self.parts[b]
             new = path.with_suffix(".rewritten")
             con.execute(f"""
-                COPY (SELECT household_id, ts, kwh FROM read_parquet('{sql_path(path)}')
+                COPY (SELECT {self.part_cols} FROM read_parquet('{sql_path(path)}')
                       WHERE {code} = 0 AND household_id NOT IN (SELECT hh FROM dup_hh))
                 TO '{sql_path(new)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """)
@@ -518,10 +509,12 @@ class _Stream:
             SELECT (SELECT count(*) FROM dupsrc) + (SELECT count(*) FROM recovered ANTI JOIN dup_hh USING (hh))
         """).fetchall()[0][0]
         if n_extra:
+            # a half-hour of one row keeps where it came from; one merged from several rows has no single source
+            single = ", ".join(f"CASE WHEN count(*) = 1 THEN min({c}) END AS {c}" for c in self.src_cols)
             con.execute(f"""
-                COPY (SELECT household_id, ts, kwh FROM (
-                        SELECT hh AS household_id, ts, {MERGED_KWH_SQL} AS kwh FROM dupsrc GROUP BY hh, ts
-                        UNION ALL SELECT hh, ts, kwh FROM recovered ANTI JOIN dup_hh USING (hh))
+                COPY (SELECT {self.part_cols} FROM (
+                        SELECT hh AS household_id, ts, {MERGED_KWH_SQL} AS kwh, {single} FROM dupsrc GROUP BY hh, ts
+                        UNION ALL SELECT hh, ts, kwh, {", ".join(self.src_cols)} FROM recovered ANTI JOIN dup_hh USING (hh))
                       ORDER BY household_id, ts)
                 TO '{sql_path(extra)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """)

@@ -98,7 +98,7 @@ def read_readings_with_issues(
         issues = res.issues_frame(result)
         if strict and (err := strict_error(issues, result.files)) is not None:
             raise err
-        tables = [pq.read_table(p) for p in result.parts]
+        tables = [pq.read_table(p, columns=READINGS_SCHEMA.names) for p in result.parts]
     table = pa.concat_tables(tables) if tables else READINGS_SCHEMA.empty_table()
     df = table.cast(READINGS_SCHEMA).to_pandas()
     df = df.sort_values(["household_id", "ts"], ignore_index=True)

@@ -21,6 +21,7 @@ import pandas as pd
 from ..config import Config
 from ..errors import InputError
 from ..progress import bar as progress_bar
+from ..schema import SOURCE_COLUMNS
 from ..store import sql_path
 from . import result as res
 from .dates import ISO, DateFormat, infer_datetime_format
@@ -39,7 +40,7 @@ from .rejects import (
     shape_problem,
 )
 from .sources import SourceFile, duckdb_paths, read_csv_sql
-from .spec import DAY_SLOTS, HOUSEHOLD_COLUMNS, Columns, LayoutSpec, find_column
+from .spec import DAY_SLOTS, HOUSEHOLD_COLUMNS, Columns, LayoutSpec, find_column, source_columns
 
 logger = logging.getLogger(__name__)
 
@@ -261,11 +262,12 @@ def read_staged(con: duckdb.DuckDBPyConnection, workdir: Path, readings: list[tu
                max(ts) AS last
         FROM parsed GROUP BY ALL
     """).df()
-    _merge_duplicates(con, layouts)
+    src_cols = source_columns(cols_of.values())
+    _merge_duplicates(con, layouts, src_cols)
     dup, dup_by_layout = duplicate_frames(con, "dupinfo", layouts)
     target = workdir / "staged.parquet"
     con.execute(f"""
-        COPY (SELECT hh AS household_id, ts, kwh FROM final ORDER BY hh, ts)
+        COPY (SELECT hh AS household_id, ts, kwh, {", ".join(src_cols)} FROM final ORDER BY hh, ts)
         TO '{sql_path(target)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
     """)
     households = _households(con)
@@ -331,14 +333,17 @@ def _parse(con, files: list[dict[str, Any]], formats: dict[int, DateFormat], con
         WITH p AS (
             SELECT s.file_idx, s.line, m.layout, s.household_id AS hh,
                    CASE WHEN isnan(s.kwh) THEN NULL ELSE s.kwh END AS kwh, s.bad_value,
-                   {ts_expr} + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts
+                   {ts_expr} + to_minutes(30 * CAST(s.slot AS BIGINT)) {shift} AS ts,
+                   s.grp_raw AS source_group, s.acorn AS source_acorn, s.acorn_grouped AS source_acorn_grouped
             FROM staged s JOIN file_map m USING (file_idx) {ts_join})
-        SELECT file_idx, line, layout, hh, kwh, ts, {reason_sql(code)} AS reason FROM p
+        SELECT file_idx, line, layout, hh, kwh, ts, {reason_sql(code)} AS reason,
+               source_group, source_acorn, source_acorn_grouped FROM p
     """)
 
 
-def _merge_duplicates(con, layouts: list[str]) -> None:
-    """``dupinfo`` (the duplicated half-hours, merged value by value) and the ``final`` view of kept readings."""
+def _merge_duplicates(con, layouts: list[str], src_cols: list[str]) -> None:
+    """``dupinfo`` (the duplicated half-hours, merged value by value) and the ``final`` view of kept readings with
+    the source columns ``src_cols`` (NULL for a merged half-hour)."""
     lo, hi, n_hh = con.execute("""
         SELECT epoch_us(min(ts)), epoch_us(max(ts)), count(DISTINCT hh) FROM parsed WHERE reason IS NULL
     """).fetchall()[0]
@@ -355,8 +360,8 @@ def _merge_duplicates(con, layouts: list[str]) -> None:
     anti = "ANTI JOIN dupkeys USING (hh, ts)" if n_dupkeys else ""
     con.execute(f"""
         CREATE VIEW final AS
-        SELECT hh, ts, kwh FROM parsed {anti} WHERE reason IS NULL
-        UNION ALL SELECT hh, ts, kwh FROM dupinfo
+        SELECT hh, ts, kwh, {", ".join(src_cols)} FROM parsed {anti} WHERE reason IS NULL
+        UNION ALL SELECT hh, ts, kwh, {", ".join(f"CAST(NULL AS {SOURCE_COLUMNS[c]})" for c in src_cols)} FROM dupinfo
     """)
 
 
