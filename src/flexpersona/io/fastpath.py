@@ -94,7 +94,6 @@ _LABEL = {"treatment": "ToU", "control": "Std"}
 STEP_SECONDS = {"stream": 14.2, "stats": 1.3, "rest": 1.5}
 
 
-
 def eligible(readings: list[tuple[SourceFile, list[str], str]]) -> bool:
     """Whether every readings file can take the streaming path (CSV file or zip member, long layout, ISO times)."""
     for src, header, kind in readings:
@@ -185,7 +184,6 @@ class _Stream:
         self.part_cols = ", ".join((*READINGS_SCHEMA.names, *self.src_cols))
         self.bar = progress_bar("ingest", sum(STEP_SECONDS.values()), enabled=progress)
         self.parts: list[Path] = []
-        self.batch_of: dict[int, int] = {}
         self.scans: dict[int, LineScan] = {}
         self.problems: list[RowProblem] = []
         self.acorn_sets: dict[tuple[int, str], set[tuple[str | None, str | None]]] = {}
@@ -265,8 +263,6 @@ class _Stream:
         if cast:
             con.executemany("INSERT INTO rejects VALUES (?, ?)", [[i, n] for i, n in cast.items()])
         self.parts.append(target)
-        for i in idxs:
-            self.batch_of[i] = b
         return True
 
     # -- group labels and Acorn per file x household (from the statistics of the Parquet) ---------------------
@@ -325,8 +321,8 @@ class _Stream:
         con.execute(f"""
             CREATE TABLE pstat AS
             SELECT batch, layout, file_idx, household_id AS hh, {self._text("source_group")} AS g,
-                   {self._text("source_acorn")} AS a, {self._text("source_acorn_grouped")} AS ag, year(ts) AS y, {code} AS r, count(*) AS n,
-                   count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
+                   {self._text("source_acorn")} AS a, {self._text("source_acorn_grouped")} AS ag, year(ts) AS y,
+                   {code} AS r, count(*) AS n, count(kwh) AS n_values, min(ts) AS first, max(ts) AS last
             FROM ({scans}) GROUP BY ALL
         """)
         bad = con.execute("SELECT count(*) FILTER (WHERE r = 2), min(y), count(*) FROM pstat").fetchall()[0]
@@ -514,7 +510,8 @@ class _Stream:
             con.execute(f"""
                 COPY (SELECT {self.part_cols} FROM (
                         SELECT hh AS household_id, ts, {MERGED_KWH_SQL} AS kwh, {single} FROM dupsrc GROUP BY hh, ts
-                        UNION ALL SELECT hh, ts, kwh, {", ".join(self.src_cols)} FROM recovered ANTI JOIN dup_hh USING (hh))
+                        UNION ALL SELECT hh, ts, kwh, {", ".join(self.src_cols)}
+                        FROM recovered ANTI JOIN dup_hh USING (hh))
                       ORDER BY household_id, ts)
                 TO '{sql_path(extra)}' (FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 1000000)
             """)

@@ -79,11 +79,6 @@ class Columns:
             return len(self.households)
         return 1
 
-    @property
-    def attributes(self) -> bool:
-        """Whether rows carry per-household text attributes (group label, Acorn)."""
-        return (self.group, self.acorn, self.acorn_grouped) != (None, None, None)
-
 
 def source_columns(columns: Iterable[Columns]) -> list[str]:
     """The :data:`~flexpersona.schema.SOURCE_COLUMNS` of the readings files of an ingest whose files have
