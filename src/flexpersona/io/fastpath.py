@@ -49,7 +49,7 @@ import pandas as pd
 
 from ..config import Config
 from ..progress import bar as progress_bar
-from ..schema import READINGS_SCHEMA, SOURCE_COLUMNS
+from ..schema import READINGS_SCHEMA
 from ..store import sql_path
 from . import datastore, kaggle
 from . import result as res
@@ -66,7 +66,7 @@ from .rejects import (
     reason_sql,
 )
 from .sources import SourceFile, duckdb_paths, read_csv_sql
-from .spec import Columns, LayoutSpec, source_columns
+from .spec import SOURCE_TEXTS, Columns, LayoutSpec, source_columns, text_sql
 from .staging import (
     MERGED_KWH_SQL,
     dupinfo_sql,
@@ -159,7 +159,7 @@ def ingest_fast(con: duckdb.DuckDBPyConnection, workdir: Path, readings, config:
 #: SQL of the source texts of a row read again as text (``g_raw``, ``a_raw``, ``ag_raw``), trimmed as the typed pass
 #: writes them.
 _SOURCE_TEXTS = ", ".join(f"{id_sql(raw)} AS {name}"
-                          for raw, name in zip(("g_raw", "a_raw", "ag_raw"), list(SOURCE_COLUMNS)[1:], strict=True))
+                          for raw, name in zip(("g_raw", "a_raw", "ag_raw"), SOURCE_TEXTS.values(), strict=True))
 
 
 class _Stream:
@@ -236,9 +236,7 @@ class _Stream:
         target = self.workdir / f"b{b}.parquet"
         hid, val = f"c{cols.household}", f"c{cols.value}"
         file_idx = f"[{', '.join(map(str, idxs))}][CAST(file_index AS BIGINT) + 1]"
-        texts = "".join(f", {id_sql(e) if e != 'NULL' else 'CAST(NULL AS VARCHAR)'} AS {name}"
-                        for e, name in zip(self._attr_cols(cols), list(SOURCE_COLUMNS)[1:], strict=True)
-                        if name in self.src_cols)
+        texts = "".join(f", {text_sql(i)} AS {name}" for name, i in cols.texts().items() if name in self.src_cols)
         try:
             con.execute(f"""
                 COPY (SELECT {id_sql(hid)} AS household_id, c{cols.timestamp}{self.shift} AS ts,
@@ -266,11 +264,6 @@ class _Stream:
         return True
 
     # -- group labels and Acorn per file x household (from the statistics of the Parquet) ---------------------
-    @staticmethod
-    def _attr_cols(cols: Columns) -> list[str]:
-        """SQL of the group, Acorn and Acorn-grouped columns of a file (``NULL`` where it has none)."""
-        return [f"c{c}" if c is not None else "NULL" for c in (cols.group, cols.acorn, cols.acorn_grouped)]
-
     def _labels(self, rows) -> bool:
         """Group labels (``labels``) and Acorn values (kept for :meth:`_acorns`) from ``(file_idx, household,
         group, acorn, acorn_grouped, rows)`` texts; False for an unknown group label."""
@@ -377,7 +370,8 @@ class _Stream:
         cols = self.cols[i]
         v = f"c{cols.value}"
         rel = self._csv(cols, False, path=f"'{sql_path(self.paths[i])}'", skip_bad_rows=True)
-        raw = ", ".join(f"{e} AS {n}" for e, n in zip([f"c{cols.household}", *self._attr_cols(cols)],
+        texts = [f"c{i}" if i is not None else "NULL" for i in cols.texts().values()]
+        raw = ", ".join(f"{e} AS {n}" for e, n in zip([f"c{cols.household}", *texts],
                                                       ("hh_raw", "g_raw", "a_raw", "ag_raw"), strict=True))
         inner = (f"SELECT {line_sql()} AS line, {id_sql(f'c{cols.household}')} AS household_id, {raw}, "
                  f"CASE WHEN c{cols.timestamp}[5] = '-' THEN try_cast(c{cols.timestamp} AS TIMESTAMP) END{self.shift} "

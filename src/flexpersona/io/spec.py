@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 from ..errors import InputError
 from ..schema import HALF_HOURS_PER_DAY, SOURCE_COLUMNS
+from .rejects import id_sql
 
 LONG, DAY_SLOTS, HOUSEHOLD_COLUMNS = "long", "day_slots", "household_columns"
 SHAPES = (LONG, DAY_SLOTS, HOUSEHOLD_COLUMNS)
@@ -40,6 +41,17 @@ def find_column(header: list[str], name: str, file: str, *, required: bool = Tru
                          "use the original file, or --map/--layout to say which column is which",
                          line=1, column=name)
     return None
+
+
+#: The text columns a readings file may have (:class:`Columns` attributes) and the source column
+#: (:data:`~flexpersona.schema.SOURCE_COLUMNS`) each becomes in the store's readings.
+SOURCE_TEXTS = dict(zip(("group", "acorn", "acorn_grouped"), list(SOURCE_COLUMNS)[1:], strict=True))
+
+
+def text_sql(position: int | None) -> str:
+    """SQL of a text column of a file read as ``c0..cN`` (trimmed, NULL when blank), or a VARCHAR NULL when the
+    file has no such column (``position`` None)."""
+    return "CAST(NULL AS VARCHAR)" if position is None else id_sql(f"c{position}")
 
 
 @dataclass(frozen=True)
@@ -70,6 +82,11 @@ class Columns:
     slots: tuple[tuple[int, int], ...] = ()
     households: tuple[tuple[str, int], ...] = ()
 
+    def texts(self) -> dict[str, int | None]:
+        """Position of each text column (group, Acorn, Acorn grouped) by the source column it becomes
+        (:data:`SOURCE_TEXTS`); None where the file has none."""
+        return {name: getattr(self, attr) for attr, name in SOURCE_TEXTS.items()}
+
     @property
     def cells_per_row(self) -> int:
         """Readings one row holds: 1 (long), 48 (day x 48) or one per household column."""
@@ -86,8 +103,7 @@ def source_columns(columns: Iterable[Columns]) -> list[str]:
     out: two empty text columns beside the group label made the typed pass of 1/10 of the London files 12.4 s
     instead of 6.8 s under its 1 GB memory limit)."""
     columns = list(columns)
-    texts = [name for attr, name in zip(("group", "acorn", "acorn_grouped"), list(SOURCE_COLUMNS)[1:], strict=True)
-             if any(getattr(c, attr) is not None for c in columns)]
+    texts = [name for name in SOURCE_TEXTS.values() if any(c.texts()[name] is not None for c in columns)]
     return ["file_idx", *texts]
 
 

@@ -40,7 +40,7 @@ from .rejects import (
     shape_problem,
 )
 from .sources import SourceFile, duckdb_paths, read_csv_sql
-from .spec import DAY_SLOTS, HOUSEHOLD_COLUMNS, Columns, LayoutSpec, find_column, source_columns
+from .spec import DAY_SLOTS, HOUSEHOLD_COLUMNS, Columns, LayoutSpec, find_column, source_columns, text_sql
 
 logger = logging.getLogger(__name__)
 
@@ -80,9 +80,8 @@ def staged_select(spec: LayoutSpec, cols: Columns, rel: str, file_idx: int) -> s
     def c(i: int | None) -> str:
         return f"c{i}" if i is not None else "NULL"
 
-    attrs = f"{id_sql(c(cols.group)) if cols.group is not None else 'NULL'} AS grp_raw, " + ", ".join(
-        f"{id_sql(c(i)) if i is not None else 'NULL'} AS {name}"
-        for i, name in ((cols.acorn, "acorn"), (cols.acorn_grouped, "acorn_grouped")))
+    attrs = ", ".join(f"{text_sql(i)} AS {name}"
+                      for i, name in zip(cols.texts().values(), ("grp_raw", "acorn", "acorn_grouped"), strict=True))
     if spec.shape == DAY_SLOTS:
         slots = ", ".join(f'c{i} AS "{s}"' for s, i in cols.slots)
         names = ", ".join(f'"{s}"' for s, _ in cols.slots)
