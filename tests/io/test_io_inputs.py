@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from flexpersona.cli import main
 from flexpersona.io import ingest
 from flexpersona.io.lines import physical_lines, record_offsets, scan_lines
-from flexpersona.io.sources import SourceFile
+from flexpersona.io.sources import SourceFile, insert_rows
 from flexpersona.store import Store
 
 HEADER = "LCLid,stdorToU,DateTime,KWH/hh (per half hour) \r\n"
@@ -190,3 +190,19 @@ def test_gz_is_streamed_not_read_whole(tmp_path, monkeypatch):
     scan_lines(SourceFile(f), chunk_size=4096)
     assert -1 not in reads and None not in reads
     assert isinstance(SourceFile(f).open(), io.IOBase)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 2**31 - 1), st.none() | st.text(max_size=8),
+                          st.none() | st.integers(-(2**62), 2**62)), max_size=40))
+def test_insert_rows_appends_python_rows_with_the_table_types(rows):
+    """The ingest's bookkeeping rows (labels, Acorn, rejects) go into DuckDB in one statement, values and NULLs
+    as ``executemany`` would put them, cast to the table's types."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t (i INTEGER, s VARCHAR, n BIGINT)")
+    con.execute("INSERT INTO t VALUES (7, 'x', NULL)")
+    insert_rows(con, "t", rows)
+    assert con.execute("SELECT * FROM t").fetchall() == [(7, "x", None), *rows]
+    assert [r[1] for r in con.execute("DESCRIBE t").fetchall()] == ["INTEGER", "VARCHAR", "BIGINT"]

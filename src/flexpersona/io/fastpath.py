@@ -65,7 +65,7 @@ from .rejects import (
     reason_code_sql,
     reason_sql,
 )
-from .sources import SourceFile, duckdb_paths, read_csv_sql
+from .sources import SourceFile, duckdb_paths, insert_rows, read_csv_sql
 from .spec import SOURCE_TEXTS, Columns, LayoutSpec, source_columns, text_sql
 from .staging import (
     MERGED_KWH_SQL,
@@ -259,7 +259,7 @@ class _Stream:
                             columns)
                 return False
         if cast:
-            con.executemany("INSERT INTO rejects VALUES (?, ?)", [[i, n] for i, n in cast.items()])
+            insert_rows(con, "rejects", cast.items())
         self.parts.append(target)
         return True
 
@@ -286,7 +286,7 @@ class _Stream:
             if hh is not None and (a, ag) != (None, None):
                 self.acorn_sets.setdefault((i, hh), set()).add((a, ag))
         if out:
-            self.con.executemany("INSERT INTO labels VALUES (?, ?, ?, ?)", [[*k, n] for k, n in out.items()])
+            insert_rows(self.con, "labels", [(*k, n) for k, n in out.items()])
         return True
 
     def _acorns(self) -> bool:
@@ -298,7 +298,7 @@ class _Stream:
                             self.files[i]["file"], hh)
                 return False
         if self.acorn_sets:
-            self.con.executemany("INSERT INTO acorns VALUES (?, ?, ?, ?)", [
+            insert_rows(self.con, "acorns", [
                 [i, hh, next((a for a, _ in v if a is not None), None), next((g for _, g in v if g is not None), None)]
                 for (i, hh), v in self.acorn_sets.items()])
         return True
@@ -432,7 +432,7 @@ class _Stream:
         con = self.con
         con.execute("CREATE TABLE dup_hh (hh VARCHAR)")
         if dup_hh:
-            con.executemany("INSERT INTO dup_hh VALUES (?)", [[h] for h in dup_hh])
+            insert_rows(con, "dup_hh", [(h,) for h in dup_hh])
         con.execute("CREATE TABLE dupsrc (file_idx INTEGER, line BIGINT, layout VARCHAR, hh VARCHAR, ts TIMESTAMP, "
                     "kwh DOUBLE, source_group VARCHAR, source_acorn VARCHAR, source_acorn_grouped VARCHAR)")
         if dup_hh:

@@ -15,9 +15,10 @@ import io
 import itertools
 import logging
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -273,3 +274,25 @@ def duckdb_paths(con: duckdb.DuckDBPyConnection, sources: list[SourceFile]) -> l
             con.register_filesystem(fs_class(fo=str(src.path)))
         out.append(f"{protocols[src.path]}://{src.member}")
     return out
+
+
+def insert_rows(con: duckdb.DuckDBPyConnection, table: str, rows: Iterable[Sequence[Any]]) -> None:
+    """Append Python ``rows`` (tuples in the table's column order) to the DuckDB ``table`` in one statement.
+
+    DuckDB's ``executemany`` runs one ``INSERT`` per row (~1 ms each: 9 s for the ~6,000 file x household label
+    rows of the full London trial; issue 14); the rows go in as one Arrow table instead, cast to the table's
+    column types.
+    """
+    import pyarrow as pa
+
+    rows = list(rows)
+    if not rows:
+        return
+    types = [r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()]  # the table INSERT resolves, in order
+    frame = pa.table({f"c{i}": pa.array([r[i] for r in rows]) for i in range(len(types))})
+    con.register("_rows_in", frame)
+    try:
+        cols = ", ".join(f"CAST(c{i} AS {t})" for i, t in enumerate(types))
+        con.execute(f"INSERT INTO {table} SELECT {cols} FROM _rows_in")
+    finally:
+        con.unregister("_rows_in")

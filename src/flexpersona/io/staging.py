@@ -39,7 +39,7 @@ from .rejects import (
     reason_sql,
     shape_problem,
 )
-from .sources import SourceFile, duckdb_paths, read_csv_sql
+from .sources import SourceFile, duckdb_paths, insert_rows, read_csv_sql
 from .spec import DAY_SLOTS, HOUSEHOLD_COLUMNS, Columns, LayoutSpec, find_column, source_columns, text_sql
 
 logger = logging.getLogger(__name__)
@@ -310,8 +310,7 @@ def _parse(con, files: list[dict[str, Any]], formats: dict[int, DateFormat], con
     fmt_ids = {n: i for i, n in enumerate(fmt_names)}
     by_name = {f.name: f for f in formats.values()}
     con.execute("CREATE TABLE file_map (file_idx INTEGER, fmt_id INTEGER, layout VARCHAR)")
-    con.executemany("INSERT INTO file_map VALUES (?, ?, ?)",
-                    [[i, fmt_ids[f.name], files[i]["layout"]] for i, f in formats.items()])
+    insert_rows(con, "file_map", [(i, fmt_ids[f.name], files[i]["layout"]) for i, f in formats.items()])
     parse = "CASE m.fmt_id " + " ".join(
         f"WHEN {fmt_ids[n]} THEN {by_name[n].sql('d.ts_raw')}" for n in fmt_names) + " END"
     # distinct timestamps are few: parse them once, then join
