@@ -188,3 +188,46 @@ def test_same_day_adjustment_scales_non_normal_categories():
     np.testing.assert_allclose(adj2.yhat["spill"], ones)
     _, a5 = day_adjustment(arr, shrink=4.0)  # 4 pseudo half-hours at the day's mean ŷ (0.25 each)
     assert a5[0, 0] == pytest.approx((2.0 + 1.0) / (1.0 + 1.0))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(-1, 3), st.integers(0, 6), st.sampled_from(["low", "normal", "high_night"]),
+                          st.floats(-5, 5) | st.just(float("nan")), st.integers(1, 48)), max_size=60))
+def test_day_arrays_sum_rows_per_household_day_and_category(rows):
+    """``day_arrays`` places every row of a known household on a trial day in its category's household x day
+    cell (NaN counts as 0) and skips the others, summing in the order of the table (as ``np.add.at``)."""
+    from flexpersona.features.calendar import CATEGORIES
+    from flexpersona.features.response import day_arrays
+
+    hh = pd.DataFrame({"household_id": ["a", "b", "c"], "grp": ["treatment", "control", "control"]})
+    cal = pd.DataFrame({"day": [1, 2, 4, 5], "is_trial": [1, 1, 1, 0], "ref": [0, 0, 0, 1], "wkend": 0, "period": 1})
+    codes = {c: i for i, c in enumerate(CATEGORIES)}
+    agg = pd.DataFrame(rows, columns=["hid", "day", "cat", "sy", "n"]).astype({"hid": "int32", "day": "int32"})
+    agg = agg.assign(cat=agg["cat"].map(codes).astype("int16"), syh=agg["sy"] * 2, lvl=np.int16(1))
+    ref = pd.DataFrame({"hid": np.array([0, 2, 9], dtype="int32"), "day": np.array([5, 5, 5], dtype="int32"),
+                        **{f"e_{c}": [1.0, 2.0, 3.0] for c in CATEGORIES[:-1]}})
+    arr = day_arrays(agg, ref, hh, cal, within_trial=False)
+    tdays = [1, 2, 4]
+    for c in ("low", "normal", "high_night"):
+        want = np.zeros((3, 3))
+        n = np.zeros((3, 3))
+        for h, d, cat, sy, k in rows:
+            if cat == c and 0 <= h < 3 and d in tdays:
+                np.add.at(want, (h, tdays.index(d)), 0.0 if np.isnan(sy) else sy)
+                n[h, tdays.index(d)] += k
+        np.testing.assert_array_equal(arr.y[c], want)
+        np.testing.assert_array_equal(arr.yhat[c], np.where(np.isnan(want), 0, want) * 2)
+        np.testing.assert_array_equal(arr.n[c], n)
+    np.testing.assert_array_equal(arr.e["low"], [[1.0], [0.0], [2.0]])  # hid 9 is no household: skipped
+
+
+def test_cell_levels_count_trial_half_hours_per_group_and_level():
+    from flexpersona.features.stage import _cell_levels
+
+    hh = pd.DataFrame({"household_id": ["a", "b", "c"], "grp": ["treatment", "control", "control"]})
+    agg = pd.DataFrame({"hid": [0, 1, 2, 2, 0], "lvl": np.array([1, 1, 3, 1, 2], dtype="int16"), "n": [5, 7, 2, 1, 4]})
+    cov = pd.DataFrame({"grp": ["treatment", "control", "control"], "n_trial": [12, 7, 4]})
+    out = _cell_levels(agg, hh, cov)
+    assert out == {"control_period": 8, "control_all_months": 2, "treatment_period": 5, "treatment_season": 4,
+                   "control_no_reference": 1, "treatment_no_reference": 3}
+    assert list(out)[:4] == ["control_period", "control_all_months", "treatment_period", "treatment_season"]

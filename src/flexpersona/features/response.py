@@ -110,12 +110,13 @@ def day_arrays(
     H = len(hh)
     cat = day_agg["cat"].to_numpy()
     a: dict[str, dict[str, np.ndarray]] = {"sy": {}, "syh": {}, "n": {}}
+    grid = _Grid(day_agg, tdays, H)
     for code, c in enumerate(CATEGORIES):
-        d = _dense(day_agg, cat == code, tdays, ["sy", "syh", "n"], H)
+        d = grid.sums(["sy", "syh", "n"], cat == code)
         d["n"] = _counts(d["n"])
         for k in a:
             a[k][c] = d[k]
-    e = _dense(ref_influence, None, rdays, [f"e_{c}" for c in INTERVAL_CATS], H)
+    e = _Grid(ref_influence, rdays, H).sums([f"e_{c}" for c in INTERVAL_CATS])
     ref_in_trial = None
     if within_trial:
         ref_in_trial = np.searchsorted(tdays, rdays)
@@ -141,28 +142,33 @@ def _counts(n: np.ndarray) -> np.ndarray:
     return n.astype(np.int16) if n.max(initial=0) <= 1024 else n
 
 
-def _dense(df: pd.DataFrame, sel: np.ndarray | None, days: np.ndarray, cols: list[str], H: int
-           ) -> dict[str, np.ndarray]:
-    """``(H, len(days))`` arrays of ``cols`` summed over the rows ``sel`` of ``df`` (all: None) by ``hid`` and
-    ``day`` (rows of other households or days are skipped)."""
-    width = len(days)
-    rows = df["hid"].to_numpy()
-    if sel is not None:
-        rows = rows[sel]
-    if len(rows) == 0:
-        return {c: np.zeros((H, width)) for c in cols}
-    day = df["day"].to_numpy() if sel is None else df["day"].to_numpy()[sel]
-    cidx = np.searchsorted(days, day)
-    ok = (rows >= 0) & (rows < H) & (cidx < width)
-    ok[ok] &= days[cidx[ok]] == day[ok]
-    # flat cell index; bincount adds the rows in order as np.add.at does (the same sums, bit for bit), ~10x faster
-    flat = rows[ok].astype(np.int64) * width + cidx[ok]
-    out = {}
-    for c in cols:
-        v = df[c].to_numpy(dtype=float)
-        v = (v if sel is None else v[sel])[ok]
-        out[c] = np.bincount(flat, weights=np.nan_to_num(v), minlength=H * width).reshape(H, width)
-    return out
+class _Grid:
+    """The rows of a table keyed by ``hid`` and ``day`` placed on the dense household x day grid of ``days``
+    (rows of other households or days are skipped), located once for all the columns and row selections summed
+    from it (:func:`day_arrays` places its two tables once each instead of once per category and table: 2 instead of 14)."""
+
+    def __init__(self, df: pd.DataFrame, days: np.ndarray, H: int) -> None:
+        self.df, self.shape = df, (H, len(days))
+        rows, day = df["hid"].to_numpy(), df["day"].to_numpy()
+        cidx = np.searchsorted(days, day)
+        ok = (rows >= 0) & (rows < H) & (cidx < len(days))
+        ok[ok] &= days[cidx[ok]] == day[ok]
+        self.ok = ok
+        # the flat cell index (meaningful where ok), in 32 bits when the grid allows (memory, issue 14)
+        itype = np.int32 if H * len(days) < 2**31 else np.int64
+        self.flat = rows.astype(itype) * itype(len(days)) + cidx.astype(itype)
+
+    def sums(self, cols: list[str], sel: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """``(H, len(days))`` arrays of ``cols`` summed over the rows ``sel`` (all: None) by ``hid`` and ``day``."""
+        keep = self.ok if sel is None else self.ok & sel
+        flat = self.flat[keep]
+        out = {}
+        for c in cols:
+            # only the kept rows in float (no copy of the whole column: memory, issue 14); bincount adds the rows
+            # in order as np.add.at does (the same sums, bit for bit), ~10x faster
+            v = np.nan_to_num(self.df[c].to_numpy()[keep].astype(float))
+            out[c] = np.bincount(flat, weights=v, minlength=self.shape[0] * self.shape[1]).reshape(self.shape)
+        return out
 
 
 def day_adjustment(arr: DayArrays, *, shrink: float) -> tuple[DayArrays, np.ndarray]:
