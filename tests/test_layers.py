@@ -131,3 +131,15 @@ def test_the_reexport_scan_can_fail(tmp_path):
     init = tmp_path / "__init__.py"
     init.write_text('"""Doc."""\nfrom .x import y\n__all__ = ["y"]\n\ndef helper():\n    return 1\n')
     assert _non_reexports(init) == ["FunctionDef:5"]
+
+
+def test_the_pipeline_does_not_load_the_figure_renderer():
+    """A re-run with unchanged inputs imports the pipeline and draws nothing: matplotlib (~0.8 s) stays unloaded
+    until a figure is drawn (issue 14's (c))."""
+    import subprocess
+    import sys
+
+    code = ("import sys, flexpersona.pipeline, flexpersona.cli; print('matplotlib' in sys.modules); "
+            "from flexpersona.plotting import save_figure; print('matplotlib' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert out == ["False", "True"]

@@ -10,12 +10,29 @@
   processes (the pipeline's run is one).
 """
 
-from .convert import COLORWAY, mpl_color
-from .html import PLOTLY_CONFIG, empty_figure, figure_html, plotlyjs_source
-from .pool import drawing_pool
-from .render import save_figure, to_matplotlib
+from importlib import import_module
+from typing import Any
 
-__all__ = [
-    "COLORWAY", "PLOTLY_CONFIG", "drawing_pool", "empty_figure", "figure_html", "mpl_color", "plotlyjs_source", "save_figure",
-    "to_matplotlib",
-]
+#: Public names and the module that defines them, imported on first use (as the package's own ``_LAZY``): importing
+#: :mod:`flexpersona.plotting.pool`, as the pipeline does, does not load matplotlib (~0.8 s that a re-run with
+#: unchanged inputs, issue 14's (c), paid for nothing).
+_LAZY = {
+    "COLORWAY": "convert", "mpl_color": "convert", "PLOTLY_CONFIG": "html", "empty_figure": "html",
+    "figure_html": "html", "plotlyjs_source": "html", "drawing_pool": "pool", "save_figure": "render",
+    "to_matplotlib": "render",
+}  # fmt: skip
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    msg = f"module {__name__!r} has no attribute {name!r}"
+    raise AttributeError(msg)
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
