@@ -5,6 +5,7 @@ import json
 import pytest
 
 from flexpersona import pipeline
+from flexpersona import store as store_module
 from flexpersona.config import Config
 from flexpersona.errors import StageError
 
@@ -85,14 +86,40 @@ def test_input_files_are_fingerprinted_once_per_run(tmp_path, fake_stages, monke
     for i, d in enumerate(data):
         d.write_text(f"x\n{i}\n")
     seen = []
-    real = pipeline.file_fingerprint
-    monkeypatch.setattr(pipeline, "file_fingerprint", lambda p: seen.append(str(p)) or real(p))
+    real = store_module.file_fingerprint
+    monkeypatch.setattr(store_module, "file_fingerprint", lambda p: seen.append(str(p)) or real(p))
     res = pipeline.run(data, tmp_path / "run")
     assert res.ran == list(pipeline.STAGES)
     inputs = [s for s in seen if s.startswith(str(tmp_path / "data"))]
     assert sorted(inputs) == sorted(str(d.resolve()) for d in data)
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert sorted(manifest["input_fingerprints"]) == sorted(inputs)
+
+
+def test_a_rerun_reads_no_unchanged_input(tmp_path, fake_stages, monkeypatch):
+    """A re-run takes an input's fingerprint from the manifest while the file system reports the file unchanged
+    (size, modification and change times, inode): at full LCL size it reads nothing of the 11 GB of CSV. A
+    rewritten file is read again, even with its modification time set back, and its stages run again."""
+    import os
+    import time
+
+    data = [tmp_path / f"data{i}.csv" for i in range(3)]
+    for i, d in enumerate(data):
+        d.write_text(f"x\n{i}\n")
+    pipeline.run(data, tmp_path / "run")  # the files changed just before: their keys are racy, so ...
+    time.sleep(store_module.RACY_NS / 1e9)
+    pipeline.run(data, tmp_path / "run")  # ... this run reads them again and keeps keys that can be trusted
+    seen = []
+    real = store_module.file_fingerprint
+    monkeypatch.setattr(store_module, "file_fingerprint", lambda p: seen.append(str(p)) or real(p))
+    again = pipeline.run(data, tmp_path / "run")
+    assert again.ran == [] and not [s for s in seen if s.startswith(str(tmp_path / "data"))]
+    st = data[1].stat()
+    data[1].write_text("x\n7\n")  # same size, new content
+    os.utime(data[1], ns=(st.st_atime_ns, st.st_mtime_ns))  # the modification time set back
+    third = pipeline.run(data, tmp_path / "run")
+    assert [s for s in seen if s.startswith(str(tmp_path / "data"))] == [str(data[1].resolve())]
+    assert third.ran[0] == "ingest"
 
 
 def test_partial_run_and_force(tmp_path, fake_stages):

@@ -28,7 +28,7 @@ from .config import Config
 from .errors import StageError
 from .plotting.pool import drawing_pool
 from .runfolder import RunFolder
-from .store import Store, file_fingerprint, read_json, write_json
+from .store import Store, file_fingerprint, file_fingerprints, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -84,16 +84,22 @@ class RunContext:
     progress: bool = False
     #: The ingest store, when it lives outside the run folder (``flexpersona features STORE --out DIR``).
     store_dir: Path | None = None
+    #: ``{path: [stat key, fingerprint, when taken]}`` of the inputs as the run folder's manifest recorded them
+    #: (``input_stats``): a file whose stat key is unchanged is not read again (:func:`~.store.file_fingerprints`).
+    known_inputs: dict[str, list[Any]] = field(default_factory=dict, repr=False)
     #: Fingerprints of the input files, taken once per run (the ingest's hash and every manifest write use
     #: them; a run does not write its inputs, and at full LCL size a pass over 222 files costs ~0.5 s).
-    _input_fps: tuple[Any, dict[str, str]] | None = field(default=None, repr=False)
+    _input_fps: tuple[Any, dict[str, list[Any]]] | None = field(default=None, repr=False)
+
+    def input_stats(self) -> dict[str, list[Any]]:
+        """``{path: [stat key, fingerprint, when taken]}`` of every input file of the run (taken on first use)."""
+        if self._input_fps is None or self._input_fps[0] is not self.run_inputs:
+            self._input_fps = (self.run_inputs, file_fingerprints(_input_files(self.run_inputs), self.known_inputs))
+        return self._input_fps[1]
 
     def input_fingerprints(self) -> dict[str, str]:
-        """``{path: fingerprint}`` of every input file of the run (computed on first use for these inputs)."""
-        if self._input_fps is None or self._input_fps[0] is not self.run_inputs:
-            self._input_fps = (self.run_inputs,
-                               {str(p): file_fingerprint(p) for p in _input_files(self.run_inputs)})
-        return self._input_fps[1]
+        """``{path: fingerprint}`` of every input file of the run."""
+        return {p: entry[1] for p, entry in self.input_stats().items()}
 
     @property
     def folder(self) -> RunFolder:
@@ -334,7 +340,8 @@ def run(
     store_dir = Path(store).resolve() if store else (Path(manifest["store"]) if manifest.get("store") else None)
     if store_dir is not None and store_dir == (run_dir / "store").resolve():
         store_dir = None
-    ctx = RunContext(run_dir=run_dir, config=config, run_inputs=run_inputs, progress=progress, store_dir=store_dir)
+    ctx = RunContext(run_dir=run_dir, config=config, run_inputs=run_inputs, progress=progress, store_dir=store_dir,
+                     known_inputs=manifest.get("input_stats") or {})
     stages_state: dict[str, Any] = manifest.get("stages", {})
     if not run_inputs.inputs and manifest.get("inputs"):
         # A re-run on an existing folder keeps the inputs it was made from.
@@ -408,6 +415,7 @@ def _manifest(ctx: RunContext, stages_state: dict[str, Any], ran: list[str], reu
         "config": ctx.config.to_dict(),
         "inputs": ctx.run_inputs.to_dict() if ctx.run_inputs else {},
         "input_fingerprints": ctx.input_fingerprints(),
+        "input_stats": ctx.input_stats(),
         "versions": _versions(ctx.config),
         "stages": stages_state,
         "last_run": {"ran": ran, "reused": reused, "seconds": round(seconds, 3)},

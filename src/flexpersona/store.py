@@ -12,7 +12,8 @@ import json
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+import time
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -156,6 +157,41 @@ def file_fingerprint(path: str | Path, *, chunk: int = 1 << 20) -> str:
         elif size > chunk:
             h.update(f.read())
     return f"{size}:{h.hexdigest()}"
+
+
+def stat_key(path: str | Path) -> str:
+    """What the file system says about a file without reading it: size, modification and change times (ns),
+    inode and device. Writing a file changes its change time (``st_ctime``), which no user call can set back,
+    so an unchanged key means unchanged content (as git's index assumes)."""
+    st = Path(path).stat()
+    return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
+
+
+#: A file changed less than this long before its stat key was taken is read again next time: file times tick
+#: in steps of a few milliseconds, so a write right after the stat could leave the key as it was ("racy git").
+RACY_NS = 1_000_000_000
+
+
+def file_fingerprints(paths: Iterable[str | Path], known: dict[str, list[Any]] | None = None
+                      ) -> dict[str, list[Any]]:
+    """``{path: [stat key, fingerprint, when the key was taken (ns)]}`` of ``paths``.
+
+    A file whose :func:`stat_key` is the one in ``known`` (an earlier call's result), and that had not changed
+    within :data:`RACY_NS` before that call, keeps its fingerprint without being read: a re-run of the full
+    London trial reads nothing of its 11 GB of CSV (otherwise the first and last MiB of 168 files, 0.5-2 s when
+    the page cache has let them go; issue 14's re-run with unchanged inputs).
+    """
+    known = known or {}
+    out = {}
+    for p in paths:
+        now, key = time.time_ns(), stat_key(p)
+        before = known.get(str(p))
+        ctime = int(key.split(":")[2])
+        if before and len(before) == 3 and before[0] == key and ctime < before[2] - RACY_NS:
+            out[str(p)] = list(before)
+        else:
+            out[str(p)] = [key, file_fingerprint(p), now]
+    return out
 
 
 def file_digest(path: str | Path) -> str:
