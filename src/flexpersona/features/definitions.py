@@ -277,32 +277,49 @@ SELECT t, SUM(ku) AS s, COUNT(*) AS n FROM rd WHERE is_trial = 1 AND grp = 'cont
 def bsel_sql(*, no_control: bool = False) -> str:
     """Per household and trial cell: ``B_h`` of the finest cell level with a reference (1 reference period,
     2 season, 3 all months) and ``B_C`` (leave-one-out for control households, pseudo-treated against the
-    other controls; 1 without a control group)."""
+    other controls; 1 without a control group).
+
+    Level 1 comes straight from ``ref_m`` (a household's reference cells that are trial cells); only the
+    households lacking some trial cell there go through the cross product with the trial cells and the look-ups
+    of the coarser levels (full LCL size: 3.3 s -> 1.4-2.0 s, the same rows).
+    """
+    trial_cells = f"(SELECT DISTINCT cell, {SCELL} AS scell, {ACELL} AS acell FROM cal WHERE is_trial = 1)"
     if no_control:
-        b_c, ctl_cols, ctl_joins = "CAST(1.0 AS DOUBLE)", "", ""
+        b_c, l1_ctl, fb_ctl, l1_join, fb_joins = "CAST(1.0 AS DOUBLE)", "", "", "", ""
     else:
         # leave-one-out in integers: sb holds the household's own B_h as fixed(bh)
         loo = unfixed("sb - " + fixed("bh"))
         b_c = f"CASE WHEN grp = 'control' THEN {loo} / NULLIF(nc - 1, 0) ELSE {unfixed('sb')} / NULLIF(nc, 0) END"
-        ctl_cols = """,
-    CASE WHEN m.b IS NOT NULL THEN cm.sb WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
-    CASE WHEN m.b IS NOT NULL THEN cm.nc WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc"""
-        ctl_joins = """
-  LEFT JOIN ctl_m cm ON cm.cell = c.cell
+        l1_ctl = ", cm.sb AS sb, cm.nc AS nc"
+        fb_ctl = """,
+    CASE WHEN s.b IS NOT NULL THEN cs.sb ELSE ca.sb END AS sb,
+    CASE WHEN s.b IS NOT NULL THEN cs.nc ELSE ca.nc END AS nc"""
+        l1_join = "\n  LEFT JOIN ctl_m cm ON cm.cell = c.cell"
+        fb_joins = """
   LEFT JOIN ctl_s cs ON cs.scell = c.scell
   LEFT JOIN ctl_a ca ON ca.acell = c.acell"""
     return f"""
 SELECT hcell, bh, lvl,
   {b_c} AS b_c
 FROM (
+  SELECT m.hcell AS hcell, h.grp AS grp, m.b AS bh, 1 AS lvl{l1_ctl}
+  FROM ref_m m
+  JOIN {trial_cells} c ON c.cell = m.cell
+  JOIN hh h ON h.hid = m.hid{l1_join}
+  UNION ALL
   SELECT h.hid * {CELL_KEYS} + c.cell AS hcell, h.grp AS grp,
-    COALESCE(m.b, s.b, a.b) AS bh,
-    CASE WHEN m.b IS NOT NULL THEN 1 WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl{ctl_cols}
-  FROM hh h
-  CROSS JOIN (SELECT DISTINCT cell, {SCELL} AS scell, {ACELL} AS acell FROM cal WHERE is_trial = 1) c
+    COALESCE(s.b, a.b) AS bh,
+    CASE WHEN s.b IS NOT NULL THEN 2 WHEN a.b IS NOT NULL THEN 3 END AS lvl{fb_ctl}
+  FROM (
+    SELECT * FROM hh WHERE hid NOT IN (
+      SELECT m.hid FROM ref_m m JOIN {trial_cells} c ON c.cell = m.cell GROUP BY m.hid
+      HAVING COUNT(*) = (SELECT COUNT(*) FROM {trial_cells} t))
+  ) h
+  CROSS JOIN {trial_cells} c
   LEFT JOIN ref_m m ON m.hcell = h.hid * {CELL_KEYS} + c.cell
   LEFT JOIN ref_s s ON s.hs = h.hid * {SEASON_KEYS} + c.scell
-  LEFT JOIN ref_a a ON a.ha = h.hid * {ALL_KEYS} + c.acell{ctl_joins}
+  LEFT JOIN ref_a a ON a.ha = h.hid * {ALL_KEYS} + c.acell{fb_joins}
+  WHERE m.b IS NULL
 ) cells
 WHERE bh IS NOT NULL
 """
