@@ -159,11 +159,10 @@ def file_fingerprint(path: str | Path, *, chunk: int = 1 << 20) -> str:
     return f"{size}:{h.hexdigest()}"
 
 
-def stat_key(path: str | Path) -> str:
+def stat_key(st: os.stat_result) -> str:
     """What the file system says about a file without reading it: size, modification and change times (ns),
     inode and device. Writing a file changes its change time (``st_ctime``), which no user call can set back,
     so an unchanged key means unchanged content (as git's index assumes)."""
-    st = Path(path).stat()
     return f"{st.st_size}:{st.st_mtime_ns}:{st.st_ctime_ns}:{st.st_ino}:{st.st_dev}"
 
 
@@ -184,10 +183,9 @@ def file_fingerprints(paths: Iterable[str | Path], known: dict[str, list[Any]] |
     known = known or {}
     out = {}
     for p in paths:
-        now, key = time.time_ns(), stat_key(p)
-        before = known.get(str(p))
-        ctime = int(key.split(":")[2])
-        if before and len(before) == 3 and before[0] == key and ctime < before[2] - RACY_NS:
+        now, st = time.time_ns(), Path(p).stat()
+        key, before = stat_key(st), known.get(str(p))
+        if before and len(before) == 3 and before[0] == key and st.st_ctime_ns < before[2] - RACY_NS:
             out[str(p)] = list(before)
         else:
             out[str(p)] = [key, file_fingerprint(p), now]
