@@ -61,19 +61,24 @@ def test_fetched_tables_are_typed_and_compact(passes):
     assert day["cat"].isin([CATEGORIES.index(c) for c in HIGH_CATS]).any()
 
 
-def test_one_high_k_sum_gives_the_per_category_influence(passes):
-    """``ref_influence`` equals, bit for bit, the influence with a ``K`` sum per category (12 a cell)."""
-    eng, cal, out = passes
+def _reference_relations(eng, cal):
     eng.register("cal", cal.table)
     cf.readings_view(eng)
     for name, sql in q.reference_tables():
         eng.table(name, sql)
-    eng.view("tr", q.trial_view())
-    eng.view("trh", q.TRH)
-    kq = q.fixed_short("k")
+    eng.view("tc", q.trial_view())
+    for name, sql in q.TRIAL_VIEWS:
+        eng.view(name, sql)
+
+
+def test_one_high_k_sum_gives_the_per_category_influence(passes):
+    """``ref_influence`` equals, bit for bit, the influence with a ``K`` sum per category (12 a cell)."""
+    eng, cal, out = passes
+    _reference_relations(eng, cal)
+    kq = q.fixed_short("c_t")
     kt = ("SELECT hcell, " + ", ".join(
-        f"{q.unfixed(f'SUM(CASE WHEN cat = {c!r} THEN {kq} END)')} AS k_{c}" for c in INTERVAL_CATS)
-        + " FROM trh WHERE lvl = 1 AND cat <> 'normal' GROUP BY hcell")
+        f"{q.unfixed(f'SUM(CASE WHEN cat = {c!r} THEN {kq} END)')} / MIN(b_c) AS k_{c}" for c in INTERVAL_CATS)
+        + " FROM tr WHERE lvl = 1 AND b_c <> 0 AND cat <> 'normal' GROUP BY hcell")
     sums = ", ".join(f"{q.fixed_sum(f'(d.kwh - m.b) * m.k_{c} / m.n', short=True)} AS e_{c}" for c in INTERVAL_CATS)
     direct = eng.fetch(
         f"SELECT CAST(d.hid AS INTEGER) AS hid, CAST(d.day AS INTEGER) AS day, {sums} FROM rd d "
@@ -81,3 +86,23 @@ def test_one_high_k_sum_gives_the_per_category_influence(passes):
         "ON m.hcell = d.hcell WHERE d.ref = 1 GROUP BY d.hid, d.day ORDER BY 1, 2")
     assert out["ref_influence"][[f"e_{c}" for c in HIGH_CATS]].notna().any().sum() >= 4  # several High categories
     pd.testing.assert_frame_equal(out["ref_influence"], direct, check_exact=True)
+
+
+def test_k_sums_are_the_sums_of_the_counterfactual_factor(passes):
+    """``rk``'s ``K`` (``Σ C(t)`` of ``kc`` divided by the cell's ``B_C``) is ``Σ C(t)/B_C`` over the trial readings of
+    the level-1 cell: ``B_C`` is one value per household x cell, and the fixed-point sums differ only below 1e-9."""
+    eng, cal, _ = passes
+    _reference_relations(eng, cal)
+    eng.table("kc", q.KC)
+    eng.table("rk", q.RK)
+    assert eng.fetch("SELECT COUNT(*) AS n FROM (SELECT hcell FROM tr GROUP BY hcell HAVING COUNT(DISTINCT b_c) > 1)"
+                     ).loc[0, "n"] == 0
+    cols = ", ".join(f"SUM(CASE WHEN cat = {c!r} THEN c_t / b_c END) AS d_{c}" for c in q.K_SUMS[1:])
+    direct = eng.fetch(f"SELECT hcell, SUM(CASE WHEN cat LIKE 'high%' THEN c_t / b_c END) AS d_high, {cols} "
+                       "FROM tr WHERE lvl = 1 AND b_c <> 0 AND cat <> 'normal' GROUP BY hcell")
+    rk = eng.fetch("SELECT * FROM rk").merge(direct, on="hcell", how="outer", indicator=True)
+    assert (rk["_merge"] == "both").all() and len(rk) > 100
+    assert rk["k_high"].notna().sum() > 50 and rk["k_low"].notna().sum() > 50
+    for c in q.K_SUMS:
+        np.testing.assert_allclose(rk[f"k_{c}"], rk[f"d_{c}"], rtol=1e-9, atol=0)
+    eng.drop("kc", "rk")

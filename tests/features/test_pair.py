@@ -54,6 +54,32 @@ def test_one_trial_scan_for_two_references_gives_the_tables_of_two_passes(trial,
     cal1 = build_calendar(tariff, CFG, reference=r1, lifestyle_source="halfhourly", reference_days=d1).table
     cal2 = build_calendar(tariff, CFG, reference=r2, lifestyle_source="halfhourly", reference_days=d2).table
     assert (cal1["ref"] != cal2["ref"]).any()
+    eng = _assert_pair_is_two_passes(hh, readings, cal1, cal2)
+    # the two references' cells are the same: one table of the trial's C(t) sums serves both
+    assert eng.tables.count("kc") == 1 and eng.tables.count("rk") == 2
+    pair = eng.pair
+    # the households without a baseline year have within-trial cells only
+    hid = hh.index[hh["household_id"] == "D0001"][0]
+    assert (pair[1]["day_agg"]["hid"] == hid).any()
+    if r1 == "baseline":
+        assert not (pair[0]["day_agg"]["hid"] == hid).any()
+
+
+def test_a_comparison_with_other_cells_is_refused(trial):
+    """The shared scan keys both references by the run's cells: calendars with other cells (month and season
+    cells) are refused with what to do, not summed on the wrong cells."""
+    tariff, hh, readings = trial
+    cal1 = build_calendar(tariff, CFG, reference="baseline", lifestyle_source="halfhourly").table
+    season = CFG.replace(features={"reference_period": "season"})
+    cal2 = build_calendar(tariff, season, reference="within_trial", lifestyle_source="halfhourly").table
+    eng = _engine(hh, readings)
+    with pytest.raises(ValueError, match="same features.reference_period"):
+        cf.reference_pair(eng, cal1, cal2)
+    eng.close()
+    assert eng.tables == []
+
+
+def _assert_pair_is_two_passes(hh, readings, cal1, cal2):
     sides = []
     for cal, events in ((cal1, True), (cal2, False)):
         eng = _engine(hh, readings)
@@ -69,8 +95,5 @@ def test_one_trial_scan_for_two_references_gives_the_tables_of_two_passes(trial,
         for name, frame in separate.items():
             assert len(frame) > 0
             pd.testing.assert_frame_equal(shared[name], frame, check_exact=True)
-    # the households without a baseline year have within-trial cells only
-    hid = hh.index[hh["household_id"] == "D0001"][0]
-    assert (pair[1]["day_agg"]["hid"] == hid).any()
-    if r1 == "baseline":
-        assert not (pair[0]["day_agg"]["hid"] == hid).any()
+    eng.pair = pair
+    return eng

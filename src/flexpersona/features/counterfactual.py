@@ -88,16 +88,21 @@ def _reference_tables(
 
 
 def _trial_views(engine: Engine, *, no_control: bool, temperature: bool) -> None:
-    engine.view("tr", q.trial_view(no_control=no_control, temperature=temperature))
-    for name, sql in q.REUSED:
-        (engine.table if engine.cache_reused else engine.view)(name, sql)
+    """``tc`` (the trial readings with ``C(t)``: read twice, so cached on Spark) and its views ``tr``, ``trh``."""
+    (engine.table if engine.cache_reused else engine.view)(q.REUSED, q.trial_view(no_control=no_control,
+                                                                                 temperature=temperature))
+    for name, sql in q.TRIAL_VIEWS:
+        engine.view(name, sql)
 
 
-def _influence(engine: Engine, keep: tuple[str, ...]) -> pd.DataFrame:
-    """``ref_influence`` (after ``trh``): the trial's K sums straight into the reference cells (``rk``: no table of
-    their own, memory, issue 14), then per household x reference day."""
+def _influence(engine: Engine, keep: tuple[str, ...], *, k_sums: bool = True) -> pd.DataFrame:
+    """``ref_influence`` (after ``tc``): the trial's ``C(t)`` sums per household x cell (``kc``, unless ``k_sums`` is
+    false: kept from the other reference of :func:`reference_pair`, whose cells are the same), divided by ``B_C`` into the reference cells
+    (``rk``), then per household x reference day. Tables not in ``keep`` are dropped once ``rk`` is made."""
+    if k_sums:
+        engine.table("kc", q.KC)
     engine.table("rk", q.RK)
-    engine.drop("ref_m", *(n for n in ("trh", "bsel", "tbeta", "ctl_t") if n not in keep))
+    engine.drop("ref_m", *(n for n in (q.REUSED, "kc", "bsel", "tbeta", "ctl_t") if n not in keep))
     out = engine.fetch(q.REF_INFLUENCE)
     engine.drop("rk")
     return out
@@ -148,31 +153,39 @@ def reference_pair(
     engine: Engine, calendar: pd.DataFrame, other: pd.DataFrame
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pd.DataFrame]]:
     """:func:`reference_passes` of the run's reference (``calendar``, with ``event_agg``) and of the comparison
-    (``other``) with a control group, the trial's sums of both from one scan (:data:`~.definitions.TAGG_PAIR`).
+    (``other``) with a control group, the trial's sums of both from one scan (:data:`~.definitions.TAGG_PAIR`),
+    and the trial's ``C(t)`` sums of both from one ``kc`` (``other`` must have the calendar's cells: the same
+    ``features.reference_period``; a ``ValueError`` otherwise).
 
     The comparison's ``ref_m`` and ``bsel`` are made first and kept aside (``*_2``); both sides' tables are bit for
     bit those of two calls of :func:`reference_passes` (full LCL size: one scan of the trial readings instead of
     two, ``tagg_pair`` 11.3 s where the two ``tagg`` took 9.5 + 11.2 s; issue 14).
     """
+    cols = ["t", "cell", "cat", "is_trial"]
+    if not calendar[cols].reset_index(drop=True).equals(other[cols].reset_index(drop=True)):
+        msg = ("reference_pair needs two calendars of the same half-hours, cells and categories (one scan of the "
+               "trial readings keys both references by the run's cells); build both with the same "
+               "features.reference_period, or call reference_passes once per calendar")
+        raise ValueError(msg)
     second = q.SECOND
     _reference_tables(engine, other, no_control=False, tdev=None, reuse=())
     for name in ("ref_m", "bsel"):
         engine.rename(name, name + second)
     _reference_tables(engine, calendar, no_control=False, tdev=None, reuse=("ctl_t",))
+    _trial_views(engine, no_control=False, temperature=False)
     engine.table("tagg_pair", q.TAGG_PAIR)
     first = {"day_agg": engine.fetch(q.day_agg_sql(q.PAIR_SIDES[1])),
              "event_agg": engine.fetch(q.event_agg_sql(q.PAIR_SIDES[1]))}
     other_out = {"day_agg": engine.fetch(q.day_agg_sql(q.PAIR_SIDES[2]))}
     engine.drop("tagg_pair")
-    _trial_views(engine, no_control=False, temperature=False)
-    first["ref_influence"] = _influence(engine, keep=("ctl_t",))
-    # the comparison's influence: its calendar (``ref``) and its kept tables under their own names
+    first["ref_influence"] = _influence(engine, keep=("kc",))
+    # the comparison's influence: its calendar (``ref``) and its kept tables under their own names; its K sums
+    # are the run's (``kc``: the same cells)
     engine.register("cal", other)
     readings_view(engine)
     for name in ("ref_m", "bsel"):
         engine.rename(name + second, name)
-    _trial_views(engine, no_control=False, temperature=False)
-    other_out["ref_influence"] = _influence(engine, keep=())
+    other_out["ref_influence"] = _influence(engine, keep=(), k_sums=False)
     return first, other_out
 
 

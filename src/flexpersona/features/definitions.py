@@ -45,24 +45,27 @@ Relations, in order (every scan of the readings is named; everything else reads 
 - ``ctl_t`` (scan 4): control-group sum ``s`` and count ``n`` of kWh per trial half-hour ``t``.
 - ``bsel``: per household x trial cell, ``B_h`` of the finest cell level with a reference (``lvl`` 1
   reference period, 2 season, 3 all months) and ``B_C`` (leave-one-out for control households).
-- ``tr``/``trh`` (views): every trial reading with its counterfactual ``yhat = B_h · C(t) / B_C`` (METHODS
-  B.1) and ``k = C(t) / B_C``. Control households are pseudo-treated against the other controls (leave-one-out
-  ``C`` and ``B_C``), treatment households against all controls.
+- ``tc`` (view; a cached table on Spark): every trial reading with the control factor ``C(t)``. Control
+  households are pseudo-treated against the other controls (leave-one-out ``C`` and ``B_C``), treatment
+  households against all controls.
+- ``tr``/``trh`` (views): ``tc`` with ``B_h`` and ``B_C`` of ``bsel``, and the counterfactual
+  ``yhat = B_h · C(t) / B_C`` (METHODS B.1).
 - ``tagg`` (scan 5): per household x trial day x category x cell level x event: Σy, Σŷ, n; ``day_agg`` and
   ``event_agg`` (treatment households) are read from it. When two references are compared (with a control
   group), :data:`TAGG_PAIR` makes both references' ``tagg`` in one scan.
-- ``rk`` (scan 6, High/Low/rebound/placebo half-hours only): per household and level-1 cell, ``Σ k`` over the
-  trial half-hours of each interval category (:data:`KT`; one sum serves the cell's one High category) joined
-  to ``ref_m``.
+- ``kc`` (scan 6, High/Low/rebound/placebo half-hours only): per household x cell, ``Σ C(t)`` over the trial
+  half-hours of each interval category (:data:`KC`; one sum serves the cell's one High category). It does not
+  depend on the reference: two compared references share it.
+- ``rk``: ``ref_m`` of the level-1 cells with ``K = Σ C(t) / B_C`` (``kc`` divided by the cell's ``B_C``).
 - ``ref_influence`` (scan 7, reference half-hours): per household x reference day x category, the linearised
   influence of that day's reference readings on Σŷ, used by the bootstrap.
 
 Without a control group (``features.counterfactual = no_control``, :mod:`.nocontrol`) the same relations
-run with ``C(t)/B_C ≡ 1`` (``bsel`` from :func:`bsel_sql`, ``tr`` = :data:`TR_NO_CONTROL`, no ``ctl_*``), or,
+run with ``C(t)/B_C ≡ 1`` (``bsel`` from :func:`bsel_sql`, ``tc`` = :data:`TC_NO_CONTROL`, no ``ctl_*``), or,
 with a weather file, ``C(t)/B_C = 1 + β_h,season · ΔT(t)``: ``tdev`` (``ts``, ``tdev`` = the day's mean
 temperature minus its mean over the reference days of the cell, registered from pandas) and ``tbeta``
 (scan over the reference half-hours: the household's weighted least-squares slope of ``y − B_h`` on
-``B_h · ΔT``, per season, clipped to ±:data:`MAX_TEMPERATURE_SLOPE`) (``tr`` = :data:`TR_TEMPERATURE`).
+``B_h · ΔT``, per season, clipped to ±:data:`MAX_TEMPERATURE_SLOPE`) (``tc`` = :data:`TC_TEMPERATURE`).
 :func:`reference_tables` and :func:`trial_view` pick the variant.
 """
 
@@ -331,33 +334,39 @@ BSEL = bsel_sql()
 # controls otherwise (``d``: a reading of ``rd``, ``t``: its half-hour's ``ctl_t``). ``yu``: the reading in fixed point.
 C_T = (f"CASE WHEN d.grp = 'control' THEN {unfixed('t.s - d.ku')} / NULLIF(t.n - 1, 0) "
        f"ELSE {unfixed('t.s')} / NULLIF(t.n, 0) END")
-TR = f"""
+# ``tc``: every trial reading with the control factor ``C(t)`` of its variant (no reference needed: :data:`KC`
+# sums it, and ``tr`` joins the reference to it).
+TC = f"""
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
-  d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, {C_T} AS c_t
+  d.ku AS yu, {C_T} AS c_t
 FROM rd d
-JOIN bsel b ON b.hcell = d.hcell
 JOIN ctl_t t ON t.t = d.t
 WHERE d.is_trial = 1
 """
 
 # Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
-TR_NO_CONTROL = """
+TC_NO_CONTROL = """
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
-  d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, CAST(1.0 AS DOUBLE) AS c_t
+  d.ku AS yu, CAST(1.0 AS DOUBLE) AS c_t
 FROM rd d
-JOIN bsel b ON b.hcell = d.hcell
 WHERE d.is_trial = 1
 """
 
-TR_TEMPERATURE = """
+TC_TEMPERATURE = """
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
-  d.ku AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c,
-  1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
+  d.ku AS yu, 1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
 FROM rd d
-JOIN bsel b ON b.hcell = d.hcell
 LEFT JOIN tdev w ON w.ts = d.ts
 LEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season
 WHERE d.is_trial = 1
+"""
+
+# ``tr``: the trial readings of ``tc`` with the household's ``B_h`` and ``B_C`` (``bsel``), for every variant.
+TR = """
+SELECT c.hid AS hid, c.grp AS grp, c.hcell AS hcell, c.day AS day, c.cat AS cat, c.event_id AS event_id,
+  c.yu AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, c.c_t AS c_t
+FROM tc c
+JOIN bsel b ON b.hcell = c.hcell
 """
 
 #: Largest temperature slope of the no-control model [fraction of load per °C] (real London homes: ~0.01-0.03).
@@ -389,7 +398,7 @@ def yhat(bh: str, c_t: str, b_c: str) -> str:
 
 TRH = f"""
 SELECT hid, grp, hcell, day, cat, event_id, yu, bh, lvl,
-  {yhat("bh", "c_t", "b_c")} AS yhat, c_t / NULLIF(b_c, 0) AS k
+  {yhat("bh", "c_t", "b_c")} AS yhat
 FROM tr
 WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 """
@@ -423,7 +432,7 @@ ORDER BY a.hid, a.day, a.cat, a.lvl
 
 DAY_AGG = day_agg_sql()
 
-#: The ``K`` sums of :data:`KT`: High (whichever High category the cell has), then the other interval categories.
+#: The ``K`` sums of :data:`KC`: High (whichever High category the cell has), then the other interval categories.
 K_SUMS = ("high", *(c for c in INTERVAL_CATS if c not in HIGH_CATS))
 #: Code of a High category: its position in :data:`HIGH_CATS` (NULL for any other category).
 HIGH_CODE = "CASE cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(HIGH_CATS)) + " END"
@@ -431,24 +440,29 @@ HIGH_CODE = "CASE cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(
 # A High half-hour's category is a function of its slot (time of day, inside the system peak or not;
 # :func:`flexpersona.features.calendar._categories`), and a level-1 cell has one slot: so a cell has at most one
 # High category, ``hc``, and one High ``K`` sum serves all eight (5 sums a cell instead of 12: memory, issue 14).
-KT = (
+# ``K = Σ C(t) / B_C`` over the cell's trial half-hours of a category: ``B_C`` is one value per household x cell,
+# so ``kc`` sums ``C(t)`` alone, without the reference (one scan serves both references of a comparison), and
+# ``rk`` divides by the reference's ``B_C`` (full LCL size: 10.5 s for each reference's ``rk`` -> one ``kc``
+# 6 s, then 3 s per reference).
+KC = (
     "SELECT hcell, MIN(hc) AS hc,\n  "
     + ",\n  ".join(
-        f"{unfixed(f'SUM(CASE WHEN {cond} THEN kq END)')} AS k_{c}"
+        f"SUM(CASE WHEN {cond} THEN kq END) AS k_{c}"
         for c, cond in (("high", "hc IS NOT NULL"), *((c, f"cat = {c!r}") for c in K_SUMS[1:])))
-    + f"\nFROM (SELECT hcell, cat, {HIGH_CODE} AS hc, {fixed_short('k')} AS kq FROM trh WHERE lvl = 1 AND cat <> 'normal') x"
+    + f"\nFROM (SELECT hcell, cat, {HIGH_CODE} AS hc, {fixed_short('c_t')} AS kq FROM tc WHERE cat <> 'normal') x"
     + "\nGROUP BY hcell"
 )
 
-#: Reference cells with their trial ``K`` sums (one join for the influence pass); ``KT`` is not kept on its own.
+#: Reference cells (level 1 of ``bsel``) with their trial ``K`` sums (one join for the influence pass).
 RK = (
     "SELECT m.hcell AS hcell, m.b AS b, m.n AS n, k.hc AS hc, "
-    + ", ".join(f"k.k_{c} AS k_{c}" for c in K_SUMS)
-    + f"""
+    + ", ".join(f"{unfixed(f'k.k_{c}')} / b.b_c AS k_{c}" for c in K_SUMS)
+    + """
 FROM ref_m m
-JOIN ({KT}) k ON k.hcell = m.hcell"""
+JOIN kc k ON k.hcell = m.hcell
+JOIN bsel b ON b.hcell = m.hcell
+WHERE b.lvl = 1 AND b.b_c <> 0"""
 )
-
 
 def _influence(c: str) -> str:
     # a High category's influence: from the cells whose High category it is
@@ -501,13 +515,7 @@ SELECT hid, day, cat, lvl, lvl_2, event_id,
 FROM (
   SELECT d.hid AS hid, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.yu AS yu, b.lvl AS lvl, p.lvl AS lvl_2,
     {yhat("b.bh", "d.c_t", "b.b_c")} AS yhat, {yhat("p.bh", "d.c_t", "p.b_c")} AS yhat_2
-  FROM (
-    SELECT d.hid AS hid, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.ku AS yu,
-      {C_T} AS c_t
-    FROM rd d
-    JOIN ctl_t t ON t.t = d.t
-    WHERE d.is_trial = 1
-  ) d
+  FROM tc d
   LEFT JOIN bsel b ON b.hcell = d.hcell
   LEFT JOIN bsel{SECOND} p ON p.hcell = d.hcell
 ) x
@@ -577,12 +585,14 @@ def reference_tables(*, no_control: bool = False, temperature: bool = False) -> 
 
 
 def trial_view(*, no_control: bool = False, temperature: bool = False) -> str:
-    """The ``tr`` view: every trial reading with ``B_h``, ``B_C`` and ``C(t)`` of the counterfactual."""
+    """The ``tc`` relation: every trial reading with the ``C(t)`` of the counterfactual (``tr`` adds the reference)."""
     if not no_control:
-        return TR
-    return TR_TEMPERATURE if temperature else TR_NO_CONTROL
-#: Reused by two queries (``tagg``, ``rk``): a view on DuckDB, a cached table on Spark.
-REUSED = (("trh", TRH),)
-#: Materialised after ``trh``, in order: ``tagg`` (then ``day_agg`` and ``event_agg`` are fetched), ``rk`` (then
-#: ``ref_influence``).
-TABLES_AFTER_TRH = (("tagg", TAGG), ("rk", RK))
+        return TC
+    return TC_TEMPERATURE if temperature else TC_NO_CONTROL
+#: ``tc`` is read by two queries (``tagg`` or ``tagg_pair``, and ``kc``): a view on DuckDB, a cached table on Spark.
+REUSED = "tc"
+#: Views on ``tc``: ``tr`` (with the reference) and ``trh`` (with ``ŷ``), read by ``tagg``.
+TRIAL_VIEWS = (("tr", TR), ("trh", TRH))
+#: Materialised after ``tc``, in order: ``tagg`` (then ``day_agg`` and ``event_agg`` are fetched), ``kc``, ``rk``
+#: (then ``ref_influence``).
+TABLES_AFTER_TRH = (("tagg", TAGG), ("kc", KC), ("rk", RK))

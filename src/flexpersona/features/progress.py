@@ -20,10 +20,9 @@ SQL_SECONDS: dict[str, float] = {
     "hday": 2.3, "hcls": 2.0, "coverage": 0.05, "household_means": 0.1, "seed_daily": 0.05, "daily_stats": 0.05,
     "cells": 0.01, "ref_m": 1.4, "ref_s": 0.3, "ref_a": 0.2, "ctl_m": 0.01, "ctl_s": 0.01, "ctl_a": 0.01,
     "ctl_t": 1.0, "bsel": 0.4, "tbeta": 0.4, "tagg": 3.3, "tagg_pair": 5.0, "day_agg": 0.45, "event_agg": 0.05,
-    "rk": 3.0, "ref_influence": 3.0,
+    "kc": 1.8, "rk": 0.9, "ref_influence": 3.0,
 }  # fmt: skip
-# (``rk`` now sums K over the trial half-hours itself, the former ``kt`` table: 0.9 × ``tagg`` at full size;
-# ``tagg_pair``, both references' trial sums, measured 1.67 × ``rk`` at 1/10 size)
+# (``tagg_pair``, both references' trial sums, measured 1.67 × the former ``rk`` at 1/10 size, ~5 s)
 #: Seconds of the numpy steps after the engine: responses with their bootstrap (both references), posteriors,
 #: and the rest (placebo, tables, events, persistence).
 STEP_SECONDS: dict[str, float] = {"responses": 5.4, "posteriors": 1.7, "tables": 0.4}
@@ -47,10 +46,10 @@ def planned_seconds(config: Config, *, no_control: bool) -> float:
     tables = [n for n, _ in q.reference_tables(no_control=no_control)] + [n for n, _ in q.TABLES_AFTER_TRH]
     ref = sum(w(n, OTHER_SECONDS) for n in (*tables, "day_agg", "event_agg", "ref_influence"))
     # the comparison reuses the control sums (ctl_t) and fetches no events; with a control group both references'
-    # trial sums come from one scan (tagg_pair instead of two tagg)
+    # trial sums come from one scan (tagg_pair instead of two tagg), and one kc serves both
     comparison = ref - w("ctl_t", 0.0) * (not no_control) - w("event_agg", 0.0)
     if config.features.compare_references and not no_control:
-        comparison += w("tagg_pair", 0.0) - 2 * w("tagg", 0.0)
+        comparison += w("tagg_pair", 0.0) - 2 * w("tagg", 0.0) - w("kc", 0.0)
     return pass1 + ref + comparison * bool(config.features.compare_references) + sum(STEP_SECONDS.values())
 
 
