@@ -14,7 +14,7 @@ Columns of the calendar
 ``season`` (1 DJF, 2 MAM, 3 JJA, 4 SON), ``band`` (trial year: High/Normal/Low; baseline: null), ``price``
 [GBP/kWh] (band price from ``Config.data``; baseline: null), ``peak`` (seed peak windows 07:00-09:00 and
 16:00-20:00), ``daytime`` (07:00-18:59), ``cat`` (response category of a trial half-hour, see
-:data:`CATEGORIES`), ``event_id`` (index of the tariff event, a run of consecutive High or Low half-hours;
+:data:`CATEGORIES`; ``catc`` its position there), ``event_id`` (index of the tariff event, a run of consecutive High or Low half-hours;
 null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference), ``life`` (1 if it
 feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the
 ``within_trial_normal`` lifestyle selection, whatever the source), ``mwin``/``ewin`` (windows 07:00-08:59
@@ -144,6 +144,11 @@ def build_calendar(
     pseudo = _time_placebo(cal, is_t, band, rebound, high_windows, f, info)
     cat, event_days, in_peak = _categories(cal, is_t, band, rebound, pseudo, f.system_peak_hours)
     cal["cat"] = cat
+    # its code (the position in CATEGORIES): the engine groups the trial readings by it (integers hash and compare
+    # faster than strings; full LCL size: the trial pass 14.0-14.4 -> 12.2-12.6 s)
+    codes = pd.Categorical(cat, categories=list(CATEGORIES)).codes
+    cal["catc"] = pd.array(np.where(codes >= 0, codes, 0), dtype="Int16")
+    cal.loc[codes < 0, "catc"] = pd.NA
     cal["band"] = np.where(is_t, band, None)
     cal["event_id"] = pd.array(np.where(event_id >= 0, event_id, 0), dtype="Int64")
     cal.loc[event_id < 0, "event_id"] = pd.NA
@@ -161,7 +166,7 @@ def build_calendar(
     info["high_halfhours_in_system_peak"] = int((is_t & (band == HIGH) & in_peak).sum())
     cols = [
         "ts", "t", "is_base", "is_trial", "day", "slot", "wkend", "month", "period", "season", "band", "price", "peak",
-        "daytime", "cat", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
+        "daytime", "cat", "catc", "event_id", "ref", "life", "life_w", "cell", "cls", "mwin", "ewin",
     ]  # fmt: skip
     return TariffCalendar(table=cal[cols], events=events, info=info)
 

@@ -71,7 +71,7 @@ temperature minus its mean over the reference days of the cell, registered from 
 
 from __future__ import annotations
 
-from .calendar import CATEGORIES, CELL_KEYS, CLASS_COLUMNS, HIGH_CATS, INTERVAL_CATS
+from .calendar import CELL_KEYS, CLASS_COLUMNS, HIGH_CATS, INTERVAL_CATS
 
 # -- exact sums ------------------------------------------------------------------------------------------
 #: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
@@ -193,7 +193,7 @@ SELECT h.grp AS grp, r.hid AS hid, {HCELL} AS hcell, c.cell AS cell, c.cls AS cl
   c.ts AS ts, c.t AS t, c.is_base AS is_base, c.is_trial AS is_trial, c.day AS day, c.slot AS slot, c.wkend AS wkend,
   c.month AS month, c.period AS period, c.season AS season, c.band AS band, c.price AS price, c.peak AS peak,
   c.daytime AS daytime, c.mwin AS mwin, c.ewin AS ewin, c.life_w AS life_w,
-  c.cat AS cat, c.event_id AS event_id, c.ref AS ref, c.life AS life,
+  c.cat AS cat, c.catc AS catc, c.event_id AS event_id, c.ref AS ref, c.life AS life,
   r.ku AS ku, {KWH} AS kwh
 FROM rdk r
 JOIN hh h ON r.hid = h.hid
@@ -341,7 +341,8 @@ C_T = (f"CASE WHEN d.grp = 'control' THEN {unfixed('t.s - d.ku')} / NULLIF(t.n -
 # ``tc``: every trial reading with the control factor ``C(t)`` of its variant (no reference needed: :data:`KC`
 # sums it, and ``tr`` joins the reference to it).
 TC = f"""
-SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
+  d.event_id AS event_id,
   d.ku AS yu, {C_T} AS c_t
 FROM rd d
 JOIN ctl_t t ON t.t = d.t
@@ -350,14 +351,16 @@ WHERE d.is_trial = 1
 
 # Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
 TC_NO_CONTROL = """
-SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
+  d.event_id AS event_id,
   d.ku AS yu, CAST(1.0 AS DOUBLE) AS c_t
 FROM rd d
 WHERE d.is_trial = 1
 """
 
 TC_TEMPERATURE = """
-SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.event_id AS event_id,
+SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
+  d.event_id AS event_id,
   d.ku AS yu, 1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
 FROM rd d
 LEFT JOIN tdev w ON w.ts = d.ts
@@ -367,7 +370,8 @@ WHERE d.is_trial = 1
 
 # ``tr``: the trial readings of ``tc`` with the household's ``B_h`` and ``B_C`` (``bsel``), for every variant.
 TR = """
-SELECT c.hid AS hid, c.grp AS grp, c.hcell AS hcell, c.day AS day, c.cat AS cat, c.event_id AS event_id,
+SELECT c.hid AS hid, c.grp AS grp, c.hcell AS hcell, c.day AS day, c.cat AS cat, c.catc AS catc,
+  c.event_id AS event_id,
   c.yu AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, c.c_t AS c_t
 FROM tc c
 JOIN bsel b ON b.hcell = c.hcell
@@ -401,7 +405,7 @@ def yhat(bh: str, c_t: str, b_c: str) -> str:
 
 
 TRH = f"""
-SELECT hid, grp, hcell, day, cat, event_id, yu, bh, lvl,
+SELECT hid, grp, hcell, day, catc, event_id, yu, bh, lvl,
   {yhat("bh", "c_t", "b_c")} AS yhat
 FROM tr
 WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
@@ -411,26 +415,23 @@ WHERE c_t IS NOT NULL AND b_c IS NOT NULL AND b_c <> 0
 # ``day_agg`` and ``event_agg`` (Σy and Σŷ in fixed point, short sums as integer-valued DOUBLEs like
 # :func:`fixed_short`: exact, and about 10% faster than ``HUGEINT`` sums at full LCL size).
 TAGG = f"""
-SELECT hid, day, cat, lvl, event_id, SUM(CAST(yu AS DOUBLE)) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(*) AS n
-FROM trh GROUP BY hid, day, cat, lvl, event_id
+SELECT hid, day, catc, lvl, event_id, SUM(CAST(yu AS DOUBLE)) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(*) AS n
+FROM trh GROUP BY hid, day, catc, lvl, event_id
 """
-
-#: Category codes of the fetched tables: the position of the category in :data:`CATEGORIES` (a SMALLINT).
-CAT_CODE = "CASE a.cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(CATEGORIES)) + " END"
 
 def day_agg_sql(source: str = "tagg") -> str:
     """Fetched for numpy in the shape it needs (issue 14, memory): per household x trial day x category x cell
     level, Σy, Σŷ and n of ``source`` (``tagg``, or one side of ``tagg_pair``: :data:`PAIR_SIDES`), with integer keys
-    (``hid`` is the household's position, ``cat`` the category's code of :data:`CAT_CODE`), no strings, 32 bytes
+    (``hid`` is the household's position, ``cat`` the category's code, the calendar's ``catc``), no strings, 32 bytes
     a row."""
     return f"""
-SELECT CAST(a.hid AS INTEGER) AS hid, CAST(a.day AS INTEGER) AS day, CAST({CAT_CODE} AS SMALLINT) AS cat,
+SELECT CAST(a.hid AS INTEGER) AS hid, CAST(a.day AS INTEGER) AS day, CAST(a.catc AS SMALLINT) AS cat,
   CAST(a.lvl AS SMALLINT) AS lvl, {unfixed("a.sy")} AS sy, {unfixed("a.syh")} AS syh, CAST(a.n AS INTEGER) AS n
 FROM (
-  SELECT hid, day, cat, lvl, SUM(sy) AS sy, SUM(syh) AS syh, SUM(n) AS n
-  FROM {source} t GROUP BY hid, day, cat, lvl
+  SELECT hid, day, catc, lvl, SUM(sy) AS sy, SUM(syh) AS syh, SUM(n) AS n
+  FROM {source} t GROUP BY hid, day, catc, lvl
 ) a
-ORDER BY a.hid, a.day, a.cat, a.lvl
+ORDER BY a.hid, a.day, a.catc, a.lvl
 """
 
 
@@ -516,23 +517,23 @@ EVENT_AGG = event_agg_sql()
 #: Suffix of the comparison reference's tables while the run's reference is made.
 SECOND = "_2"
 TAGG_PAIR = f"""
-SELECT hid, day, cat, lvl, lvl_2, event_id,
+SELECT hid, day, catc, lvl, lvl_2, event_id,
   SUM(CASE WHEN yhat IS NOT NULL THEN CAST(yu AS DOUBLE) END) AS sy, SUM({fixed_short("yhat")}) AS syh, COUNT(yhat) AS n,
   SUM(CASE WHEN yhat_2 IS NOT NULL THEN CAST(yu AS DOUBLE) END) AS sy_2, SUM({fixed_short("yhat_2")}) AS syh_2, COUNT(yhat_2) AS n_2
 FROM (
-  SELECT d.hid AS hid, d.day AS day, d.cat AS cat, d.event_id AS event_id, d.yu AS yu, b.lvl AS lvl, p.lvl AS lvl_2,
+  SELECT d.hid AS hid, d.day AS day, d.catc AS catc, d.event_id AS event_id, d.yu AS yu, b.lvl AS lvl, p.lvl AS lvl_2,
     {yhat("b.bh", "d.c_t", "b.b_c")} AS yhat, {yhat("p.bh", "d.c_t", "p.b_c")} AS yhat_2
   FROM tc d
   LEFT JOIN bsel b ON b.hcell = d.hcell
   LEFT JOIN bsel{SECOND} p ON p.hcell = d.hcell
 ) x
 WHERE yhat IS NOT NULL OR yhat_2 IS NOT NULL
-GROUP BY hid, day, cat, lvl, lvl_2, event_id
+GROUP BY hid, day, catc, lvl, lvl_2, event_id
 """
 #: ``tagg`` of the run's reference (1) and of the comparison (2), as sources of :func:`day_agg_sql`.
 PAIR_SIDES = {
-    1: "(SELECT hid, day, cat, lvl, event_id, sy, syh, n FROM tagg_pair WHERE n > 0)",
-    2: "(SELECT hid, day, cat, lvl_2 AS lvl, event_id, sy_2 AS sy, syh_2 AS syh, n_2 AS n FROM tagg_pair WHERE n_2 > 0)",
+    1: "(SELECT hid, day, catc, lvl, event_id, sy, syh, n FROM tagg_pair WHERE n > 0)",
+    2: "(SELECT hid, day, catc, lvl_2 AS lvl, event_id, sy_2 AS sy, syh_2 AS syh, n_2 AS n FROM tagg_pair WHERE n_2 > 0)",
 }
 
 HOUSEHOLD_MEANS = (
