@@ -71,7 +71,7 @@ temperature minus its mean over the reference days of the cell, registered from 
 
 from __future__ import annotations
 
-from .calendar import CELL_KEYS, CLASS_COLUMNS, HIGH_CATS, INTERVAL_CATS
+from .calendar import CATEGORIES, CELL_KEYS, CLASS_COLUMNS, HIGH_CATS, INTERVAL_CATS
 
 # -- exact sums ------------------------------------------------------------------------------------------
 #: Fixed-point scale of every sum: a summed quantity is an integer count of 1e-12 of its unit (kWh, or the
@@ -439,8 +439,14 @@ DAY_AGG = day_agg_sql()
 
 #: The ``K`` sums of :data:`KC`: High (whichever High category the cell has), then the other interval categories.
 K_SUMS = ("high", *(c for c in INTERVAL_CATS if c not in HIGH_CATS))
-#: Code of a High category: its position in :data:`HIGH_CATS` (NULL for any other category).
-HIGH_CODE = "CASE cat " + " ".join(f"WHEN {c!r} THEN {i}" for i, c in enumerate(HIGH_CATS)) + " END"
+#: Code of a High category: its position in :data:`HIGH_CATS` (NULL for any other category), from the calendar's
+#: integer category code ``catc`` (the position in :data:`~.calendar.CATEGORIES`).
+HIGH_CODE = "CASE catc " + " ".join(f"WHEN {CATEGORIES.index(c)} THEN {i}" for i, c in enumerate(HIGH_CATS)) + " END"
+
+
+def cat_is(c: str) -> str:
+    """SQL test that a row's category is ``c`` (on its integer code)."""
+    return f"catc = {CATEGORIES.index(c)}"
 
 # A High half-hour's category is a function of its slot (time of day, inside the system peak or not;
 # :func:`flexpersona.features.calendar._categories`), and a level-1 cell has one slot: so a cell has at most one
@@ -453,8 +459,8 @@ KC = (
     "SELECT hcell, MIN(hc) AS hc,\n  "
     + ",\n  ".join(
         f"SUM(CASE WHEN {cond} THEN kq END) AS k_{c}"
-        for c, cond in (("high", "hc IS NOT NULL"), *((c, f"cat = {c!r}") for c in K_SUMS[1:])))
-    + f"\nFROM (SELECT hcell, cat, {HIGH_CODE} AS hc, {fixed_short('c_t')} AS kq FROM tc WHERE cat <> 'normal') x"
+        for c, cond in (("high", "hc IS NOT NULL"), *((c, cat_is(c)) for c in K_SUMS[1:])))
+    + f"\nFROM (SELECT hcell, catc, {HIGH_CODE} AS hc, {fixed_short('c_t')} AS kq FROM tc WHERE NOT {cat_is('normal')}) x"
     + "\nGROUP BY hcell"
 )
 
