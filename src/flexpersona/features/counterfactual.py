@@ -97,8 +97,9 @@ def _trial_views(engine: Engine, *, no_control: bool, temperature: bool) -> None
 
 def _influence(engine: Engine, keep: tuple[str, ...], *, k_sums: bool = True) -> pd.DataFrame:
     """``ref_influence`` (after ``tc``): the trial's ``C(t)`` sums per household x cell (``kc``, unless ``k_sums`` is
-    false: kept from the other reference of :func:`reference_pair`, whose cells are the same), divided by ``B_C`` into the reference cells
-    (``rk``), then per household x reference day. Tables not in ``keep`` are dropped once ``rk`` is made."""
+    false: kept from the other reference of :func:`reference_pair`, whose cells are the same), divided by ``B_C``
+    into the reference cells (``rk``), then per household x reference day. Tables not in ``keep`` are dropped once
+    ``rk`` is made."""
     if k_sums:
         engine.table("kc", q.KC)
     engine.table("rk", q.RK)

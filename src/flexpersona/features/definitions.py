@@ -342,8 +342,7 @@ C_T = (f"CASE WHEN d.grp = 'control' THEN {unfixed('t.s - d.ku')} / NULLIF(t.n -
 # sums it, and ``tr`` joins the reference to it).
 TC = f"""
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
-  d.event_id AS event_id,
-  d.ku AS yu, {C_T} AS c_t
+  d.event_id AS event_id, d.ku AS yu, {C_T} AS c_t
 FROM rd d
 JOIN ctl_t t ON t.t = d.t
 WHERE d.is_trial = 1
@@ -352,16 +351,14 @@ WHERE d.is_trial = 1
 # Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
 TC_NO_CONTROL = """
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
-  d.event_id AS event_id,
-  d.ku AS yu, CAST(1.0 AS DOUBLE) AS c_t
+  d.event_id AS event_id, d.ku AS yu, CAST(1.0 AS DOUBLE) AS c_t
 FROM rd d
 WHERE d.is_trial = 1
 """
 
 TC_TEMPERATURE = """
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
-  d.event_id AS event_id,
-  d.ku AS yu, 1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
+  d.event_id AS event_id, d.ku AS yu, 1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
 FROM rd d
 LEFT JOIN tdev w ON w.ts = d.ts
 LEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season
@@ -371,8 +368,7 @@ WHERE d.is_trial = 1
 # ``tr``: the trial readings of ``tc`` with the household's ``B_h`` and ``B_C`` (``bsel``), for every variant.
 TR = """
 SELECT c.hid AS hid, c.grp AS grp, c.hcell AS hcell, c.day AS day, c.cat AS cat, c.catc AS catc,
-  c.event_id AS event_id,
-  c.yu AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, c.c_t AS c_t
+  c.event_id AS event_id, c.yu AS yu, b.bh AS bh, b.lvl AS lvl, b.b_c AS b_c, c.c_t AS c_t
 FROM tc c
 JOIN bsel b ON b.hcell = c.hcell
 """
@@ -448,6 +444,7 @@ def cat_is(c: str) -> str:
     """SQL test that a row's category is ``c`` (on its integer code)."""
     return f"catc = {CATEGORIES.index(c)}"
 
+
 # A High half-hour's category is a function of its slot (time of day, inside the system peak or not;
 # :func:`flexpersona.features.calendar._categories`), and a level-1 cell has one slot: so a cell has at most one
 # High category, ``hc``, and one High ``K`` sum serves all eight (5 sums a cell instead of 12: memory, issue 14).
@@ -475,6 +472,7 @@ JOIN bsel b ON b.hcell = m.hcell
 WHERE b.lvl = 1 AND b.b_c <> 0"""
 )
 
+
 def _influence(c: str) -> str:
     # a High category's influence: from the cells whose High category it is
     if c in HIGH_CATS:
@@ -493,7 +491,9 @@ REF_INFLUENCE = (
     + ",\n  ".join(f"{fixed_sum(_influence(c), short=True)} AS e_{c}" for c in INTERVAL_CATS)
     + f"""
   FROM (
-    SELECT r.hid AS hid, {HCELL} AS hcell, c.day AS day, {KWH} AS kwh FROM rdk r JOIN cal c ON r.t = c.t WHERE c.ref = 1
+    SELECT r.hid AS hid, {HCELL} AS hcell, c.day AS day, {KWH} AS kwh
+    FROM rdk r JOIN cal c ON r.t = c.t
+    WHERE c.ref = 1
   ) d
   JOIN rk m ON m.hcell = d.hcell
   GROUP BY d.hid, d.day
