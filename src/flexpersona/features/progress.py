@@ -20,9 +20,10 @@ SQL_SECONDS: dict[str, float] = {
     "hday": 2.3, "hcls": 2.0, "coverage": 0.05, "household_means": 0.1, "seed_daily": 0.05, "daily_stats": 0.05,
     "cells": 0.01, "ref_m": 1.4, "ref_s": 0.3, "ref_a": 0.2, "ctl_m": 0.01, "ctl_s": 0.01, "ctl_a": 0.01,
     "ctl_t": 1.0, "bsel": 0.4, "tbeta": 0.4, "tagg": 3.3, "tagg_pair": 5.0, "day_agg": 0.45, "event_agg": 0.05,
-    "kc": 1.8, "rk": 0.9, "ref_influence": 3.0,
+    "kc": 2.0, "rk": 0.6, "ref_influence": 3.0,
 }  # fmt: skip
-# (``tagg_pair``, both references' trial sums, measured 1.67 × the former ``rk`` at 1/10 size, ~5 s)
+# (``tagg_pair``, both references' trial sums, measured 1.67 × the former ``rk`` at 1/10 size, ~5 s; ``kc`` and
+# ``rk`` by their ratio to ``tagg_pair`` in a later run at 1/10 size, 0.51 and 0.15 s against 1.26 s)
 #: Seconds of the numpy steps after the engine: responses with their bootstrap (both references), posteriors,
 #: and the rest (placebo, tables, events, persistence).
 STEP_SECONDS: dict[str, float] = {"responses": 5.4, "posteriors": 1.7, "tables": 0.4}
