@@ -338,32 +338,22 @@ BSEL = bsel_sql()
 # controls otherwise (``d``: a reading of ``rd``, ``t``: its half-hour's ``ctl_t``). ``yu``: the reading in fixed point.
 C_T = (f"CASE WHEN d.grp = 'control' THEN {unfixed('t.s - d.ku')} / NULLIF(t.n - 1, 0) "
        f"ELSE {unfixed('t.s')} / NULLIF(t.n, 0) END")
-# ``tc``: every trial reading with the control factor ``C(t)`` of its variant (no reference needed: :data:`KC`
-# sums it, and ``tr`` joins the reference to it).
-TC = f"""
+def _trial_factor(c_t: str, joins: str = "") -> str:
+    """SQL of ``tc``: every trial reading of ``rd d`` with the factor ``c_t`` of its variant (``joins`` add what it
+    reads); no reference needed: :data:`KC` sums it, and ``tr`` joins the reference to it."""
+    return f"""
 SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
-  d.event_id AS event_id, d.ku AS yu, {C_T} AS c_t
-FROM rd d
-JOIN ctl_t t ON t.t = d.t
+  d.event_id AS event_id, d.ku AS yu, {c_t} AS c_t
+FROM rd d{joins}
 WHERE d.is_trial = 1
 """
 
+
+TC = _trial_factor(C_T, "\nJOIN ctl_t t ON t.t = d.t")
 # Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
-TC_NO_CONTROL = """
-SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
-  d.event_id AS event_id, d.ku AS yu, CAST(1.0 AS DOUBLE) AS c_t
-FROM rd d
-WHERE d.is_trial = 1
-"""
-
-TC_TEMPERATURE = """
-SELECT d.hid AS hid, d.grp AS grp, d.hcell AS hcell, d.day AS day, d.cat AS cat, d.catc AS catc,
-  d.event_id AS event_id, d.ku AS yu, 1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0) AS c_t
-FROM rd d
-LEFT JOIN tdev w ON w.ts = d.ts
-LEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season
-WHERE d.is_trial = 1
-"""
+TC_NO_CONTROL = _trial_factor("CAST(1.0 AS DOUBLE)")
+TC_TEMPERATURE = _trial_factor("1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0)",
+                               "\nLEFT JOIN tdev w ON w.ts = d.ts\nLEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season")
 
 # ``tr``: the trial readings of ``tc`` with the household's ``B_h`` and ``B_C`` (``bsel``), for every variant.
 TR = """
