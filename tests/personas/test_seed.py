@@ -13,7 +13,7 @@ from sklearn.preprocessing import StandardScaler
 
 from flexpersona import Config
 from flexpersona.personas import build_personas
-from flexpersona.personas.model import single_threaded
+from flexpersona.threads import single_threaded
 
 pytestmark = pytest.mark.slow  # 360 mixtures x 10 restarts, as the seed; about 10 s
 

@@ -44,7 +44,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import StratifiedKFold
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
-from threadpoolctl import threadpool_limits
+
+from ..threads import one_thread
 
 logger = logging.getLogger(__name__)
 
@@ -173,7 +174,7 @@ def compare_models(
     PredictionResult
     """
     # Small problems: one BLAS/OpenMP thread is ~10x faster than oversubscribed threads on a shared machine.
-    with threadpool_limits(limits=1):
+    with one_thread():
         return _compare(frame, sets, categorical, outer_folds, inner_folds, bootstrap_replicates, permutation_repeats, seed)
 
 

@@ -25,9 +25,9 @@ from typing import Any
 
 import pandas as pd
 from scipy import stats
-from threadpoolctl import threadpool_limits
 
 from ..config import Config
+from ..threads import one_thread
 from . import survey as sv
 from .logit import multinomial_logit
 from .models import BASELINES, PredictionResult, compare_models
@@ -145,7 +145,7 @@ def explain_personas(
     personas = getattr(personas, "personas", personas)
     lifestyle = getattr(lifestyle, "lifestyle", lifestyle)
     # Small problems: one BLAS/OpenMP thread is ~10x faster than oversubscribed threads on a shared machine.
-    with threadpool_limits(limits=1):
+    with one_thread():
         return _explain(personas, lifestyle, households, survey, (config or Config()).explain)
 
 

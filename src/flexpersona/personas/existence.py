@@ -38,7 +38,8 @@ from sklearn.base import clone
 from sklearn.cluster import KMeans
 from sklearn.metrics import adjusted_rand_score
 
-from .model import PersonaModel, single_threaded
+from ..threads import single_threaded
+from .model import PersonaModel
 
 log = logging.getLogger(__name__)
 

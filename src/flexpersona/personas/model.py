@@ -24,10 +24,7 @@ Personas are ordered by the centre of feature ``sort_feature`` (ascending, or de
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import numpy as np
 from scipy.special import logsumexp
@@ -36,7 +33,8 @@ from sklearn.cluster import HDBSCAN, AgglomerativeClustering, KMeans
 from sklearn.mixture import GaussianMixture
 from sklearn.preprocessing import RobustScaler, StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
+
+from ..threads import single_threaded
 
 log = logging.getLogger(__name__)
 
@@ -44,24 +42,6 @@ ALGORITHMS = ("gmm", "kmeans", "ward", "hdbscan")
 SCALERS = ("robust", "standard", "none")
 #: Ridge added to per-persona covariances (in scaled units) so that tiny personas stay invertible.
 _REG_COVAR = 1e-3
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def single_threaded(func: F) -> F:
-    """Run ``func`` with OpenMP/BLAS limited to one thread.
-
-    On per-household tables (10^3 rows) thread start-up costs more than it gains, and on a loaded shared
-    machine oversubscribed k-means threads were measured about 20x slower.
-    """
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with threadpool_limits(limits=1):
-            return func(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
 
 class PersonaModel(ClusterMixin, BaseEstimator):
     """Cluster households on response features and assign personas with soft membership.

@@ -23,7 +23,8 @@ import pandas as pd
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import calinski_harabasz_score, davies_bouldin_score, silhouette_score
 
-from .model import PersonaModel, single_threaded
+from ..threads import single_threaded
+from .model import PersonaModel
 
 log = logging.getLogger(__name__)
 

@@ -30,12 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sklearn.preprocessing import RobustScaler
-from threadpoolctl import threadpool_limits
 
 from .._version import __version__
 from ..config import Config
 from ..errors import StageError
 from ..features.potential import performance_potential
+from ..threads import one_thread
 from .crossfit import (
     SEGMENTS,
     WEEK_HALVES,
@@ -249,7 +249,7 @@ def build_personas(
         event_households = features.event_households if event_households is None else event_households
         events = features.events if events is None else events
         features = features.features
-    with threadpool_limits(limits=1):
+    with one_thread():
         if config.personas.method == "seed":
             from .seed import seed_personas
 
