@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..stats import row_percentiles
 from .calendar import CATEGORIES, HIGH_CATS, INTERVAL_CATS, PEAK_CATS, TOD_NAMES
 
 logger = logging.getLogger(__name__)
@@ -224,35 +225,6 @@ def _pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
         return np.where(den > 0, 100.0 * num / np.where(den > 0, den, 1.0), np.nan)
 
 
-def _nanpercentile(x: np.ndarray, q: list[float]) -> np.ndarray:
-    """Percentiles ``q`` [%] of every row of ``x`` over its finite values (NaN for a row with fewer than two).
-
-    One sort of the whole array instead of :func:`numpy.nanpercentile`'s Python loop over rows (~20x faster on
-    bootstrap replicates), with its ``linear`` method's arithmetic step for step, so the values are identical.
-    Returns ``(len(q), rows)``.
-    """
-    out = np.full((len(q), x.shape[0]), np.nan)
-    n = np.isfinite(x).sum(axis=1)
-    ok = n >= 2
-    if not ok.any():
-        return out
-    xs = np.sort(np.where(np.isfinite(x[ok]), x[ok], np.nan), axis=1)  # NaN sorts last
-    n = n[ok]
-    qs = np.true_divide(np.asarray(q, dtype=float), 100)[:, None]
-    vi = (n - 1) * qs  # numpy's virtual index of the linear method
-    prev = np.floor(vi)
-    above, below = vi >= n - 1, vi < 0
-    prev = np.where(above, -1, np.where(below, 0, prev))
-    lo = np.where(above, n - 1, prev).astype(np.intp)
-    hi = np.where(above, n - 1, np.where(below, 0, prev + 1)).astype(np.intp)
-    rows = np.arange(len(n))
-    a, b = xs[rows, lo], xs[rows, hi]
-    t = vi - prev
-    d = b - a
-    out[:, ok] = np.where(t >= 0.5, b - d * (1 - t), a + d * t)  # numpy's _lerp
-    return out
-
-
 def day_masks(arr: DayArrays) -> dict[str | None, np.ndarray | None]:
     """Trial-day selection of every day filter of :data:`MEASURES` (None = every day)."""
     D = len(arr.wkend)
@@ -337,7 +309,7 @@ def estimate_responses(
         reps = _pct(ys - yhs, yhs)
         reps[yhs_trial <= 0] = np.nan  # no half-hour of the measure drawn in this replicate
         reps[N == 0] = np.nan
-        lo, hi = _nanpercentile(reps, [2.5, 97.5])
+        lo, hi = row_percentiles(reps, [2.5, 97.5])
         with np.errstate(invalid="ignore"):
             finite = np.isfinite(reps)
             cnt = finite.sum(axis=1)
@@ -374,8 +346,8 @@ def estimate_responses(
             cr[(u * yhs_trial[sel].T).sum(axis=1) <= 0] = np.nan
             cohort.setdefault(str(g), {})[m] = {
                 "pct": float(_pct(np.array([(sy - syh)[sel].sum()]), np.array([syh[sel].sum()]))[0]),
-                "ci_low": float(_nanpercentile(cr[None, :], [2.5])[0, 0]),
-                "ci_high": float(_nanpercentile(cr[None, :], [97.5])[0, 0]),
+                "ci_low": float(row_percentiles(cr[None, :], [2.5])[0, 0]),
+                "ci_high": float(row_percentiles(cr[None, :], [97.5])[0, 0]),
                 "n_households": int(sel.sum()),
             }
     return pd.DataFrame(out), cohort, replicates
@@ -440,7 +412,7 @@ def event_table(
     reps = _pct(num, den)
     ev["n_households"] = (Nn > 0).sum(axis=0)
     ev["response_pct"] = _pct(D.sum(axis=0), YH.sum(axis=0))
-    lo, hi = _nanpercentile(reps.T, [2.5, 97.5])
+    lo, hi = row_percentiles(reps.T, [2.5, 97.5])
     ev["ci_low"], ev["ci_high"] = lo, hi
     ev["kwh_change"] = D.sum(axis=0)
     with np.errstate(invalid="ignore", divide="ignore"):

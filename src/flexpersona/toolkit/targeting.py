@@ -41,6 +41,7 @@ from sklearn.pipeline import make_pipeline
 
 from ..config import Config, ToolkitConfig
 from ..contracts import is_outcome
+from ..stats import row_percentiles
 from .model import LEVER_COLUMNS, TargetingModel
 
 log = logging.getLogger(__name__)
@@ -314,8 +315,13 @@ CROSS_FIT_WIDENING = float(np.sqrt(2.0))
 
 
 def widened_interval(point: Any, draws: np.ndarray, factor: float, axis: int = 0) -> tuple[Any, Any]:
-    """95% interval: the percentile-bootstrap distances below and above ``point`` times ``factor``."""
-    lo, hi = np.nanpercentile(draws, [2.5, 97.5], axis=axis)
+    """95% interval: the percentile-bootstrap distances below and above ``point`` times ``factor``.
+
+    The percentiles are :func:`numpy.nanpercentile`'s over ``axis`` (NaN draws left out), by
+    :func:`~flexpersona.stats.row_percentiles` (the Qini curve's ~1,100 points at full LCL size: 1.3 s -> ~0.1 s).
+    """
+    d = np.moveaxis(np.asarray(draws, dtype=float), axis, -1)
+    lo, hi = row_percentiles(d.reshape(-1, d.shape[-1]), [2.5, 97.5], min_finite=1).reshape(2, *d.shape[:-1])
     return point - factor * np.maximum(point - lo, 0.0), point + factor * np.maximum(hi - point, 0.0)
 
 
