@@ -218,8 +218,8 @@ class ToolkitConfig:
 class ReportConfig:
     title: str = "flexpersona report"
     correlation: str = "spearman"  # spearman | pearson
-    #: Processes drawing the PNG/SVG figures while the run goes on (-1 = every core, the default; 0 = drawn in
-    #: the run's own process, one after the other). The files do not depend on it.
+    #: Processes drawing the PNG/SVG figures while the run goes on (-1 = every core but the run's own, at least
+    #: one, the default; 0 = drawn in the run's own process, one after the other). The files do not depend on it.
     figure_jobs: int = -1
 
 

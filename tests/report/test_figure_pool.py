@@ -63,8 +63,11 @@ def test_a_failed_drawing_raises_naming_its_files(tmp_path):
     assert active_pool() is None
 
 
-def test_workers_resolve_from_the_config():
-    assert resolve_workers(0) == 0 and resolve_workers(3) == 3 and resolve_workers(-1) >= 1
+def test_workers_resolve_from_the_config(monkeypatch):
+    assert resolve_workers(0) == 0 and resolve_workers(3) == 3
+    for cores, workers in ((1, 1), (2, 1), (8, 7), (None, 1)):  # the default leaves the run's own core
+        monkeypatch.setattr("os.cpu_count", lambda cores=cores: cores)
+        assert resolve_workers(-1) == workers
 
 
 def test_a_spawned_worker_importing_the_cli_entry_point_does_not_run_it():
