@@ -45,7 +45,7 @@ def test_npmle_increases_the_likelihood_and_finds_two_points():
     for _ in range(50):
         f = L @ w_em
         w_em = w_em * (L.T @ (1 / f)) / len(x)
-    assert _loglik(L, prior.npmle) >= _loglik(L, w_em) - 1e-6
+    assert _loglik(L @ prior.npmle) >= _loglik(L @ w_em) - 1e-6
 
 
 @pytest.mark.parametrize("kind", ["three", "continuum"])

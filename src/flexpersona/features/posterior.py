@@ -186,13 +186,15 @@ def _rows(noise: Noise | None, ok: np.ndarray) -> Noise | None:
     return noise[0], np.asarray(noise[1])[ok]
 
 
-def _em_step(L: np.ndarray, w: np.ndarray) -> np.ndarray:
-    f = L @ w
+def _em_step(L: np.ndarray, w: np.ndarray, f: np.ndarray | None = None) -> np.ndarray:
+    """One EM step from ``w``; ``f`` is ``L @ w`` when the caller has it."""
+    f = L @ w if f is None else f
     return w * (L.T @ (1.0 / np.maximum(f, 1e-300))) / L.shape[0]
 
 
-def _loglik(L: np.ndarray, w: np.ndarray) -> float:
-    return float(np.log(np.maximum(L @ w, 1e-300)).sum())
+def _loglik(f: np.ndarray) -> float:
+    """The log-likelihood from the mixture density of every row, ``f = L @ w``."""
+    return float(np.log(np.maximum(f, 1e-300)).sum())
 
 
 def npmle_weights(L: np.ndarray, w0: np.ndarray | None = None, *, max_iter: int = 500, tol: float = 1e-7) -> tuple[np.ndarray, int, float]:
@@ -202,10 +204,11 @@ def npmle_weights(L: np.ndarray, w0: np.ndarray | None = None, *, max_iter: int 
     """
     J = L.shape[1]
     w = np.full(J, 1.0 / J) if w0 is None else np.asarray(w0, dtype=float) / np.sum(w0)
-    ll = _loglik(L, w)
+    f = L @ w  # each iterate's L @ w is computed once: its log-likelihood and the next step share it
+    ll = _loglik(f)
     it = 0
     for it in range(1, max_iter + 1):  # noqa: B007 (the count is returned after the loop)
-        w1 = _em_step(L, w)
+        w1 = _em_step(L, w, f)
         w2 = _em_step(L, w1)
         r = w1 - w
         v = w2 - w1 - r
@@ -217,11 +220,13 @@ def npmle_weights(L: np.ndarray, w0: np.ndarray | None = None, *, max_iter: int 
         if wn.sum() <= 0:
             wn = w2
         wn = _em_step(L, wn / wn.sum())
-        lln = _loglik(L, wn)
+        fn = L @ wn
+        lln = _loglik(fn)
         if lln < ll - 1e-9:  # the extrapolation overshot: fall back to the plain double EM step
-            wn, lln = w2, _loglik(L, w2)
+            wn, fn = w2, L @ w2
+            lln = _loglik(fn)
         done = abs(lln - ll) <= tol * (1.0 + abs(ll))
-        w, ll = wn, lln
+        w, ll, f = wn, lln, fn
         if done:
             break
     return w, it, ll
