@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import runpy
+import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -55,6 +58,22 @@ def test_a_figure_is_handed_over_once_and_the_last_one_wins(tmp_path):
     with drawing_pool(2) as again:  # drawn before from this very figure: not handed over
         save_figure(figs["box"], tmp_path / "f")
     assert again.drawn == 0
+
+
+def _pid_stamp(fig, stem, dpi, key):
+    """A drawing of 0.2 s that writes the id of the process that drew it."""
+    time.sleep(0.2)
+    Path(f"{stem}.pid").write_text(str(os.getpid()))
+
+
+def test_the_waiting_process_draws_what_no_worker_has_started(tmp_path):
+    with drawing_pool(1) as pool:
+        for i in range(10):
+            pool.submit(_pid_stamp, None, tmp_path / f"f{i}", 110, f"k{i}")
+    here = [int((tmp_path / f"f{i}.pid").read_text()) == os.getpid() for i in range(10)]
+    assert pool.drawn == 10 and pool.drawn_here == sum(here)
+    assert here[0] is False and here[-1] is True  # the worker took the first, this process the last ...
+    assert here == sorted(here)  # ... the worker's figures all before this process's
 
 
 def test_a_failed_drawing_raises_naming_its_files(tmp_path):

@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -65,16 +66,20 @@ class FigurePool:
         Worker processes (0: every figure is drawn in the calling process at :meth:`submit`).
     drawn
         Figures handed to the pool (drawn or being drawn).
+    drawn_here
+        Of those, figures :meth:`wait` drew in the calling process (no worker had started them).
     waited
-        Seconds :meth:`wait` spent waiting for the workers.
+        Seconds :meth:`wait` spent drawing and waiting for the workers.
     """
 
     def __init__(self, workers: int) -> None:
         self.workers = workers
         self.drawn = 0
+        self.drawn_here = 0
         self.waited = 0.0
         self._executor: ProcessPoolExecutor | None = None
-        self._pending: dict[Path, tuple[str, Future]] = {}
+        # stem -> (key, future, the call that draws it)
+        self._pending: dict[Path, tuple[str, Future, tuple[Callable[..., Any], Any, int]]] = {}
 
     def pending_key(self, stem: Path) -> str | None:
         """The key of the figure being drawn to ``stem``; None when none is."""
@@ -95,18 +100,23 @@ class FigurePool:
             # spawn, not fork: the run's process holds DuckDB's threads (and maybe a JVM's socket)
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_warm)
-        self._pending[stem] = (key, self._executor.submit(draw, fig, stem, dpi, key))
+        self._pending[stem] = (key, self._executor.submit(draw, fig, stem, dpi, key), (draw, fig, dpi))
 
     def wait(self) -> None:
-        """Wait until every figure handed over is written; raises the first failure, naming its files."""
+        """Wait until every figure handed over is written; raises a failure, naming its files.
+
+        The calling process would only wait, so it draws the figures no worker has started yet, the last first
+        while the workers take the first (a cancelled task is never run by a worker; the bytes are the same).
+        """
         t0 = time.perf_counter()
         try:
-            for stem, (_, future) in list(self._pending.items()):
-                try:
-                    future.result()
-                except Exception as exc:
-                    msg = f"drawing the figure {stem}.png/.svg failed: {exc}"
-                    raise RuntimeError(msg) from exc
+            for stem, (key, future, (draw, fig, dpi)) in reversed(list(self._pending.items())):
+                if future.cancel():
+                    _named(stem, partial(draw, fig, stem, dpi, key))
+                    self.drawn_here += 1
+                    del self._pending[stem]
+            for stem, (_, future, _call) in list(self._pending.items()):
+                _named(stem, future.result)
                 del self._pending[stem]
         finally:
             self.waited += time.perf_counter() - t0
@@ -117,6 +127,15 @@ class FigurePool:
             self._executor.shutdown(wait=True, cancel_futures=cancel)
             self._executor = None
         self._pending.clear()
+
+
+def _named(stem: Path, call: Callable[[], Any]) -> None:
+    """``call()``, its failure raised as a ``RuntimeError`` naming the figure's files."""
+    try:
+        call()
+    except Exception as exc:
+        msg = f"drawing the figure {stem}.png/.svg failed: {exc}"
+        raise RuntimeError(msg) from exc
 
 
 def active_pool() -> FigurePool | None:
