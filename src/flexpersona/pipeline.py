@@ -355,9 +355,11 @@ def run(
             _one_stage(ctx, name, stages_state, ran, reused, force=force, t_all=t_all)
     manifest = _manifest(ctx, stages_state, ran, reused, time.perf_counter() - t_all)
     if pool.drawn:
-        manifest["figures"] = {"drawn": pool.drawn, "processes": pool.workers, "seconds_waited": round(pool.waited, 3)}
+        manifest["figures"] = {"drawn": pool.drawn, "processes": pool.workers, "drawn_by_run": pool.drawn_here,
+                               "seconds_waited": round(pool.waited, 3)}
         _progress_line(ctx, f"{'figures':<9} {pool.waited:6.1f} s   waited for {pool.drawn} figures drawn in "
-                            f"{pool.workers or 1} process(es) (run so far {time.perf_counter() - t_all:6.1f} s)")
+                            f"{pool.workers or 1} process(es), {pool.drawn_here} of them by the run's own at the end "
+                            f"(run so far {time.perf_counter() - t_all:6.1f} s)")
     write_json(manifest, manifest_path)
     return RunResult(run_dir=run_dir, ran=ran, reused=reused, manifest=manifest)
 

@@ -125,3 +125,4 @@ def test_the_run_writes_every_figure_before_it_returns(tmp_path, monkeypatch):
     assert all((tmp_path / "run" / "figures" / f"{n}{s}").exists() for n in _figures() for s in (".png", ".svg"))
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert manifest["figures"]["drawn"] == 4 and manifest["figures"]["processes"] == 2
+    assert 0 <= manifest["figures"]["drawn_by_run"] <= 4
