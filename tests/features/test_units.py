@@ -14,7 +14,6 @@ from flexpersona.features.bills import bill_decomposition
 from flexpersona.features.calendar import build_calendar, tod_of_slot
 from flexpersona.features.placebo import bh_qvalues, calibrate, empirical_p
 from flexpersona.features.response import block_weights
-from flexpersona.stats import row_percentiles
 
 
 def _tariff(rows: list[tuple[str, str]]) -> pd.DataFrame:
@@ -90,26 +89,6 @@ def test_block_weights_shape_and_blocks():
     assert (w[:, :7] == w[:, [0]]).all()  # one weight per block
     assert (w[:, 14:] == w[:, [14]]).all()
     assert np.allclose(w[:, [0, 7, 14]].sum(axis=1), 3)  # 3 blocks drawn
-
-
-@pytest.mark.parametrize("min_finite", [1, 2])
-@pytest.mark.parametrize("seed", range(6))
-def test_vectorised_percentiles_equal_numpys_bit_for_bit(seed, min_finite):
-    """The one-sort percentiles of the bootstrap (issue 14) give numpy.nanpercentile's values exactly: ties,
-    NaN and ±inf (left out), rows with too few finite values (NaN), tiny and huge magnitudes."""
-    rng = np.random.default_rng(seed)
-    for _ in range(40):
-        x = rng.normal(0, rng.choice([1e-3, 1.0, 1e6]), (int(rng.integers(1, 40)), int(rng.integers(1, 220))))
-        if rng.random() < 0.3:
-            x = np.round(x, 1)
-        x[rng.random(x.shape) < rng.choice([0.0, 0.1, 0.6, 0.98])] = np.nan
-        x[rng.random(x.shape) < 0.01] = rng.choice([np.inf, -np.inf])
-        for q in ([2.5, 97.5], [97.5], [0, 50, 100], [5, 33.3, 95]):
-            ok = np.isfinite(x).sum(axis=1) >= min_finite
-            want = np.full((len(q), len(x)), np.nan)
-            if ok.any():
-                want[:, ok] = np.nanpercentile(np.where(np.isfinite(x[ok]), x[ok], np.nan), q, axis=1)
-            np.testing.assert_array_equal(row_percentiles(x, q, min_finite=min_finite), want)
 
 
 @given(st.lists(st.floats(0, 1), min_size=1, max_size=40))

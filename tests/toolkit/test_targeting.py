@@ -204,7 +204,8 @@ def test_widened_interval_has_numpys_percentiles():
             np.testing.assert_array_equal(g, w)
     lo, hi = tg.widened_interval(0.3, draws[:, 0], np.sqrt(2.0))
     wlo, whi = np.nanpercentile(draws[:, 0], [2.5, 97.5])
-    assert (float(lo), float(hi)) == (0.3 - np.sqrt(2.0) * max(0.3 - wlo, 0.0), 0.3 + np.sqrt(2.0) * max(whi - 0.3, 0.0))
+    want = (0.3 - np.sqrt(2.0) * max(0.3 - wlo, 0.0), 0.3 + np.sqrt(2.0) * max(whi - 0.3, 0.0))
+    assert (float(lo), float(hi)) == want
 
 
 def test_cross_fitting_settings_are_validated_and_holdout_share_is_retired():

@@ -15,8 +15,8 @@ Columns of the calendar
 [GBP/kWh] (band price from ``Config.data``; baseline: null), ``peak`` (seed peak windows 07:00-09:00 and
 16:00-20:00), ``daytime`` (07:00-18:59), ``cat`` (response category of a trial half-hour, see
 :data:`CATEGORIES`; ``catc`` its position there), ``event_id`` (index of the tariff event, a run of consecutive
-High or Low half-hours; null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference), ``life`` (1 if it
-feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the
+High or Low half-hours; null otherwise), ``ref`` (1 if the half-hour belongs to the counterfactual reference),
+``life`` (1 if it feeds the half-hourly lifestyle features), ``life_w`` (1 on the trial year's event-free days: the
 ``within_trial_normal`` lifestyle selection, whatever the source), ``mwin``/``ewin`` (windows 07:00-08:59
 and 16:00-19:59 by slot), ``cell`` (integer key of the reference cell, ``slot + 48·wkend + 96·(period − 1)``)
 and ``cls`` (integer code of the combination of :data:`CLASS_COLUMNS`).

@@ -352,8 +352,10 @@ WHERE d.is_trial = 1
 TC = _trial_factor(C_T, "\nJOIN ctl_t t ON t.t = d.t")
 # Without a control group: C(t)/B_C = 1, or 1 + β·ΔT with a weather file.
 TC_NO_CONTROL = _trial_factor("CAST(1.0 AS DOUBLE)")
-TC_TEMPERATURE = _trial_factor("1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0)",
-                               "\nLEFT JOIN tdev w ON w.ts = d.ts\nLEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season")
+TC_TEMPERATURE = _trial_factor(
+    "1.0 + COALESCE(t.beta, 0.0) * COALESCE(w.tdev, 0.0)",
+    "\nLEFT JOIN tdev w ON w.ts = d.ts\nLEFT JOIN tbeta t ON t.hid = d.hid AND t.season = d.season",
+)
 
 # ``tr``: the trial readings of ``tc`` with the household's ``B_h`` and ``B_C`` (``bsel``), for every variant.
 TR = """

@@ -344,10 +344,11 @@ def estimate_responses(
             den = (u * yhs[sel].T).sum(axis=1)
             cr = _pct(num, den)
             cr[(u * yhs_trial[sel].T).sum(axis=1) <= 0] = np.nan
+            c_lo, c_hi = row_percentiles(cr[None, :], [2.5, 97.5])[:, 0]
             cohort.setdefault(str(g), {})[m] = {
                 "pct": float(_pct(np.array([(sy - syh)[sel].sum()]), np.array([syh[sel].sum()]))[0]),
-                "ci_low": float(row_percentiles(cr[None, :], [2.5])[0, 0]),
-                "ci_high": float(row_percentiles(cr[None, :], [97.5])[0, 0]),
+                "ci_low": float(c_lo),
+                "ci_high": float(c_hi),
                 "n_households": int(sel.sum()),
             }
     return pd.DataFrame(out), cohort, replicates
