@@ -19,6 +19,7 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "flexpersona"
 LAYERS = {
     "_version": 0, "plotting": 0, "errors": 0, "schema": 0, "config": 0, "contracts": 0, "stats": 0, "store": 0, "runfolder": 0,
     "threads": 0,  # one BLAS/OpenMP thread for the small model fits (personas, explain)
+    "allocator": 0,  # large arrays from the C heap (the CLI sets it at start)
     "progress": 0,  # the terminal's progress bar (ingest, features)
     "io": 1, "quality": 1, "sufficiency": 1, "simulate": 1,
     "features": 2, "personas": 3, "explain": 4, "toolkit": 5, "eda": 6, "trialdesign": 6, "report": 7,

@@ -14,6 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
+from ..allocator import reuse_large_blocks
 from ..errors import FlexPersonaError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -32,6 +33,8 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
+    # the command owns its process: numpy's large arrays from the heap, freed blocks used again (issue 14)
+    reuse_large_blocks()
 
 
 def handle_errors(func: F) -> F:
