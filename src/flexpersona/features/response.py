@@ -212,12 +212,23 @@ def make_weights(arr: DayArrays, *, replicates: int, block_days: int, seed: int)
     return Weights(w=w, v=v, u=u)
 
 
-def _sum_cats(d: dict[str, np.ndarray], cats: tuple[str, ...], mask: np.ndarray | None) -> np.ndarray:
+def _sum_cats(d: dict[str, np.ndarray], cats: tuple[str, ...]) -> np.ndarray:
     # in float64 whatever the dtype of the parts (counts are int16)
-    out = sum((d[c] for c in cats), start=np.zeros(next(iter(d.values())).shape))
-    if mask is not None:
-        out = out * mask[None, :]
-    return out
+    return sum((d[c] for c in cats), start=np.zeros(next(iter(d.values())).shape))
+
+
+def _masked(total: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """A :func:`_sum_cats` ``total`` with each day's column times ``mask`` (None: all days, ``total`` itself)."""
+    return total if mask is None else total * mask[None, :]
+
+
+def _in_category_order() -> list[str]:
+    """:data:`MEASURES` with the measures of the same categories next to each other (stable within them), so that
+    one sum over their categories serves them all (the High categories: seven measures)."""
+    first = {}
+    for cats, _ in MEASURES.values():
+        first.setdefault(cats, len(first))
+    return sorted(MEASURES, key=lambda m: first[MEASURES[m][0]])
 
 
 def _pct(num: np.ndarray, den: np.ndarray) -> np.ndarray:
@@ -289,69 +300,84 @@ def estimate_responses(
     dead = (total_n > 0) & (total_y <= 0)
     out["all_zero_trial"] = dead
     masks = day_masks(arr)
-    for m, (cats, day_filter) in MEASURES.items():
+    cols: dict[str, dict[str, np.ndarray]] = {}
+    by_group: dict[str, dict[str, dict[str, Any]]] = {}
+    totals: tuple[tuple[str, ...], dict[str, np.ndarray | None]] | None = None
+    for m in _in_category_order():
+        cats, day_filter = MEASURES[m]
+        if totals is None or totals[0] != cats:  # Σ over the categories once for the measures that share them
+            totals = (cats, {k: _sum_cats(getattr(arr, k), cats) for k in ("y", "yhat", "n")})
+            totals[1]["e"] = _sum_cats(arr.e, cats) if all(c in arr.e for c in cats) else None
         dmask = masks[day_filter]
-        mask = None if dmask is None else dmask.astype(float)
-        rmask = reference_share(arr, dmask)
-        Y = _sum_cats(arr.y, cats, mask)
-        YH = _sum_cats(arr.yhat, cats, mask)
-        Nd = _sum_cats(arr.n, cats, mask)
-        N = Nd.sum(axis=1)
-        N[dead] = 0
-        sy, syh = Y.sum(axis=1), YH.sum(axis=1)
-        pct = _pct(sy - syh, syh)
-        pct[N == 0] = np.nan
-        ys = Y @ weights.w.T
-        yhs = YH @ weights.w.T
-        yhs_trial = yhs
-        if all(c in arr.e for c in cats):
-            yhs = yhs + _sum_cats(arr.e, cats, rmask) @ weights.v.T
-        reps = _pct(ys - yhs, yhs)
-        reps[yhs_trial <= 0] = np.nan  # no half-hour of the measure drawn in this replicate
-        reps[N == 0] = np.nan
-        lo, hi = row_percentiles(reps, [2.5, 97.5])
-        with np.errstate(invalid="ignore"):
-            finite = np.isfinite(reps)
-            cnt = finite.sum(axis=1)
-            r0 = np.where(finite, reps, 0.0)
-            mean = r0.sum(axis=1) / np.maximum(cnt, 1)
-            var = (np.where(finite, reps - mean[:, None], 0.0) ** 2).sum(axis=1) / np.maximum(cnt - 1, 1)
-        se = np.where(cnt >= 2, np.sqrt(var), np.nan)
-        out.update(
-            {
-                f"{m}_pct": pct,
-                f"{m}_ci_low": lo,
-                f"{m}_ci_high": hi,
-                f"{m}_se": se,
-                f"{m}_kwh": np.where(N > 0, sy - syh, np.nan),
-                f"{m}_yhat_kwh": np.where(N > 0, syh, np.nan),
-                f"{m}_n": N,
-            }
-        )
-        if m in REPLICATE_MEASURES:
-            ns = Nd @ weights.w.T
-            with np.errstate(invalid="ignore", divide="ignore"):
-                kw = np.where(ns > 0, 2.0 * (ys - yhs) / np.where(ns > 0, ns, 1.0), np.nan)
-            kw[N == 0] = np.nan
-            replicates[m] = {"kw": kw, "pct": reps}
-        for g in np.unique(arr.groups):
-            sel = (arr.groups == g) & (N > 0)
-            if not sel.any():
-                continue
-            u = weights.u[:, sel]
-            u = u * (sel.sum() / np.maximum(u.sum(axis=1, keepdims=True), 1e-12))
-            num = (u * (ys[sel] - yhs[sel]).T).sum(axis=1)
-            den = (u * yhs[sel].T).sum(axis=1)
-            cr = _pct(num, den)
-            cr[(u * yhs_trial[sel].T).sum(axis=1) <= 0] = np.nan
-            c_lo, c_hi = row_percentiles(cr[None, :], [2.5, 97.5])[:, 0]
-            cohort.setdefault(str(g), {})[m] = {
-                "pct": float(_pct(np.array([(sy - syh)[sel].sum()]), np.array([syh[sel].sum()]))[0]),
-                "ci_low": float(c_lo),
-                "ci_high": float(c_hi),
-                "n_households": int(sel.sum()),
-            }
+        cols[m], by_group[m], reps = _one_measure(arr, weights, totals[1], dmask, dead, keep=m in REPLICATE_MEASURES)
+        if reps is not None:
+            replicates[m] = reps
+    for m in MEASURES:  # columns, cohort and replicates in the order of MEASURES
+        out.update({f"{m}_{k}": v for k, v in cols[m].items()})
+        for g, values in by_group[m].items():
+            cohort.setdefault(g, {})[m] = values
+    replicates = {m: replicates[m] for m in MEASURES if m in replicates}
     return pd.DataFrame(out), cohort, replicates
+
+
+def _one_measure(
+    arr: DayArrays, weights: Weights, totals: dict[str, np.ndarray | None], dmask: np.ndarray | None,
+    dead: np.ndarray, *, keep: bool,
+) -> tuple[dict[str, np.ndarray], dict[str, dict[str, Any]], dict[str, np.ndarray] | None]:
+    """One measure of :func:`estimate_responses` from its categories' unmasked sums ``totals`` (``y``, ``yhat``,
+    ``n``, and ``e`` or None) on the trial days ``dmask``: its per-household columns (named without the
+    measure's ``{m}_`` prefix), its cohort per group, and (``keep``) its replicates."""
+    mask = None if dmask is None else dmask.astype(float)
+    Y, YH, Nd = (_masked(totals[k], mask) for k in ("y", "yhat", "n"))
+    N = Nd.sum(axis=1)
+    N[dead] = 0
+    sy, syh = Y.sum(axis=1), YH.sum(axis=1)
+    pct = _pct(sy - syh, syh)
+    pct[N == 0] = np.nan
+    ys = Y @ weights.w.T
+    yhs = YH @ weights.w.T
+    yhs_trial = yhs
+    if totals["e"] is not None:
+        yhs = yhs + _masked(totals["e"], reference_share(arr, dmask)) @ weights.v.T
+    reps = _pct(ys - yhs, yhs)
+    reps[yhs_trial <= 0] = np.nan  # no half-hour of the measure drawn in this replicate
+    reps[N == 0] = np.nan
+    lo, hi = row_percentiles(reps, [2.5, 97.5])
+    with np.errstate(invalid="ignore"):
+        finite = np.isfinite(reps)
+        cnt = finite.sum(axis=1)
+        r0 = np.where(finite, reps, 0.0)
+        mean = r0.sum(axis=1) / np.maximum(cnt, 1)
+        var = (np.where(finite, reps - mean[:, None], 0.0) ** 2).sum(axis=1) / np.maximum(cnt - 1, 1)
+    se = np.where(cnt >= 2, np.sqrt(var), np.nan)
+    cols = {"pct": pct, "ci_low": lo, "ci_high": hi, "se": se, "kwh": np.where(N > 0, sy - syh, np.nan),
+            "yhat_kwh": np.where(N > 0, syh, np.nan), "n": N}
+    kept = None
+    if keep:
+        ns = Nd @ weights.w.T
+        with np.errstate(invalid="ignore", divide="ignore"):
+            kw = np.where(ns > 0, 2.0 * (ys - yhs) / np.where(ns > 0, ns, 1.0), np.nan)
+        kw[N == 0] = np.nan
+        kept = {"kw": kw, "pct": reps}
+    groups: dict[str, dict[str, Any]] = {}
+    for g in np.unique(arr.groups):
+        sel = (arr.groups == g) & (N > 0)
+        if not sel.any():
+            continue
+        u = weights.u[:, sel]
+        u = u * (sel.sum() / np.maximum(u.sum(axis=1, keepdims=True), 1e-12))
+        num = (u * (ys[sel] - yhs[sel]).T).sum(axis=1)
+        den = (u * yhs[sel].T).sum(axis=1)
+        cr = _pct(num, den)
+        cr[(u * yhs_trial[sel].T).sum(axis=1) <= 0] = np.nan
+        c_lo, c_hi = row_percentiles(cr[None, :], [2.5, 97.5])[:, 0]
+        groups[str(g)] = {
+            "pct": float(_pct(np.array([(sy - syh)[sel].sum()]), np.array([syh[sel].sum()]))[0]),
+            "ci_low": float(c_lo),
+            "ci_high": float(c_hi),
+            "n_households": int(sel.sum()),
+        }
+    return cols, groups, kept
 
 
 def adjust_events(
