@@ -106,3 +106,29 @@ def test_stage_seconds_are_those_the_last_run_ran(tmp_path):
     manifest["last_run"]["ran"] = ["ingest", "features", "report"]
     (tmp_path / "manifest.json").write_text(json.dumps(manifest))
     assert list(_stage_seconds(tmp_path)) == ["ingest", "features", "report", "figures waited"]
+
+
+def test_the_floor_runs_with_the_allocator_of_the_runs(monkeypatch, tmp_path):
+    """The ``flexpersona`` command raises glibc's mmap threshold for itself (``flexpersona.allocator``) and DuckDB
+    allocates through it, so the floor's child gets the same threshold by its environment (a user's own stands)."""
+    from flexpersona import bench
+    from flexpersona.allocator import THRESHOLD_BYTES
+
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_", raising=False)
+    assert bench.floor_env()["MALLOC_MMAP_THRESHOLD_"] == str(THRESHOLD_BYTES)
+    monkeypatch.setenv("MALLOC_MMAP_THRESHOLD_", "65536")
+    assert bench.floor_env()["MALLOC_MMAP_THRESHOLD_"] == "65536"
+    monkeypatch.delenv("MALLOC_MMAP_THRESHOLD_")
+
+    seen = []
+
+    def measure(cmd, env=None):
+        seen.append(env)
+        raise SystemExit  # the floor is the first measurement: stop there
+
+    monkeypatch.setattr(bench, "_generate_in_child", lambda *a: 0.0)
+    monkeypatch.setattr(bench, "_pieces", lambda d: [])
+    monkeypatch.setattr(bench, "_measure", measure)
+    with pytest.raises(SystemExit):
+        bench.run_benchmark(tmp_path, scale=0.001)
+    assert seen[0]["MALLOC_MMAP_THRESHOLD_"] == str(THRESHOLD_BYTES)

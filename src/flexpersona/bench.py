@@ -5,7 +5,7 @@ In one process tree it
 1. generates a trial in the London Datastore layout with the simulator (5,567 households, Dec 2011 – Feb 2014,
    times ``scale``), unless it is already there;
 2. times (a) the *floor*: DuckDB ``read_csv`` of the files plus one group-by of the seed aggregation (always
-   DuckDB), and (b) a complete ``flexpersona run`` on the chosen feature engine (``--engine duckdb|spark``) —
+   DuckDB, with the runs' C allocator setting: :func:`floor_env`), and (b) a complete ``flexpersona run`` on the chosen feature engine (``--engine duckdb|spark``) —
    each in its own child process tree, whose peak RSS is read from ``/proc`` (see :func:`_measure`);
 3. times (c) a re-run with unchanged inputs (every stage re-used) and (d) a re-run of the analysis stages from
    the store (``--from features --force``), on the same engine.
@@ -24,6 +24,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from .allocator import THRESHOLD_BYTES
 from .config import Config
 from .pipeline import STAGES
 
@@ -185,6 +186,12 @@ def _generate_in_child(data_dir: Path, scale: float, seed: int) -> float:
     return round(time.perf_counter() - t0, 1)
 
 
+def floor_env() -> dict[str, str]:
+    """The floor's environment: this process's, with glibc's mmap threshold at the value the ``flexpersona``
+    command sets for itself (:func:`flexpersona.allocator.reuse_large_blocks`) unless the user chose one."""
+    return {"MALLOC_MMAP_THRESHOLD_": str(THRESHOLD_BYTES), **os.environ}
+
+
 def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_data: bool = True,
                   engine: str = "duckdb", spark_master: str | None = None) -> dict:
     """Generate (if needed) and measure; returns the figures printed by ``flexpersona bench``.
@@ -203,7 +210,9 @@ def run_benchmark(out: str | Path, *, scale: float = 0.1, seed: int = 1, keep_da
         "con.execute('SET enable_progress_bar = false');"
         f"n = con.execute({FLOOR_SQL!r}, {{'files': files}}).fetchall(); print(len(n))"
     )
-    floor = _measure([py, "-c", floor_script, json.dumps(pieces)])
+    # the runs' command raises glibc's mmap threshold (flexpersona.allocator), and DuckDB allocates through it:
+    # the floor gets the same allocator, by the environment, without importing flexpersona
+    floor = _measure([py, "-c", floor_script, json.dumps(pieces)], env=floor_env())
     if floor.returncode != 0:
         msg = "the floor query failed; see its error above"
         raise RuntimeError(msg)

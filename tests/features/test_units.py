@@ -212,3 +212,55 @@ def test_cell_levels_count_trial_half_hours_per_group_and_level():
     assert out == {"control_period": 8, "control_all_months": 2, "treatment_period": 5, "treatment_season": 4,
                    "control_no_reference": 1, "treatment_no_reference": 3}
     assert list(out)[:4] == ["control_period", "control_all_months", "treatment_period", "treatment_season"]
+
+
+def test_measures_sharing_their_categories_share_one_sum_with_the_same_results():
+    """``estimate_responses`` sums each set of categories once for every measure of it (issue 14): its columns,
+    cohort and replicates are, in :data:`MEASURES` order, those of each measure computed on its own sums."""
+    from flexpersona.features.calendar import CATEGORIES, INTERVAL_CATS
+    from flexpersona.features.response import (
+        MEASURES,
+        REPLICATE_MEASURES,
+        DayArrays,
+        _in_category_order,
+        _one_measure,
+        _sum_cats,
+        day_masks,
+        estimate_responses,
+        make_weights,
+    )
+
+    order = _in_category_order()
+    assert sorted(order) == sorted(MEASURES)
+    seen = [MEASURES[m][0] for m in order]
+    assert all(seen.index(c) == i or seen[i - 1] == c for i, c in enumerate(seen))  # equal categories adjacent
+
+    rng = np.random.default_rng(3)
+    H, D, R = 7, 42, 20
+    y = {c: rng.gamma(2.0, 0.2, (H, D)) for c in CATEGORIES}
+    yhat = {c: rng.gamma(2.0, 0.2, (H, D)) for c in CATEGORIES}
+    n = {c: rng.integers(0, 4, (H, D)).astype(np.int16) for c in CATEGORIES}
+    groups = np.array(["treatment", "control"] * 3 + ["treatment"])
+    arr = DayArrays(households=np.array([f"h{i}" for i in range(H)]), groups=groups,
+                    wkend=np.arange(D) % 7 >= 5, period=np.arange(D) // 21, day=np.arange(D) + 100, y=y, yhat=yhat, n=n,
+                    ref_wkend=np.arange(30) % 7 >= 5, ref_period=np.arange(30) // 15,
+                    e={c: rng.normal(0, 0.01, (H, 30)) for c in INTERVAL_CATS}, ref_in_trial=None)  # fmt: skip
+    weights = make_weights(arr, replicates=R, block_days=7, seed=1)
+    per, cohort, reps = estimate_responses(arr, weights)
+
+    dead = np.zeros(H, bool)
+    masks = day_masks(arr)
+    assert list(per.columns[3:]) == [f"{m}_{k}" for m in MEASURES
+                                     for k in ("pct", "ci_low", "ci_high", "se", "kwh", "yhat_kwh", "n")]
+    assert list(reps) == [m for m in MEASURES if m in REPLICATE_MEASURES]
+    for m, (cats, day_filter) in MEASURES.items():
+        totals = {k: _sum_cats(getattr(arr, k), cats) for k in ("y", "yhat", "n")}
+        totals["e"] = _sum_cats(arr.e, cats) if all(c in arr.e for c in cats) else None
+        cols, groups, kept = _one_measure(arr, weights, totals, masks[day_filter], dead, keep=m in REPLICATE_MEASURES)
+        for k, v in cols.items():
+            np.testing.assert_array_equal(per[f"{m}_{k}"].to_numpy(), v)
+        for g, values in groups.items():
+            assert cohort[g][m] == values
+        if kept is not None:
+            np.testing.assert_array_equal(reps[m]["pct"], kept["pct"])
+            np.testing.assert_array_equal(reps[m]["kw"], kept["kw"])
