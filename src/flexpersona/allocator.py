@@ -1,15 +1,17 @@
-"""Large arrays from the C allocator's heap, not fresh memory maps (glibc; the command line sets it).
+"""Large blocks from the C allocator's heap, not fresh memory maps (glibc; the command line sets it).
 
 glibc's ``malloc`` serves a block above its *mmap threshold* by a memory map of its own and unmaps it when the
-block is freed, so the next array of that size costs a new map and the kernel zeroing every page of it again.
-The threshold adapts to the blocks freed, but only up to 32 MiB (64-bit), and the feature stage's numpy works on
-many household x day arrays and their bootstrap products of 10-100 MiB each (full LCL size: 5,535 households x
-365 days x 8 bytes = 16 MiB, made and freed by the thousand). :func:`reuse_large_blocks` raises the threshold so
-that such blocks come from the heap, where a freed block is used again.
+block is freed, so the next block of that size costs a new map and the kernel zeroing every page of it again.
+The threshold adapts to the blocks freed, but only up to 32 MiB (64-bit). The feature stage's numpy makes and
+frees household x day arrays and their bootstrap products by the thousand (full LCL size: 5,535 households x
+365 days x 8 bytes = 16 MiB each), and DuckDB, whose Python wheel allocates through glibc here, its buffers.
+:func:`reuse_large_blocks` raises the threshold so that such blocks come from the heap, where a freed block is
+used again.
 
-Full LCL size, the feature stage's numpy on the engine's cached output (three alternated runs each, issue 14):
-20.7-23.6 s with glibc's default, 16.1-16.5 s with a 256 MiB threshold (system time 5-7 -> 1.2-1.5 s), and the
-peak resident memory 1,536-1,538 MB -> 1,509-1,517 MB.
+Full LCL size, old and new code alternated (issue 14): the feature stage's numpy on the engine's cached output
+20.7-23.6 s with glibc's default, 16.1-16.5 s with a 256 MiB threshold (system time 5-7 -> 1.2-1.5 s; peak
+resident memory 1,536-1,538 -> 1,509-1,517 MB); ``flexpersona ingest`` of the 11 GB of CSV 89.9 / 82.8 ->
+81.2 / 76.1 s (peak 847 / 903 -> 833 / 830 MB).
 
 It changes the process's allocator, so the library never calls it by itself: the ``flexpersona`` command does at
 start, and a notebook may (``flexpersona.allocator.reuse_large_blocks()``). Where the allocator is not glibc's

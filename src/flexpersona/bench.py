@@ -5,8 +5,9 @@ In one process tree it
 1. generates a trial in the London Datastore layout with the simulator (5,567 households, Dec 2011 – Feb 2014,
    times ``scale``), unless it is already there;
 2. times (a) the *floor*: DuckDB ``read_csv`` of the files plus one group-by of the seed aggregation (always
-   DuckDB, with the runs' C allocator setting: :func:`floor_env`), and (b) a complete ``flexpersona run`` on the chosen feature engine (``--engine duckdb|spark``) —
-   each in its own child process tree, whose peak RSS is read from ``/proc`` (see :func:`_measure`);
+   DuckDB, with the runs' C allocator setting: :func:`floor_env`), and (b) a complete ``flexpersona run`` on the
+   chosen feature engine (``--engine duckdb|spark``) — each in its own child process tree, whose peak RSS is
+   read from ``/proc`` (see :func:`_measure`);
 3. times (c) a re-run with unchanged inputs (every stage re-used) and (d) a re-run of the analysis stages from
    the store (``--from features --force``), on the same engine.
 

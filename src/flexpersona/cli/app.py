@@ -33,7 +33,7 @@ def main(verbose: int) -> None:
     """
     level = logging.WARNING - 10 * verbose
     logging.basicConfig(level=max(level, logging.DEBUG), format="%(levelname)s %(name)s: %(message)s")
-    # the command owns its process: numpy's large arrays from the heap, freed blocks used again (issue 14)
+    # the command owns its process: numpy's and DuckDB's large blocks from the heap, freed ones used again
     reuse_large_blocks()
 
 
