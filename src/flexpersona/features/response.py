@@ -300,23 +300,21 @@ def estimate_responses(
     dead = (total_n > 0) & (total_y <= 0)
     out["all_zero_trial"] = dead
     masks = day_masks(arr)
-    cols: dict[str, dict[str, np.ndarray]] = {}
-    by_group: dict[str, dict[str, dict[str, Any]]] = {}
-    totals: tuple[tuple[str, ...], dict[str, np.ndarray | None]] | None = None
+    results = {}
+    last, totals = None, {}
     for m in _in_category_order():
         cats, day_filter = MEASURES[m]
-        if totals is None or totals[0] != cats:  # Σ over the categories once for the measures that share them
-            totals = (cats, {k: _sum_cats(getattr(arr, k), cats) for k in ("y", "yhat", "n")})
-            totals[1]["e"] = _sum_cats(arr.e, cats) if all(c in arr.e for c in cats) else None
-        dmask = masks[day_filter]
-        cols[m], by_group[m], reps = _one_measure(arr, weights, totals[1], dmask, dead, keep=m in REPLICATE_MEASURES)
+        if cats != last:  # Σ over the categories once for the measures that share them
+            last, totals = cats, {k: _sum_cats(getattr(arr, k), cats) for k in ("y", "yhat", "n")}
+            totals["e"] = _sum_cats(arr.e, cats) if all(c in arr.e for c in cats) else None
+        results[m] = _one_measure(arr, weights, totals, masks[day_filter], dead, keep=m in REPLICATE_MEASURES)
+    for m in MEASURES:  # columns, cohort and replicates in the order of MEASURES
+        cols, by_group, reps = results[m]
+        out.update({f"{m}_{k}": v for k, v in cols.items()})
+        for g, values in by_group.items():
+            cohort.setdefault(g, {})[m] = values
         if reps is not None:
             replicates[m] = reps
-    for m in MEASURES:  # columns, cohort and replicates in the order of MEASURES
-        out.update({f"{m}_{k}": v for k, v in cols[m].items()})
-        for g, values in by_group[m].items():
-            cohort.setdefault(g, {})[m] = values
-    replicates = {m: replicates[m] for m in MEASURES if m in replicates}
     return pd.DataFrame(out), cohort, replicates
 
 

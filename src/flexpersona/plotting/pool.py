@@ -79,7 +79,7 @@ class FigurePool:
         self.waited = 0.0
         self._executor: ProcessPoolExecutor | None = None
         # stem -> (key, future, the call that draws it)
-        self._pending: dict[Path, tuple[str, Future, tuple[Callable[..., Any], Any, int]]] = {}
+        self._pending: dict[Path, tuple[str, Future, Callable[[], Any]]] = {}
 
     def pending_key(self, stem: Path) -> str | None:
         """The key of the figure being drawn to ``stem``; None when none is."""
@@ -100,7 +100,8 @@ class FigurePool:
             # spawn, not fork: the run's process holds DuckDB's threads (and maybe a JVM's socket)
             self._executor = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
                                                  initializer=_warm)
-        self._pending[stem] = (key, self._executor.submit(draw, fig, stem, dpi, key), (draw, fig, dpi))
+        call = partial(draw, fig, stem, dpi, key)
+        self._pending[stem] = (key, self._executor.submit(call), call)
 
     def wait(self) -> None:
         """Wait until every figure handed over is written; raises a failure, naming its files.
@@ -110,12 +111,12 @@ class FigurePool:
         """
         t0 = time.perf_counter()
         try:
-            for stem, (key, future, (draw, fig, dpi)) in reversed(list(self._pending.items())):
+            for stem, (_, future, call) in reversed(list(self._pending.items())):
                 if future.cancel():
-                    _named(stem, partial(draw, fig, stem, dpi, key))
+                    _named(stem, call)
                     self.drawn_here += 1
                     del self._pending[stem]
-            for stem, (_, future, _call) in list(self._pending.items()):
+            for stem, (_, future, _) in list(self._pending.items()):
                 _named(stem, future.result)
                 del self._pending[stem]
         finally:
